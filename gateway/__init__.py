@@ -1,0 +1,3 @@
+"""Store-and-forward document gateway for commune offices."""
+
+__version__ = "0.1.0"

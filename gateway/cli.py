@@ -1,0 +1,128 @@
+"""The ``gateway`` command. Exit codes: 0 ok, 2 usage, 1 refused or failed (reason on stderr)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from gateway.model import Refused, ui_language
+
+
+def _local_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("init", help="create a gateway data directory")
+    p.add_argument("--data", required=True)
+    p.add_argument("--agency", required=True)
+    p.add_argument("--hub")
+    p.add_argument("--directory")
+    p.add_argument("--token", help="one-time enrollment token from the hub")
+
+    p = sub.add_parser("send", help="queue a document for sending; prints its id")
+    p.add_argument("--data", required=True)
+    p.add_argument("--to", required=True, help="CODE[,CODE…]")
+    p.add_argument("--subject", required=True)
+    p.add_argument("--number", required=True, help="N/NOTATION, e.g. 12/UBND-VP")
+    p.add_argument("--type", default="Công văn", dest="doc_type")
+    p.add_argument("--urgency", default="thuong",
+                   help="thuong | khan | thuong-khan | hoa-toc")
+    p.add_argument("--due", help="YYYY-MM-DD")
+    p.add_argument("--secret", help="secrecy level; any secret level is refused")
+    p.add_argument("--place", default="")
+    p.add_argument("--signer", default="")
+    p.add_argument("files", nargs="+", metavar="FILE")
+
+    p = sub.add_parser("list", help="list documents")
+    p.add_argument("--data", required=True)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--inbox", action="store_const", const="in", dest="direction")
+    group.add_argument("--outbox", action="store_const", const="out", dest="direction")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("show", help="one document with states and history")
+    p.add_argument("--data", required=True)
+    p.add_argument("doc_id")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("export", help="write a document's attachments to a folder")
+    p.add_argument("--data", required=True)
+    p.add_argument("doc_id")
+    p.add_argument("--to", required=True, dest="dest")
+
+    p = sub.add_parser("status", help="queue, inbox and link state of this box")
+    p.add_argument("--data", required=True)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("scrub", help="verify every stored attachment")
+    p.add_argument("--data", required=True)
+
+    p = sub.add_parser("agencies", help="the agency directory")
+    p.add_argument("--data")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("mark", help="record the clerk's status for a received document")
+    p.add_argument("--data", required=True)
+    p.add_argument("doc_id")
+    p.add_argument("--status", required=True, choices=["01", "02", "03", "04", "05", "06"])
+    p.add_argument("--note", default="")
+
+    p = sub.add_parser("retry", help="put a failed document back in the queue")
+    p.add_argument("--data", required=True)
+    p.add_argument("doc_id")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _local_parsers(sub)
+    return parser
+
+
+async def _dispatch(args: argparse.Namespace) -> int:
+    from gateway.commands import documents, local_admin
+
+    match args.command:
+        case "init":
+            layout = await local_admin.init(args.data, args.agency, args.hub, args.directory)
+            print(layout.root)
+        case "send":
+            print(await documents.send(documents.SendRequest(
+                data=args.data, to=args.to.split(","), subject=args.subject,
+                number=args.number, doc_type=args.doc_type, urgency=args.urgency,
+                due=args.due, secret=args.secret, files=args.files,
+                place=args.place, signer=args.signer)), flush=True)
+        case "list":
+            await documents.list_docs(args.data, args.direction, args.json)
+        case "show":
+            await documents.show(args.data, args.doc_id, args.json)
+        case "export":
+            for path in await documents.export(args.data, args.doc_id, args.dest):
+                print(path)
+        case "status":
+            await local_admin.status(args.data, args.json)
+        case "scrub":
+            return 0 if await local_admin.scrub(args.data) else 1
+        case "agencies":
+            local_admin.agencies(args.data, args.json)
+        case "mark":
+            await documents.mark(args.data, args.doc_id, args.status, args.note)
+        case "retry":
+            await documents.retry(args.data, args.doc_id)
+        case _:
+            return 2
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return asyncio.run(_dispatch(args))
+    except Refused as exc:
+        print(f"gateway: {exc.text(ui_language())}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Implementations of the ``gateway`` subcommands; ``gateway.cli`` only parses arguments."""

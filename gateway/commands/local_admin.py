@@ -1,0 +1,96 @@
+"""Box-level subcommands: init, status, scrub, agencies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gateway.commands.common import load_directory, load_directory_file, opened
+from gateway.commands.render import emit_json, fmt_ms
+from gateway.model import AgencyCode, Directory, Problem, Refused, ui_language
+from gateway.store.db import Conn
+from gateway.store.layout import GatewayConfig, Layout, save_config, write_atomic
+from gateway.store.local import LocalStore
+
+
+async def init(data: str, agency: str, hub: str | None, directory_file: str | None) -> Layout:
+    layout = Layout(Path(data))
+    code = AgencyCode.parse(agency)
+    directory = load_directory_file(directory_file)
+    if code.text not in directory:
+        raise Refused(Problem("agency.unknown",
+            f"Mã {code} không có trong danh bạ cơ quan.",
+            f"Agency {code} is not in the directory."))
+    if layout.config.exists():
+        existing = json.loads(layout.config.read_text(encoding="utf-8"))
+        if existing.get("agency") != code.text:
+            raise Refused(Problem("data.other_agency",
+                f"Thư mục này đã thuộc cơ quan {existing.get('agency')}.",
+                f"This data directory already belongs to {existing.get('agency')}."))
+    layout.root.mkdir(parents=True, exist_ok=True)
+    write_atomic(layout.directory, directory.to_json().encode())
+    save_config(layout, GatewayConfig(agency=code.text, hub=hub))
+    store = await LocalStore.open(layout, lambda: 0)
+    await store.close()
+    return layout
+
+
+async def status(data: str, as_json: bool) -> None:
+    async with opened(data) as (_, config, store):
+        counts = await store.counts()
+        sync = await store.db.read(_kv)
+        free = store.blobs.free_bytes()
+    report: dict[str, object] = {
+        "agency": config.agency, "hub": config.hub, "disk_free": free,
+        "reserve": config.reserve_bytes, **counts, **sync,
+    }
+    if as_json:
+        emit_json(report)
+        return
+    en = ui_language() == "en"
+    last = sync.get("last_sync_ms")
+    lines = [
+        f"{'Agency' if en else 'Cơ quan'}: {config.agency}",
+        f"{'Hub' if en else 'Máy chủ tỉnh'}: {config.hub or '-'}",
+        f"{'Waiting to send' if en else 'Chờ gửi'}: {counts['outbound_pending']}",
+        f"{'At hub, awaiting delivery' if en else 'Đã lên tỉnh, chờ chuyển'}: "
+        f"{counts['outbound_accepted']}",
+        f"{'Failed (needs a person)' if en else 'Gửi lỗi (cần xử lý)'}: "
+        f"{counts['outbound_dead']}",
+        f"{'Inbox' if en else 'Văn bản đến'}: {counts['inbox']}"
+        f" (+{counts['inbound_downloading']} {'downloading' if en else 'đang tải'})",
+        f"{'Last sync' if en else 'Đồng bộ lần cuối'}: "
+        f"{fmt_ms(int(str(last))) if last else ('never' if en else 'chưa')}",
+        f"{'Disk free' if en else 'Dung lượng trống'}: {free // 2**20} MB",
+    ]
+    print("\n".join(lines))
+
+
+async def _kv(conn: Conn) -> dict[str, object]:
+    rows = await conn.execute_fetchall("SELECT key, value FROM kv")
+    out: dict[str, object] = {}
+    for key, value in rows:
+        out[str(key)] = int(value) if str(value).lstrip("-").isdigit() else str(value)
+    return out
+
+
+async def scrub(data: str) -> bool:
+    async with opened(data) as (_, _, store):
+        report = store.blobs.scrub(await store.referenced_digests())
+    en = ui_language() == "en"
+    print(f"{'checked' if en else 'đã kiểm tra'}: {report.checked}")
+    for sha in report.corrupt:
+        print(f"{'corrupt' if en else 'hỏng'}: {sha}")
+    for sha in report.missing:
+        print(f"{'missing' if en else 'thiếu'}: {sha}")
+    return report.ok
+
+
+def agencies(data: str | None, as_json: bool) -> None:
+    directory = load_directory(Layout(Path(data))) if data else Directory.sample()
+    entries = [directory[c] for c in directory]
+    if as_json:
+        emit_json([a.to_dict() for a in entries])
+        return
+    for a in entries:
+        print(f"{a.code.text:<16} {a.level}  {(a.parent.text if a.parent else '-'):<16} {a.name}")

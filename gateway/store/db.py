@@ -1,0 +1,127 @@
+"""SQLite access with one writer, ordered migrations and durable commits.
+
+One connection owns all writes, each inside ``BEGIN IMMEDIATE`` (the datasette pattern), so
+a transaction never fails half-way on a lock upgrade; readers use their own connection and see
+a consistent WAL snapshot. ``synchronous=FULL`` because a commit may acknowledge a document to
+a clerk or to the hub: after a power cut it must still be there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
+
+import aiosqlite
+
+T = TypeVar("T")
+Conn = aiosqlite.Connection
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step; ``version`` numbers are dense and applied in order exactly once."""
+
+    version: int
+    statements: tuple[str, ...]
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+async def _connect(path: Path, *, readonly: bool) -> Conn:
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=30.0)
+    conn.row_factory = aiosqlite.Row
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=FULL",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA busy_timeout=30000",
+    ):
+        await conn.execute(pragma)
+    if readonly:
+        await conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+class Database:
+    def __init__(self, path: Path, writer: Conn, reader: Conn) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, migrations: Sequence[Migration]) -> Database:
+        writer = await _connect(path, readonly=False)
+        try:
+            await _migrate(writer, migrations)
+            reader = await _connect(path, readonly=True)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    async def write(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        """Runs ``fn`` in one immediate transaction; an exception rolls everything back."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                result = await fn(self._writer)
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+            return result
+
+    async def read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        """Runs ``fn`` against one consistent snapshot."""
+        async with self._read_lock:
+            await self._reader.execute("BEGIN")
+            try:
+                return await fn(self._reader)
+            finally:
+                await self._reader.execute("COMMIT")
+
+    async def integrity_problems(self) -> list[str]:
+        async with self._read_lock:
+            rows = await self._reader.execute_fetchall("PRAGMA quick_check")
+        found = [str(r[0]) for r in rows]
+        return [] if found == ["ok"] else found
+
+    async def close(self) -> None:
+        await self._reader.close()
+        await self._writer.close()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+async def _migrate(conn: Conn, migrations: Sequence[Migration]) -> None:
+    expected = list(range(1, len(migrations) + 1))
+    if [m.version for m in migrations] != expected:
+        raise ValueError("migrations must be numbered 1..N in order")
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = await (await conn.execute("PRAGMA user_version")).fetchone()
+        current = int(row[0]) if row else 0
+        if current > len(migrations):
+            raise SchemaTooNew(f"database schema {current} is newer than this program")
+        for migration in migrations[current:]:
+            for statement in migration.statements:
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version={migration.version}")
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")

@@ -1,0 +1,93 @@
+"""Where things live under a data directory, and the small JSON config written by ``init``.
+
+The config is plain JSON so the provincial IT team can read it over SSH; it is replaced
+atomically so a power cut during ``init`` never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from gateway.model.errors import Problem, Refused
+from gateway.store.blobs import fsync_dir
+
+DEFAULT_RESERVE_BYTES = 200 * 2**20
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    agency: str
+    hub: str | None = None
+    reserve_bytes: int = DEFAULT_RESERVE_BYTES
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def db(self) -> Path:
+        return self.root / "gateway.sqlite3"
+
+    @property
+    def blobs(self) -> Path:
+        return self.root / "blobs"
+
+    @property
+    def directory(self) -> Path:
+        return self.root / "directory.json"
+
+    @property
+    def identity(self) -> Path:
+        return self.root / "identity"
+
+    @property
+    def wakeup(self) -> Path:
+        """Touched by CLI commands so a running daemon syncs at once."""
+        return self.root / "wakeup"
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+        fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_config(layout: Layout, config: GatewayConfig) -> None:
+    text = json.dumps(asdict(config), ensure_ascii=False, indent=1)
+    write_atomic(layout.config, text.encode())
+
+
+def not_initialised(root: Path) -> Refused:
+    return Refused(Problem(
+        "data.not_initialised",
+        f"Thư mục {root} chưa được khởi tạo; chạy 'gateway init' trước.",
+        f"{root} is not initialised; run 'gateway init' first."))
+
+
+def load_config(layout: Layout) -> GatewayConfig:
+    try:
+        data = json.loads(layout.config.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise not_initialised(layout.root) from None
+    return GatewayConfig(
+        agency=str(data["agency"]),
+        hub=data.get("hub"),
+        reserve_bytes=int(data.get("reserve_bytes", DEFAULT_RESERVE_BYTES)),
+    )

@@ -1,0 +1,74 @@
+"""The gateway's SQLite schema, as ordered migrations (append new steps; never edit old ones)."""
+
+from gateway.store.db import Migration
+
+GATEWAY_MIGRATIONS = (
+    Migration(1, (
+        """CREATE TABLE documents(
+            id TEXT PRIMARY KEY,
+            direction TEXT NOT NULL CHECK (direction IN ('out', 'in')),
+            sender TEXT NOT NULL,
+            urgency INTEGER NOT NULL,
+            created_ms INTEGER NOT NULL,
+            envelope TEXT NOT NULL,
+            inbox_status TEXT,
+            received_ms INTEGER
+        )""",
+        "CREATE INDEX documents_direction ON documents(direction, created_ms)",
+        """CREATE TABLE attachments(
+            doc_id TEXT NOT NULL REFERENCES documents(id),
+            idx INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            media_type TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            PRIMARY KEY (doc_id, idx)
+        )""",
+        "CREATE INDEX attachments_sha ON attachments(sha256)",
+        """CREATE TABLE deliveries(
+            doc_id TEXT NOT NULL REFERENCES documents(id),
+            recipient TEXT NOT NULL,
+            state TEXT NOT NULL,
+            recall_pending INTEGER NOT NULL DEFAULT 0,
+            updated_ms INTEGER NOT NULL,
+            PRIMARY KEY (doc_id, recipient)
+        )""",
+        """CREATE TABLE events(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            doc_id TEXT NOT NULL,
+            at_ms INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX events_doc ON events(doc_id, id)",
+        # The event log is an audit trail: it is appended to, never rewritten.
+        """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+           BEGIN SELECT RAISE(ABORT, 'event log is append-only'); END""",
+        """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+           BEGIN SELECT RAISE(ABORT, 'event log is append-only'); END""",
+        """CREATE TABLE outbound(
+            doc_id TEXT PRIMARY KEY REFERENCES documents(id),
+            state TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'done', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_ms INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT ''
+        )""",
+        """CREATE TABLE inbound_pending(
+            seq INTEGER PRIMARY KEY,
+            doc_id TEXT NOT NULL,
+            urgency INTEGER NOT NULL,
+            envelope TEXT NOT NULL,
+            first_seen_ms INTEGER NOT NULL
+        )""",
+        "CREATE TABLE acks(seq INTEGER PRIMARY KEY)",
+        """CREATE TABLE status_out(
+            sid TEXT PRIMARY KEY,
+            doc_id TEXT NOT NULL,
+            code TEXT NOT NULL,
+            note TEXT NOT NULL,
+            at_ms INTEGER NOT NULL
+        )""",
+        "CREATE TABLE kv(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    )),
+)
