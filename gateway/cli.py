@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from gateway.model import Refused, ui_language
+from gateway.model import Problem, Refused, ui_language
 
 
 def _local_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,11 +71,61 @@ def _local_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("doc_id")
 
 
+def _service_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="the sync daemon: sync with the hub whenever it is reachable")
+    p.add_argument("--data", required=True)
+
+    p = sub.add_parser("enroll", help="enroll this box with the hub using a one-time token")
+    p.add_argument("--data", required=True)
+    p.add_argument("--hub", required=True)
+    p.add_argument("--token", required=True)
+
+    hub = sub.add_parser("hub", help="the provincial hub").add_subparsers(dest="hub_command",
+                                                                         required=True)
+    p = hub.add_parser("init", help="create a hub: data, provincial CA, TLS certificate")
+    p.add_argument("--data", required=True)
+    p.add_argument("--province", required=True, help="level-1 code, e.g. H35")
+    p.add_argument("--directory")
+    p.add_argument("--name", action="append", default=[], dest="names",
+                   help="a DNS name or IP the hub is reached by (repeatable)")
+    p = hub.add_parser("run", help="serve the hub over mutual TLS")
+    p.add_argument("--data", required=True)
+    p.add_argument("--listen", default="127.0.0.1:8443")
+    p = hub.add_parser("token", help="print a one-time enrollment token for an agency")
+    p.add_argument("--data", required=True)
+    p.add_argument("--agency", required=True)
+    p.add_argument("--ttl", default="72h")
+    p = hub.add_parser("admin-token", help="print a token for the fleet and metrics endpoints")
+    p.add_argument("--data", required=True)
+    p.add_argument("--ttl", default="365d")
+    p = hub.add_parser("revoke", help="revoke an agency's gateway certificates")
+    p.add_argument("--data", required=True)
+    p.add_argument("--agency", required=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _local_parsers(sub)
+    _service_parsers(sub)
     return parser
+
+
+async def _hub(args: argparse.Namespace) -> int:
+    from gateway.commands import services
+
+    match args.hub_command:
+        case "init":
+            print(await services.hub_init(args.data, args.province, args.directory, args.names))
+        case "run":
+            await services.hub_run(args.data, args.listen)
+        case "token":
+            print(await services.hub_token(args.data, args.agency, args.ttl))
+        case "admin-token":
+            print(await services.hub_admin_token(args.data, args.ttl))
+        case "revoke":
+            print(await services.hub_revoke(args.data, args.agency))
+    return 0
 
 
 async def _dispatch(args: argparse.Namespace) -> int:
@@ -84,7 +134,24 @@ async def _dispatch(args: argparse.Namespace) -> int:
     match args.command:
         case "init":
             layout = await local_admin.init(args.data, args.agency, args.hub, args.directory)
+            if args.token:
+                if not args.hub:
+                    raise Refused(Problem("hub.unset", "--token cần đi kèm --hub.",
+                                          "--token needs --hub."))
+                from gateway.commands.services import gateway_enroll
+
+                await gateway_enroll(args.data, args.hub, args.token)
             print(layout.root)
+        case "run":
+            from gateway.commands.services import gateway_run
+
+            await gateway_run(args.data)
+        case "enroll":
+            from gateway.commands.services import gateway_enroll
+
+            print(await gateway_enroll(args.data, args.hub, args.token))
+        case "hub":
+            return await _hub(args)
         case "send":
             print(await documents.send(documents.SendRequest(
                 data=args.data, to=args.to.split(","), subject=args.subject,

@@ -102,7 +102,7 @@ class LocalStore:
         now = self.clock()
 
         async def tx(conn: Conn) -> None:
-            await _insert_document(conn, env, "out", now)
+            await insert_document(conn, env, "out", now)
             await conn.executemany(
                 "INSERT INTO deliveries(doc_id, recipient, state, updated_ms) VALUES (?,?,?,?)",
                 [(env.id, r, State.QUEUED.value, now) for r in env.recipients],
@@ -214,7 +214,7 @@ class LocalStore:
         return await self.db.read(q)
 
 
-async def _insert_document(conn: Conn, env: Envelope, direction: str, now: int) -> None:
+async def insert_document(conn: Conn, env: Envelope, direction: str, now: int) -> None:
     await conn.execute(
         "INSERT INTO documents(id, direction, sender, urgency, created_ms, envelope,"
         " inbox_status, received_ms) VALUES (?,?,?,?,?,?,?,?)",

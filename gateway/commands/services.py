@@ -1,0 +1,99 @@
+"""Long-running and provincial subcommands: run, enroll, and ``gateway hub …``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from gateway.commands.common import load_directory_file, opened
+from gateway.hub.enrollment import create_token, revoke
+from gateway.hub.runtime import HubLayout, init_hub, open_hub, serve_hub
+from gateway.model import AgencyCode, Problem, Refused
+from gateway.security.tokens import parse_ttl
+from gateway.store.layout import save_config
+from gateway.sync.daemon import run_daemon
+from gateway.sync.enroll import ca_fingerprint, enroll
+
+
+def stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def gateway_run(data: str) -> None:
+    await run_daemon(Path(data), stop_on_signals())
+
+
+async def gateway_enroll(data: str, hub: str, token: str) -> str:
+    async with opened(data) as (layout, config, _):
+        identity = await enroll(Path(data), config.agency, hub, token)
+        if config.hub != hub:
+            save_config(layout, replace(config, hub=hub))
+    return str(identity.cert_path)
+
+
+def _ttl(text: str) -> timedelta:
+    try:
+        return parse_ttl(text)
+    except ValueError as exc:
+        raise Refused(Problem("ttl.invalid", f"Thời hạn không hợp lệ: {exc}",
+                              f"Invalid TTL: {exc}")) from None
+
+
+async def hub_init(data: str, province: str, directory: str | None,
+                   names: Sequence[str]) -> Path:
+    layout = init_hub(Path(data), province, load_directory_file(directory), names)
+    return layout.root
+
+
+async def hub_run(data: str, listen: str) -> None:
+    host, _, port = listen.rpartition(":")
+    if not port.isdigit():
+        raise Refused(Problem("listen.invalid", f"Địa chỉ lắng nghe không hợp lệ: {listen}",
+                              f"Invalid listen address: {listen}"))
+    stop = stop_on_signals()
+    hub = await serve_hub(Path(data), host.strip("[]") or "0.0.0.0", int(port))
+    print(f"hub listening on https://{host}:{hub.port}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await hub.close()
+
+
+async def hub_token(data: str, agency: str, ttl: str) -> str:
+    state = await open_hub(Path(data))
+    try:
+        code = AgencyCode.parse(agency).text
+        if code not in state.store.directory:
+            raise Refused(Problem("agency.unknown", f"Mã {code} không có trong danh bạ.",
+                                  f"Agency {code} is not in the directory."))
+        token = await create_token(state.store, code, _ttl(ttl))
+        fingerprint = ca_fingerprint(HubLayout(Path(data)).ca_cert.read_bytes())
+        return f"{token}@{fingerprint}"
+    finally:
+        await state.store.db.close()
+
+
+async def hub_admin_token(data: str, ttl: str) -> str:
+    state = await open_hub(Path(data))
+    try:
+        return await create_token(state.store, "admin", _ttl(ttl), kind="admin")
+    finally:
+        await state.store.db.close()
+
+
+async def hub_revoke(data: str, agency: str) -> int:
+    state = await open_hub(Path(data))
+    try:
+        return await revoke(state.store, AgencyCode.parse(agency).text)
+    finally:
+        await state.store.db.close()

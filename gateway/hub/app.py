@@ -1,0 +1,48 @@
+"""The hub's aiohttp application: routes, authentication, and error replies without traces."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from gateway.hub.auth import Handler, auth_middleware
+from gateway.hub.blob_handlers import handle_get, handle_head, handle_patch
+from gateway.hub.enrollment import handle_ca, handle_enroll
+from gateway.hub.fleet import handle_fleet, handle_healthz, handle_metrics
+from gateway.hub.state import HUB, HubState
+from gateway.hub.sync_handler import handle_sync
+
+log = logging.getLogger("gateway.hub")
+MAX_REQUEST_BODY = 2**20 + 64 * 1024
+
+
+@web.middleware
+async def no_traces(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A remote party gets a short reason, never a stack trace; the log keeps the detail."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("request failed: %s %s", request.method, request.path)
+        raise web.HTTPInternalServerError(text="internal error\n") from None
+
+
+def build_app(state: HubState) -> web.Application:
+    app = web.Application(
+        middlewares=[no_traces, auth_middleware(state.store)],
+        client_max_size=MAX_REQUEST_BODY,
+    )
+    app[HUB] = state
+    blob = "/v1/blobs/{sha256}"
+    app.router.add_post("/v1/enroll", handle_enroll)
+    app.router.add_get("/v1/ca", handle_ca)
+    app.router.add_post("/v1/sync", handle_sync)
+    app.router.add_route("HEAD", blob, handle_head)
+    app.router.add_route("PATCH", blob, handle_patch)
+    app.router.add_get(blob, handle_get, allow_head=False)
+    app.router.add_get("/v1/fleet", handle_fleet)
+    app.router.add_get("/metrics", handle_metrics)
+    app.router.add_get("/healthz", handle_healthz)
+    return app

@@ -1,0 +1,87 @@
+"""Who is calling: the agency comes from the verified client certificate, and nothing else.
+
+Enrollment is the one gateway endpoint reachable without a certificate; fleet and metrics need
+an admin token (a gateway certificate is never enough). Revocation is checked on every request
+against the hub's own database, because a certificate outlives the box it was issued to.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from gateway.hub.store import HubStore
+from gateway.security.tls import cert_serial, peer_agency
+from gateway.security.tokens import token_digest
+
+OPEN_PATHS = frozenset({"/v1/enroll", "/v1/ca", "/healthz"})
+ADMIN_PATHS = ("/v1/fleet", "/metrics", "/fleet")
+
+
+def _ssl_object(request: web.Request) -> ssl.SSLObject | None:
+    transport = request.transport
+    obj = transport.get_extra_info("ssl_object") if transport is not None else None
+    return obj if isinstance(obj, ssl.SSLObject) else None
+
+
+async def certificate_agency(request: web.Request, store: HubStore) -> str | None:
+    obj = _ssl_object(request)
+    agency = peer_agency(obj)
+    if agency is None or obj is None:
+        return None
+    der = obj.getpeercert(binary_form=True)
+    if der is None:
+        return None
+    serial = format(cert_serial(der), "x")
+    rows = await store.db.read(lambda c: c.execute_fetchall(
+        "SELECT agency, revoked_ms FROM certificates WHERE serial = ?", (serial,)))
+    row = next(iter(rows), None)
+    if row is None or row[1] is not None or str(row[0]) != agency:
+        return None  # unknown to this hub's records, or revoked
+    return agency
+
+
+async def admin_allowed(request: web.Request, store: HubStore) -> bool:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or len(header) > 200:
+        return False
+    digest = token_digest(header.removeprefix("Bearer "))
+    rows = await store.db.read(lambda c: c.execute_fetchall(
+        "SELECT 1 FROM tokens WHERE digest = ? AND kind = 'admin' AND expires_ms > ?",
+        (digest, store.clock())))
+    return bool(list(rows))
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def auth_middleware(store: HubStore) -> Middleware:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
+        if path in OPEN_PATHS:
+            return await handler(request)
+        if path.startswith(ADMIN_PATHS):
+            if not await admin_allowed(request, store):
+                raise web.HTTPUnauthorized(text="admin token required\n")
+            return await handler(request)
+        agency = await certificate_agency(request, store)
+        if agency is None:
+            raise web.HTTPUnauthorized(text="a valid, unrevoked gateway certificate is required\n")
+        request[AGENCY_KEY] = agency
+        return await handler(request)
+
+    return middleware
+
+
+AGENCY_KEY = "agency"
+
+
+def caller(request: web.Request) -> str:
+    value = request.get(AGENCY_KEY)
+    if not isinstance(value, str):
+        raise web.HTTPUnauthorized(text="not authenticated\n")
+    return value

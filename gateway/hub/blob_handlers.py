@@ -1,0 +1,184 @@
+"""Blob transfer endpoints: resumable frame-by-frame upload and ranged download.
+
+Bytes are kept frame by frame as they arrive, so a cut costs at most the frame in flight.
+Only a verified sha256 ever becomes part of a path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from typing import BinaryIO
+
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from gateway.hub.auth import caller
+from gateway.hub.state import HUB, HubState, UploadSlot
+from gateway.store.blobs import SHA256_HEX
+from gateway.sync.frames import FrameDecoder, FrameEncoder, FrameError
+
+FRAMES_TYPE = "application/x-gateway-frames"
+MIN_FRAME = 16 * 1024
+MAX_FRAME = 2**20
+EVICT_WAIT_S = 10.0
+
+
+def _digest(request: web.Request) -> str:
+    sha = request.match_info["sha256"]
+    if not SHA256_HEX.match(sha):
+        raise web.HTTPBadRequest(text="invalid sha256\n")
+    return sha
+
+
+def _int_header(request: web.Request, name: str) -> int:
+    value = request.headers.get(name, "")
+    if not value.isdigit() or len(value) > 15:
+        raise web.HTTPBadRequest(text=f"missing or invalid {name}\n")
+    return int(value)
+
+
+async def _declared_size(hub: HubState, agency: str, sha: str) -> int:
+    size = await hub.store.upload_size(agency, sha)
+    if size is None:
+        raise web.HTTPNotFound(text="no accepted document of yours uses this blob\n")
+    return size
+
+
+async def handle_head(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    agency, sha = caller(request), _digest(request)
+    size = await _declared_size(hub, agency, sha)
+    needs = {n.sha256 for n in await hub.store.needs(agency)}
+    done = sha not in needs and hub.store.blobs.has(sha)
+    headers = {"Upload-Length": str(size),
+               "Upload-Offset": str(size if done else hub.store.blobs.partial_size(sha))}
+    if done:
+        headers["Upload-Complete"] = "1"
+    return web.Response(status=200, headers=headers)
+
+
+async def handle_patch(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    agency, sha = caller(request), _digest(request)
+    hub.count("patch")
+    size = await _declared_size(hub, agency, sha)
+    if _int_header(request, "Upload-Length") != size:
+        raise web.HTTPBadRequest(text="Upload-Length differs from the document's attachment\n")
+    offset = _int_header(request, "Upload-Offset")
+    slot = hub.uploads.setdefault(sha, UploadSlot())
+    if slot.lock.locked() and slot.holder is not None:
+        slot.holder.abort()  # the same blob's earlier request is a leftover of a cut
+    try:
+        await asyncio.wait_for(slot.lock.acquire(), EVICT_WAIT_S)
+    except TimeoutError:
+        raise web.HTTPConflict(text="another upload of this blob is in progress\n") from None
+    try:
+        slot.holder = request.transport
+        return await _append(request, hub, agency, sha, offset, size)
+    finally:
+        slot.holder = None
+        slot.lock.release()
+        if not slot.lock.locked():
+            hub.uploads.pop(sha, None)
+
+
+async def _append(request: web.Request, hub: HubState, agency: str, sha: str, offset: int,
+                  size: int) -> web.Response:
+    blobs = hub.store.blobs
+    held = blobs.partial_size(sha)
+    if blobs.has(sha) and sha not in {n.sha256 for n in await hub.store.needs(agency)}:
+        return _offset_reply(size, size, complete=True)
+    if offset != held:
+        raise web.HTTPConflict(headers={"Upload-Offset": str(held)}, text="offset mismatch\n")
+    decoder = FrameDecoder(max_raw=hub.frame_max)
+    error: str | None = None
+    with blobs.open_partial(sha, offset) as f:
+        try:
+            async for data in request.content.iter_any():
+                held = _write(f, decoder.feed(data), held, size)
+        except FrameError as exc:
+            held = _write(f, list(exc.complete), held, size)
+            error = str(exc)
+        except _TooLong:
+            error = "more bytes than Upload-Length"
+        except (ConnectionError, OSError, asyncio.IncompleteReadError, ClientPayloadError,
+                HttpProcessingError):
+            pass  # a cut: whole frames received so far are kept
+        finally:
+            await asyncio.to_thread(_sync, f)
+    if error is not None:
+        raise web.HTTPBadRequest(headers={"Upload-Offset": str(held)}, text=f"{error}\n")
+    if held < size:
+        return _offset_reply(held, size, complete=False)
+    if not await asyncio.to_thread(blobs.finish_partial, sha):
+        raise web.HTTPUnprocessableEntity(headers={"Upload-Offset": "0"},
+                                          text="sha256 mismatch: blob discarded\n")
+    hub.notifier.notify(await hub.store.blob_completed(agency, sha))
+    return _offset_reply(size, size, complete=True)
+
+
+class _TooLong(Exception):
+    pass
+
+
+def _write(f: BinaryIO, payloads: list[bytes] | tuple[bytes, ...], held: int, size: int) -> int:
+    for payload in payloads:
+        if held + len(payload) > size:
+            raise _TooLong
+        f.write(payload)
+        held += len(payload)
+    return held
+
+
+def _sync(f: BinaryIO) -> None:
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def _offset_reply(held: int, size: int, *, complete: bool) -> web.Response:
+    headers = {"Upload-Offset": str(held), "Upload-Length": str(size)}
+    if complete:
+        headers["Upload-Complete"] = "1"
+    return web.Response(status=204, headers=headers)
+
+
+def _query_int(request: web.Request, name: str, default: int) -> int:
+    value = request.query.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or len(value) > 15:
+        raise web.HTTPBadRequest(text=f"invalid {name}\n")
+    return int(value)
+
+
+async def handle_get(request: web.Request) -> web.StreamResponse:
+    hub = request.app[HUB]
+    agency, sha = caller(request), _digest(request)
+    hub.count("get")
+    blobs = hub.store.blobs
+    if not await hub.store.may_read(agency, sha) or not blobs.has(sha):
+        raise web.HTTPNotFound(text="no such blob for you\n")
+    size = blobs.size(sha)
+    offset = _query_int(request, "offset", 0)
+    if offset > size:
+        raise web.HTTPRequestRangeNotSatisfiable(headers={"Upload-Length": str(size)})
+    end = min(size, offset + _query_int(request, "limit", size))
+    frame = min(MAX_FRAME, max(MIN_FRAME, _query_int(request, "frame", 64 * 1024)))
+    response = web.StreamResponse(headers={"Upload-Length": str(size),
+                                           "Content-Type": FRAMES_TYPE})
+    await response.prepare(request)
+    encoder = FrameEncoder()
+    with contextlib.suppress(ConnectionError):
+        with blobs.path(sha).open("rb") as f:
+            f.seek(offset)
+            position = offset
+            while position < end:
+                raw = f.read(min(frame, end - position))
+                if not raw:
+                    break
+                position += len(raw)
+                await response.write(encoder.encode(raw))
+        await response.write_eof()
+    return response

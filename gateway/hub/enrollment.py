@@ -1,0 +1,107 @@
+"""Enrollment and its administration: one-time tokens, issuing, revoking.
+
+A token is bound to one agency, expires, and is spent by the first CSR; only its digest is
+stored. If the box dies after the hub signed but before it saved the certificate, it retries
+with the same key (kept on disk before the CSR left) and receives the same certificate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from gateway.hub.state import HUB
+from gateway.hub.store import HubStore
+from gateway.security.ca import PkiError
+from gateway.security.tokens import new_admin_token, new_token, token_digest
+from gateway.store.db import Conn
+
+MAX_ENROLL_BODY = 32 * 1024
+
+
+async def create_token(store: HubStore, agency: str, ttl: timedelta, kind: str = "enroll") -> str:
+    token = new_token() if kind == "enroll" else new_admin_token()
+    expires = store.clock() + int(ttl.total_seconds() * 1000)
+    await store.db.write(lambda c: c.execute(
+        "INSERT INTO tokens(digest, agency, kind, expires_ms) VALUES (?,?,?,?)",
+        (token_digest(token), agency, kind, expires)))
+    return token
+
+
+async def revoke(store: HubStore, agency: str) -> int:
+    now = store.clock()
+    cur = await store.db.write(lambda c: c.execute(
+        "UPDATE certificates SET revoked_ms = ? WHERE agency = ? AND revoked_ms IS NULL",
+        (now, agency)))
+    return int(cur.rowcount)
+
+
+def _spki_sha256(csr: x509.CertificateSigningRequest) -> str:
+    spki = csr.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(spki).hexdigest()
+
+
+def _refuse(reason: str) -> web.HTTPForbidden:
+    return web.HTTPForbidden(text=f"{reason}\n")
+
+
+async def handle_ca(request: web.Request) -> web.Response:
+    """The CA certificate is public; boxes check it against the fingerprint in their token."""
+    ca = request.app[HUB].ca
+    if ca is None:
+        raise web.HTTPServiceUnavailable(text="this hub has no CA\n")
+    return web.Response(body=ca.cert_pem, content_type="application/x-pem-file")
+
+
+async def handle_enroll(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    if hub.ca is None:
+        raise web.HTTPServiceUnavailable(text="this hub has no CA\n")
+    ca = hub.ca
+    body = await request.content.read(MAX_ENROLL_BODY + 1)
+    if len(body) > MAX_ENROLL_BODY:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_ENROLL_BODY, actual_size=len(body))
+    try:
+        data = json.loads(body)
+        token, csr_pem = str(data["token"])[:200], str(data["csr"]).encode()
+        csr = x509.load_pem_x509_csr(csr_pem)
+    except (ValueError, KeyError, TypeError):
+        raise web.HTTPBadRequest(text="expected JSON with 'token' and 'csr' (PEM)\n") from None
+    key_sha = _spki_sha256(csr)
+    now = hub.store.clock()
+
+    async def tx(conn: Conn) -> str:
+        row = await (await conn.execute(
+            "SELECT agency, expires_ms, used_ms, key_sha256, cert_pem FROM tokens"
+            " WHERE digest = ? AND kind = 'enroll'", (token_digest(token),))).fetchone()
+        if row is None:
+            raise _refuse("unknown enrollment token")
+        agency, expires, used, used_key, cert_pem = row
+        if used is not None:
+            if used_key == key_sha and cert_pem:
+                return str(cert_pem)  # the same box retrying: same certificate
+            raise _refuse("this enrollment token was already used")
+        if int(expires) <= now:
+            raise _refuse("this enrollment token has expired")
+        try:
+            cert = ca.sign_csr(csr_pem, str(agency),
+                               now=datetime.fromtimestamp(now / 1000, UTC))
+        except PkiError as exc:
+            raise _refuse(f"certificate request refused: {str(exc)[:200]}") from None
+        pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+        await conn.execute(
+            "UPDATE tokens SET used_ms = ?, key_sha256 = ?, cert_pem = ? WHERE digest = ?",
+            (now, key_sha, pem, token_digest(token)))
+        await conn.execute(
+            "INSERT INTO certificates(serial, agency, issued_ms) VALUES (?,?,?)",
+            (format(cert.serial_number, "x"), str(agency), now))
+        return pem
+
+    cert_pem_text = await hub.store.db.write(tx)
+    return web.json_response({"cert": cert_pem_text, "ca": ca.cert_pem.decode()})

@@ -1,0 +1,118 @@
+"""What the provincial IT team sees: fleet health as data, and Prometheus metrics.
+
+Health is computed from the hub's clock only; a box's own clock is reported as skew, never
+trusted. Agencies in the directory that never connected are listed too: a box that never came
+up is the one most worth a phone call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from aiohttp import web
+
+from gateway.hub.state import HUB, HubState
+
+ONLINE_WITHIN_MS = 180_000
+SKEW_ALERT_MS = 300_000
+DISK_LOW_BYTES = 500 * 2**20
+
+
+@dataclass(frozen=True)
+class GatewayHealth:
+    agency: str
+    name: str
+    seen: bool
+    online: bool
+    last_seen_ms: int | None
+    version: str
+    skew_ms: int
+    queue: int
+    disk_free: int
+    blobs_bad: int
+    inbox_waiting: int
+    problems: tuple[str, ...]
+
+
+async def fleet(hub: HubState) -> list[GatewayHealth]:
+    store = hub.store
+    now = store.clock()
+    rows = await store.db.read(lambda c: c.execute_fetchall(
+        "SELECT agency, last_seen_ms, version, skew_ms, queue, disk_free, blobs_bad"
+        " FROM gateways"))
+    waiting_rows = await store.db.read(lambda c: c.execute_fetchall(
+        "SELECT recipient, count(*) FROM inbox WHERE acked_ms IS NULL GROUP BY recipient"))
+    waiting = {str(r[0]): int(r[1]) for r in waiting_rows}
+    seen = {str(r[0]): r for r in rows}
+    out = []
+    for code in sorted(set(store.directory) | set(seen)):
+        name = store.directory[code].name if code in store.directory else "?"
+        r = seen.get(code)
+        if r is None:
+            out.append(GatewayHealth(code, name, False, False, None, "", 0, 0, 0, 0,
+                                     waiting.get(code, 0), ("never connected",)))
+            continue
+        last, skew, disk, bad = int(r[1]), int(r[3]), int(r[5]), int(r[6])
+        online = now - last <= ONLINE_WITHIN_MS
+        problems = [p for p, bad_flag in (
+            ("offline", not online), ("clock skew", abs(skew) > SKEW_ALERT_MS),
+            ("disk low", disk < DISK_LOW_BYTES), ("corrupt blobs", bad > 0)) if bad_flag]
+        out.append(GatewayHealth(code, name, True, online, last, str(r[2]), skew, int(r[4]),
+                                 disk, bad, waiting.get(code, 0), tuple(problems)))
+    return out
+
+
+async def handle_fleet(request: web.Request) -> web.Response:
+    entries = await fleet(request.app[HUB])
+    return web.json_response({"gateways": [asdict(e) for e in entries]})
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+async def handle_metrics(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    entries = [e for e in await fleet(hub) if e.seen]
+    now = hub.store.clock()
+    docs = await hub.store.db.read(lambda c: c.execute_fetchall(
+        "SELECT complete_ms IS NOT NULL, count(*) FROM documents GROUP BY 1"))
+    by_state = {("complete" if r[0] else "incomplete"): int(r[1]) for r in docs}
+    lines: list[str] = []
+
+    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        lines.extend(f"{name}{labels} {value:g}" for labels, value in samples)
+
+    def per_gateway(value: float, agency: str) -> tuple[str, float]:
+        return (f'{{agency="{_label(agency)}"}}', value)
+
+    metric("gateway_hub_gateways_online", "gauge", "Gateways seen within the last 3 minutes.",
+           [("", sum(1 for e in entries if e.online))])
+    metric("gateway_hub_requests_total", "counter", "Requests handled, by kind.",
+           [(f'{{kind="{_label(k)}"}}', v) for k, v in sorted(hub.requests.items())])
+    metric("gateway_hub_documents", "gauge", "Documents held by the hub, by state.",
+           [(f'{{state="{s}"}}', by_state.get(s, 0)) for s in ("complete", "incomplete")])
+    metric("gateway_last_seen_age_seconds", "gauge", "Seconds since the gateway last synced.",
+           [per_gateway((now - (e.last_seen_ms or now)) / 1000, e.agency) for e in entries])
+    metric("gateway_queue_documents", "gauge", "Documents waiting in the gateway's queue.",
+           [per_gateway(e.queue, e.agency) for e in entries])
+    metric("gateway_clock_skew_seconds", "gauge", "Hub clock minus gateway clock.",
+           [per_gateway(e.skew_ms / 1000, e.agency) for e in entries])
+    metric("gateway_disk_free_bytes", "gauge", "Free disk space on the gateway.",
+           [per_gateway(e.disk_free, e.agency) for e in entries])
+    metric("gateway_corrupt_blobs", "gauge", "Blobs the gateway's scrub found corrupt.",
+           [per_gateway(e.blobs_bad, e.agency) for e in entries])
+    metric("gateway_inbox_waiting_documents", "gauge", "Documents at the hub not yet fetched.",
+           [per_gateway(e.inbox_waiting, e.agency) for e in entries])
+    return web.Response(text="\n".join(lines) + "\n",
+                        content_type="text/plain", charset="utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})
+
+
+async def handle_healthz(request: web.Request) -> web.Response:
+    problems = await request.app[HUB].store.db.integrity_problems()
+    if problems:
+        raise web.HTTPServiceUnavailable(text="database check failed\n")
+    return web.Response(text="ok\n")

@@ -1,0 +1,126 @@
+"""Hub data directory, start-up and serving; shared by the CLI, the demo and the tests."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from gateway.hub.app import build_app
+from gateway.hub.schema import HUB_MIGRATIONS
+from gateway.hub.state import HubState
+from gateway.hub.store import HubStore
+from gateway.model import AgencyCode, Directory, Problem, Refused
+from gateway.security.ca import atomic_write, create_ca, default_server_names, load_ca
+from gateway.security.tls import server_context
+from gateway.store.blobs import BlobStore
+from gateway.store.db import Database
+from gateway.store.layout import write_atomic
+
+Clock = Callable[[], int]
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class HubLayout:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "hub.json"
+
+    @property
+    def ca_dir(self) -> Path:
+        return self.root / "ca"
+
+    @property
+    def server_cert(self) -> Path:
+        return self.root / "tls" / "server.pem"
+
+    @property
+    def server_key(self) -> Path:
+        return self.root / "tls" / "server-key.pem"
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.ca_dir / "ca.pem"
+
+
+def init_hub(root: Path, province: str, directory: Directory,
+             names: Sequence[str] = ()) -> HubLayout:
+    """Creates the hub's directory, its provincial CA and its TLS server certificate."""
+    layout = HubLayout(root)
+    if layout.config.exists():
+        raise Refused(Problem("hub.exists", f"{root} đã có máy chủ tỉnh.",
+                              f"{root} already holds a hub."))
+    code = AgencyCode.parse(f"000.00.00.{province}")
+    root.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    ca = create_ca(layout.ca_dir, code.province, now=now)
+    cert_pem, key_pem = ca.issue_server_cert(list(names) or default_server_names(), now=now)
+    layout.server_cert.parent.mkdir(mode=0o700, exist_ok=True)
+    atomic_write(layout.server_key, key_pem, mode=0o600)
+    atomic_write(layout.server_cert, cert_pem + ca.cert_pem, mode=0o644)
+    write_atomic(root / "directory.json", directory.to_json().encode())
+    write_atomic(layout.config, json.dumps({"province": code.province}).encode())
+    return layout
+
+
+async def open_hub(root: Path, clock: Clock = wall_ms) -> HubState:
+    layout = HubLayout(root)
+    if not layout.config.exists():
+        raise Refused(Problem("hub.missing", f"{root} chưa được khởi tạo ('gateway hub init').",
+                              f"{root} is not a hub directory (run 'gateway hub init')."))
+    blobs = BlobStore(root / "blobs")
+    blobs.cleanup_tmp()
+    db = await Database.open(root / "hub.sqlite3", HUB_MIGRATIONS)
+    store = HubStore(db, blobs, Directory.load(root / "directory.json"), clock)
+    await store.reconcile()
+    return HubState(store=store, ca=load_ca(layout.ca_dir))
+
+
+def tls_context(root: Path) -> ssl.SSLContext:
+    layout = HubLayout(root)
+    return server_context(layout.server_cert, layout.server_key, layout.ca_cert)
+
+
+def _listen_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass
+class RunningHub:
+    state: HubState
+    runner: web.AppRunner
+    port: int
+
+    async def close(self) -> None:
+        await self.runner.cleanup()
+        await self.state.store.db.close()
+
+
+async def serve_hub(root: Path, host: str = "127.0.0.1", port: int = 0,
+                    clock: Clock = wall_ms) -> RunningHub:
+    """Opens and serves a hub over mutual TLS; ``port=0`` picks a free port."""
+    state = await open_hub(root, clock)
+    runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    sock = _listen_socket(host, port)
+    site = web.SockSite(runner, sock, ssl_context=tls_context(root))
+    await site.start()
+    return RunningHub(state, runner, int(sock.getsockname()[1]))

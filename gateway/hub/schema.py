@@ -1,0 +1,89 @@
+"""The hub's SQLite schema, as ordered migrations (append new steps; never edit old ones)."""
+
+from gateway.store.db import Migration
+
+HUB_MIGRATIONS = (
+    Migration(1, (
+        """CREATE TABLE documents(
+            id TEXT PRIMARY KEY,
+            sender TEXT NOT NULL,
+            urgency INTEGER NOT NULL,
+            envelope TEXT NOT NULL,
+            accepted_ms INTEGER NOT NULL,
+            complete_ms INTEGER
+        )""",
+        "CREATE INDEX documents_pending ON documents(sender, complete_ms)",
+        """CREATE TABLE doc_blobs(
+            doc_id TEXT NOT NULL REFERENCES documents(id),
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            PRIMARY KEY (doc_id, sha256)
+        )""",
+        "CREATE INDEX doc_blobs_sha ON doc_blobs(sha256)",
+        """CREATE TABLE inbox(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            recipient TEXT NOT NULL,
+            doc_id TEXT NOT NULL REFERENCES documents(id),
+            urgency INTEGER NOT NULL,
+            routed_ms INTEGER NOT NULL,
+            acked_ms INTEGER,
+            UNIQUE (recipient, doc_id)
+        )""",
+        "CREATE INDEX inbox_unacked ON inbox(recipient, acked_ms)",
+        """CREATE TABLE receipts(
+            rseq INTEGER PRIMARY KEY AUTOINCREMENT,
+            sender TEXT NOT NULL,
+            doc_id TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            event TEXT NOT NULL,
+            at_ms INTEGER NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX receipts_sender ON receipts(sender, rseq)",
+        """CREATE TABLE statuses(
+            sid TEXT PRIMARY KEY,
+            doc_id TEXT NOT NULL,
+            agency TEXT NOT NULL,
+            code TEXT NOT NULL,
+            at_ms INTEGER NOT NULL
+        )""",
+        """CREATE TABLE gateways(
+            agency TEXT PRIMARY KEY,
+            first_seen_ms INTEGER NOT NULL,
+            last_seen_ms INTEGER NOT NULL,
+            version TEXT NOT NULL,
+            skew_ms INTEGER NOT NULL,
+            queue INTEGER NOT NULL,
+            disk_free INTEGER NOT NULL,
+            blobs_bad INTEGER NOT NULL,
+            uptime_s INTEGER NOT NULL,
+            syncs INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE tokens(
+            digest TEXT PRIMARY KEY,
+            agency TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('enroll', 'admin')),
+            expires_ms INTEGER NOT NULL,
+            used_ms INTEGER,
+            -- what the token was spent on, so a retried enrollment with the same key gets
+            -- the same certificate instead of a dead end
+            key_sha256 TEXT,
+            cert_pem TEXT
+        )""",
+        """CREATE TABLE certificates(
+            serial TEXT PRIMARY KEY,
+            agency TEXT NOT NULL,
+            issued_ms INTEGER NOT NULL,
+            revoked_ms INTEGER
+        )""",
+        "CREATE INDEX certificates_agency ON certificates(agency)",
+        # Who has demonstrably had a blob's bytes (uploaded or received them). Knowing a
+        # sha256 is not enough to claim a blob, so dedupe cannot become a read oracle.
+        """CREATE TABLE blob_holders(
+            sha256 TEXT NOT NULL,
+            agency TEXT NOT NULL,
+            PRIMARY KEY (sha256, agency)
+        )""",
+        "CREATE TABLE kv(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    )),
+)

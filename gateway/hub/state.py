@@ -1,0 +1,42 @@
+"""What the hub's handlers share, reachable through a typed application key."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from gateway.hub.notify import Notifier
+from gateway.hub.store import HubStore
+from gateway.security.ca import CertificateAuthority
+from gateway.sync.compression import SyncCompressor
+from gateway.sync.frames import MAX_RAW
+
+
+@dataclass
+class UploadSlot:
+    """One blob's upload: a lock so two requests never append at once, and the transport of
+    the request holding it, so a gateway that reconnected after a cut can evict its own
+    half-dead previous request instead of waiting for it to time out."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    holder: asyncio.Transport | None = None
+
+
+@dataclass
+class HubState:
+    store: HubStore
+    ca: CertificateAuthority | None
+    compressor: SyncCompressor = field(default_factory=SyncCompressor)
+    notifier: Notifier = field(default_factory=Notifier)
+    uploads: dict[str, UploadSlot] = field(default_factory=dict)
+    frame_max: int = MAX_RAW
+    max_wait_s: int = 60
+    requests: dict[str, int] = field(default_factory=dict)
+
+    def count(self, name: str) -> None:
+        self.requests[name] = self.requests.get(name, 0) + 1
+
+
+HUB = web.AppKey("hub", HubState)

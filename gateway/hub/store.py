@@ -1,0 +1,250 @@
+"""The hub's state: accepted documents, routing into per-recipient inboxes, receipts, fleet.
+
+Every operation that changes state is one transaction and is idempotent, because every request
+may be a replay after a cut. Routing happens exactly once per document, at the moment its last
+blob is verified; ``reconcile`` repeats it after a crash between blob and database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from gateway.model import Directory, Envelope, Refused, envelope_from_dict, envelope_to_dict
+from gateway.model.document import validate_envelope
+from gateway.store.blobs import BlobStore
+from gateway.store.db import Conn, Database
+from gateway.sync.wire import BlobNeed, InboxItem, NodeReport, Receipt, Refusal, StatusMsg
+
+Clock = Callable[[], int]
+MAX_INBOX = 64
+MAX_RECEIPTS = 512
+
+
+@dataclass(frozen=True)
+class Accepted:
+    accepted: tuple[str, ...]
+    refused: tuple[Refusal, ...]
+    touched: frozenset[str]  # agencies whose view changed (for long-poll wake-ups)
+
+
+class HubStore:
+    def __init__(self, db: Database, blobs: BlobStore, directory: Directory, clock: Clock):
+        self.db = db
+        self.blobs = blobs
+        self.directory = directory
+        self.clock = clock
+
+    # Gateway -> hub ------------------------------------------------------------------------
+
+    async def heartbeat(self, agency: str, node: NodeReport) -> None:
+        now = self.clock()
+        await self.db.write(lambda c: c.execute(
+            "INSERT INTO gateways(agency, first_seen_ms, last_seen_ms, version, skew_ms, queue,"
+            " disk_free, blobs_bad, uptime_s, syncs) VALUES (?,?,?,?,?,?,?,?,?,1)"
+            " ON CONFLICT(agency) DO UPDATE SET last_seen_ms=excluded.last_seen_ms,"
+            " version=excluded.version, skew_ms=excluded.skew_ms, queue=excluded.queue,"
+            " disk_free=excluded.disk_free, blobs_bad=excluded.blobs_bad,"
+            " uptime_s=excluded.uptime_s, syncs=syncs+1",
+            (agency, now, now, node.version, now - node.clock_ms, node.queue, node.disk_free,
+             node.blobs_bad, node.uptime_s)))
+
+    async def accept(self, agency: str, envelopes: Iterable[Envelope]) -> Accepted:
+        accepted: list[str] = []
+        refused: list[Refusal] = []
+        touched: set[str] = set()
+
+        async def tx(conn: Conn) -> None:
+            for env in envelopes:
+                problem = self._check(agency, env)
+                if problem is None:
+                    problem = await _insert(conn, env, self.clock())
+                if problem is not None:
+                    refused.append(problem)
+                    continue
+                accepted.append(env.id)
+                touched.update(await self._route_if_complete(conn, env.id))
+
+        await self.db.write(tx)
+        return Accepted(tuple(accepted), tuple(refused), frozenset(touched))
+
+    def _check(self, agency: str, env: Envelope) -> Refusal | None:
+        if env.sender != agency:
+            return Refusal(env.id, "forbidden.sender",
+                           "a gateway may only issue documents from its own agency")
+        try:
+            validate_envelope(env, lambda code: code in self.directory)
+        except Refused as exc:
+            return Refusal(env.id, exc.codes[0], str(exc)[:500])
+        for att in env.attachments:
+            if self.blobs.has(att.sha256) and self.blobs.size(att.sha256) != att.size:
+                return Refusal(env.id, "attachment.size", f"size of {att.name[:60]} is wrong")
+        return None
+
+    async def ack(self, agency: str, seqs: Iterable[int]) -> frozenset[str]:
+        """Marks inbox entries delivered; the sender gets a ``delivered`` receipt once."""
+        now = self.clock()
+        senders: set[str] = set()
+
+        async def tx(conn: Conn) -> None:
+            for seq in seqs:
+                row = await (await conn.execute(
+                    "SELECT i.doc_id, d.sender FROM inbox i JOIN documents d ON d.id = i.doc_id"
+                    " WHERE i.seq = ? AND i.recipient = ? AND i.acked_ms IS NULL",
+                    (seq, agency))).fetchone()
+                if row is None:
+                    continue  # unknown, foreign or already acked: a replay is harmless
+                await conn.execute("UPDATE inbox SET acked_ms = ? WHERE seq = ?", (now, seq))
+                await _receipt(conn, str(row[1]), str(row[0]), agency, "delivered", now)
+                senders.add(str(row[1]))
+
+        await self.db.write(tx)
+        return frozenset(senders)
+
+    async def statuses(self, agency: str, items: Iterable[StatusMsg]) -> frozenset[str]:
+        """Stores recipient statuses once each (by ``sid``) for documents addressed to them."""
+        now = self.clock()
+        senders: set[str] = set()
+
+        async def tx(conn: Conn) -> None:
+            for s in items:
+                row = await (await conn.execute(
+                    "SELECT d.sender FROM inbox i JOIN documents d ON d.id = i.doc_id"
+                    " WHERE i.doc_id = ? AND i.recipient = ?", (s.doc, agency))).fetchone()
+                if row is None:
+                    continue  # not addressed to this gateway: silently not stored
+                cur = await conn.execute(
+                    "INSERT OR IGNORE INTO statuses(sid, doc_id, agency, code, at_ms)"
+                    " VALUES (?,?,?,?,?)", (s.sid, s.doc, agency, s.code, now))
+                if cur.rowcount == 1:
+                    await _receipt(conn, str(row[0]), s.doc, agency, s.code, now, s.note)
+                    senders.add(str(row[0]))
+
+        await self.db.write(tx)
+        return frozenset(senders)
+
+    # Hub -> gateway ------------------------------------------------------------------------
+
+    async def needs(self, agency: str) -> list[BlobNeed]:
+        rows = await self.db.read(lambda c: c.execute_fetchall(
+            "SELECT b.sha256, max(b.size), max(d.urgency), min(d.accepted_ms)"
+            " FROM documents d JOIN doc_blobs b ON b.doc_id = d.id"
+            " LEFT JOIN blob_holders h ON h.sha256 = b.sha256 AND h.agency = d.sender"
+            " WHERE d.sender = ? AND d.complete_ms IS NULL AND h.agency IS NULL"
+            " GROUP BY b.sha256"
+            " ORDER BY max(d.urgency) DESC, min(d.accepted_ms), b.sha256", (agency,)))
+        return [BlobNeed(str(r[0]), self.blobs.partial_size(str(r[0])), int(r[1]), int(r[2]))
+                for r in rows]
+
+    async def inbox(self, agency: str) -> list[InboxItem]:
+        rows = await self.db.read(lambda c: c.execute_fetchall(
+            "SELECT i.seq, d.envelope FROM inbox i JOIN documents d ON d.id = i.doc_id"
+            " WHERE i.recipient = ? AND i.acked_ms IS NULL"
+            " ORDER BY i.urgency DESC, i.seq LIMIT ?", (agency, MAX_INBOX)))
+        return [InboxItem(int(r[0]), envelope_from_dict(json.loads(str(r[1])))) for r in rows]
+
+    async def receipts(self, agency: str, after: int) -> list[Receipt]:
+        rows = await self.db.read(lambda c: c.execute_fetchall(
+            "SELECT rseq, doc_id, recipient, event, at_ms, note FROM receipts"
+            " WHERE sender = ? AND rseq > ? ORDER BY rseq LIMIT ?",
+            (agency, after, MAX_RECEIPTS)))
+        return [Receipt(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), str(r[5]))
+                for r in rows]
+
+    # Blobs ---------------------------------------------------------------------------------
+
+    async def upload_size(self, agency: str, sha256: str) -> int | None:
+        """The blob's declared size if ``agency`` issued an accepted document that uses it."""
+        rows = await self.db.read(lambda c: c.execute_fetchall(
+            "SELECT max(b.size) FROM doc_blobs b JOIN documents d ON d.id = b.doc_id"
+            " WHERE b.sha256 = ? AND d.sender = ?", (sha256, agency)))
+        value = next(iter(rows))[0]
+        return None if value is None else int(value)
+
+    async def may_read(self, agency: str, sha256: str) -> bool:
+        rows = await self.db.read(lambda c: c.execute_fetchall(
+            "SELECT 1 FROM doc_blobs b JOIN documents d ON d.id = b.doc_id"
+            " LEFT JOIN inbox i ON i.doc_id = d.id AND i.recipient = ?"
+            " WHERE b.sha256 = ? AND (d.sender = ? OR i.seq IS NOT NULL) LIMIT 1",
+            (agency, sha256, agency)))
+        return bool(list(rows))
+
+    async def blob_completed(self, agency: str, sha256: str) -> frozenset[str]:
+        """Records that ``agency`` uploaded the blob and routes every document it completed."""
+        touched: set[str] = set()
+
+        async def tx(conn: Conn) -> None:
+            await conn.execute("INSERT OR IGNORE INTO blob_holders(sha256, agency) VALUES (?,?)",
+                               (sha256, agency))
+            rows = await conn.execute_fetchall(
+                "SELECT d.id FROM doc_blobs b JOIN documents d ON d.id = b.doc_id"
+                " WHERE b.sha256 = ? AND d.complete_ms IS NULL", (sha256,))
+            for r in rows:
+                touched.update(await self._route_if_complete(conn, str(r[0])))
+
+        await self.db.write(tx)
+        return frozenset(touched)
+
+    async def reconcile(self) -> frozenset[str]:
+        """After a crash between a blob landing and its routing commit: route what is whole."""
+        touched: set[str] = set()
+
+        async def tx(conn: Conn) -> None:
+            rows = await conn.execute_fetchall(
+                "SELECT id FROM documents WHERE complete_ms IS NULL")
+            for r in rows:
+                touched.update(await self._route_if_complete(conn, str(r[0])))
+
+        await self.db.write(tx)
+        return frozenset(touched)
+
+    async def _route_if_complete(self, conn: Conn, doc_id: str) -> set[str]:
+        rows = await conn.execute_fetchall(
+            "SELECT b.sha256, h.agency FROM doc_blobs b JOIN documents d ON d.id = b.doc_id"
+            " LEFT JOIN blob_holders h ON h.sha256 = b.sha256 AND h.agency = d.sender"
+            " WHERE b.doc_id = ?", (doc_id,))
+        if not all(r[1] is not None and self.blobs.has(str(r[0])) for r in rows):
+            return set()
+        row = await (await conn.execute(
+            "SELECT sender, urgency, envelope FROM documents WHERE id = ? AND complete_ms IS NULL",
+            (doc_id,))).fetchone()
+        if row is None:
+            return set()
+        now = self.clock()
+        sender = str(row[0])
+        env = envelope_from_dict(json.loads(str(row[2])))
+        await conn.execute("UPDATE documents SET complete_ms = ? WHERE id = ?", (now, doc_id))
+        for recipient in env.recipients:
+            await conn.execute(
+                "INSERT OR IGNORE INTO inbox(recipient, doc_id, urgency, routed_ms)"
+                " VALUES (?,?,?,?)", (recipient, doc_id, int(row[1]), now))
+            await _receipt(conn, sender, doc_id, recipient, "at_hub", now)
+            await conn.executemany(
+                "INSERT OR IGNORE INTO blob_holders(sha256, agency) VALUES (?,?)",
+                [(a.sha256, recipient) for a in env.attachments])
+        return {sender, *env.recipients}
+
+
+async def _insert(conn: Conn, env: Envelope, now: int) -> Refusal | None:
+    text = json.dumps(envelope_to_dict(env), ensure_ascii=False, sort_keys=True)
+    row = await (await conn.execute(
+        "SELECT envelope FROM documents WHERE id = ?", (env.id,))).fetchone()
+    if row is not None:
+        same = json.loads(str(row[0])) == json.loads(text)
+        return None if same else Refusal(env.id, "conflict.id",
+                                         "another document already has this id")
+    await conn.execute(
+        "INSERT INTO documents(id, sender, urgency, envelope, accepted_ms) VALUES (?,?,?,?,?)",
+        (env.id, env.sender, int(env.urgency), text, now))
+    await conn.executemany(
+        "INSERT OR IGNORE INTO doc_blobs(doc_id, sha256, size) VALUES (?,?,?)",
+        [(env.id, a.sha256, a.size) for a in env.attachments])
+    return None
+
+
+async def _receipt(conn: Conn, sender: str, doc_id: str, recipient: str, event: str,
+                   at_ms: int, note: str = "") -> None:
+    await conn.execute(
+        "INSERT INTO receipts(sender, doc_id, recipient, event, at_ms, note)"
+        " VALUES (?,?,?,?,?,?)", (sender, doc_id, recipient, event, at_ms, note))

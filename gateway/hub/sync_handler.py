@@ -1,0 +1,77 @@
+"""``POST /v1/sync``: one round trip carrying everything both sides have to say."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.hub.auth import caller
+from gateway.hub.state import HUB, HubState
+from gateway.sync.compression import BodyTooLarge, CompressionError
+from gateway.sync.wire import (
+    HubConfig,
+    Refusal,
+    SyncReply,
+    SyncRequest,
+    WireError,
+    decode_request,
+    encode_reply,
+)
+
+MAX_BODY = 2**20
+CONTENT_TYPE = "application/x-gateway-sync"
+
+
+async def handle_sync(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    agency = caller(request)
+    hub.count("sync")
+    req = await _decode(request, hub)
+    await hub.store.heartbeat(agency, req.node)
+    accepted = await hub.store.accept(agency, req.out)
+    touched = set(accepted.touched)
+    touched |= await hub.store.ack(agency, req.acks)
+    touched |= await hub.store.statuses(agency, req.statuses)
+    hub.notifier.notify(touched - {agency})
+    refused = accepted.refused + req.bad_out
+    reply = await _reply(hub, agency, req, accepted.accepted, refused)
+    wait = min(req.wait, hub.max_wait_s)
+    if wait > 0 and not (reply.inbox or reply.receipts or reply.accepted or reply.refused):
+        hub.notifier.arm(agency)
+        reply = await _reply(hub, agency, req, (), ())
+        if not (reply.inbox or reply.receipts):
+            await hub.notifier.wait(agency, wait)
+            reply = await _reply(hub, agency, req, (), ())
+    dict_id = hub.compressor.choose(request.headers.get("X-Sync-Dicts", ""))
+    body = hub.compressor.compress(encode_reply(reply), dict_id)
+    return web.Response(body=body, content_type=CONTENT_TYPE,
+                        headers={"X-Sync-Dict": str(dict_id)})
+
+
+async def _decode(request: web.Request, hub: HubState) -> SyncRequest:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
+    body = await request.content.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(body))
+    try:
+        dict_id = int(request.headers.get("X-Sync-Dict", "0"))
+        raw = hub.compressor.decompress(body, dict_id)
+        return decode_request(raw)
+    except BodyTooLarge as exc:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(body),
+                                            text=f"{exc}\n") from None
+    except (CompressionError, WireError, ValueError) as exc:
+        raise web.HTTPBadRequest(text=f"{str(exc)[:200]}\n") from None
+
+
+async def _reply(hub: HubState, agency: str, req: SyncRequest, accepted: tuple[str, ...],
+                 refused: tuple[Refusal, ...]) -> SyncReply:
+    return SyncReply(
+        time_ms=hub.store.clock(),
+        accepted=accepted,
+        refused=refused,
+        need=tuple(await hub.store.needs(agency))[:1024],
+        inbox=tuple(await hub.store.inbox(agency)),
+        receipts=tuple(await hub.store.receipts(agency, req.rcursor)),
+        config=HubConfig(frame_max=hub.frame_max, dict_id=hub.compressor.newest()),
+    )

@@ -1,0 +1,166 @@
+"""The gateway's sync engine: one loop talks, one uploads, one downloads, all at once.
+
+Uplink and downlink are separate on ADSL and 3G, so uploads and downloads run side by side
+while the sync loop long-polls. A new local document wakes the sync loop at once; its reply
+changes the upload needs, and the uploader ends its current request at the next frame boundary
+when something more urgent is waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gateway import __version__
+from gateway.queue import Backoff
+from gateway.store.local import LocalStore
+from gateway.sync.ledger import Ledger
+from gateway.sync.transfers import Downloader, Uploader
+from gateway.sync.transport import HubClient, HubRefused, HubUnavailable
+from gateway.sync.wire import BlobNeed, NodeReport, SyncReply, SyncRequest
+
+log = logging.getLogger("gateway.sync")
+Clock = Callable[[], int]
+
+
+@dataclass
+class LinkStats:
+    """What the clerk's indicator and the health endpoint show; plain counters."""
+
+    online: bool = False
+    last_sync_ms: int = 0
+    last_error: str = ""
+    syncs: int = 0
+    failures: int = 0
+    bytes_up: int = 0
+    bytes_down: int = 0
+    blob_bytes_up: int = 0
+    blob_bytes_down: int = 0
+    frames_up: int = 0
+    docs_in: int = 0
+    needs: list[BlobNeed] = field(default_factory=list)
+
+
+class SyncClient:
+    def __init__(self, store: LocalStore, hub: HubClient, *, clock: Clock,
+                 rng: random.Random | None = None, wait_s: int = 25) -> None:
+        self.store = store
+        self.hub = hub
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.wait_s = wait_s
+        self.ledger = Ledger(store)
+        self.stats = LinkStats()
+        self.started = time.monotonic()
+        self._wake = asyncio.Event()
+        self._needs_changed = asyncio.Event()
+        self._inbound = asyncio.Event()
+        self.uploader = Uploader(self)
+        self.downloader = Downloader(self)
+
+    def wake(self) -> None:
+        """Sync now: a document was queued or marked."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._inbound.set()  # resume downloads left from before a restart
+        tasks = [asyncio.create_task(coro) for coro in (
+            self._sync_loop(stop), self.uploader.run(stop), self.downloader.run(stop))]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def sleep(self, seconds: float, *events: asyncio.Event) -> None:
+        """Waits ``seconds`` or until one of ``events`` fires, whichever comes first."""
+        waiters = [asyncio.create_task(e.wait()) for e in (*events, self._wake)]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    async def _sync_loop(self, stop: asyncio.Event) -> None:
+        backoff = Backoff(base_s=1.0, cap_s=300.0, rng=self.rng)
+        while not stop.is_set():
+            try:
+                await self.sync_once()
+                backoff.succeeded()
+            except HubUnavailable as exc:
+                self._offline(str(exc))
+                await self.sleep(backoff.failed())
+            except HubRefused as exc:
+                self._offline(str(exc))
+                log.warning("hub refused sync: %s", exc)
+                await self.sleep(max(60.0, backoff.failed()))
+            except Exception as exc:  # a daemon left alone for months must not die silently
+                self._offline(f"internal error: {exc}")
+                log.exception("sync failed")
+                await self.sleep(max(30.0, backoff.failed()))
+
+    def _offline(self, reason: str) -> None:
+        self.stats.online = False
+        self.stats.failures += 1
+        self.stats.last_error = reason[:300]
+
+    async def sync_once(self) -> SyncReply | None:
+        out = await self.ledger.outgoing(self.clock())
+        news = bool(out.envelopes or out.acks or out.statuses)
+        wait = 0 if news or self._wake.is_set() else self.wait_s
+        self._wake.clear()
+        req = SyncRequest(node=await self._node(), out=out.envelopes, acks=out.acks,
+                          statuses=out.statuses, rcursor=out.rcursor, wait=wait)
+        reply = await self._exchange(req)
+        if reply is None:
+            return None
+        fresh = await self.ledger.apply_reply(out, reply, req.node.clock_ms)
+        self.stats.online, self.stats.last_error = True, ""
+        self.stats.syncs += 1
+        self.stats.last_sync_ms = self.clock()
+        self.set_needs(list(reply.need))
+        if fresh or reply.inbox:
+            self._inbound.set()
+        if reply.accepted or reply.receipts or reply.inbox or reply.refused:
+            self._wake.set()  # apply-and-answer at once: acks, statuses, the next batch
+        return reply
+
+    async def _exchange(self, req: SyncRequest) -> SyncReply | None:
+        if req.wait == 0:
+            return await self.hub.sync(req)
+        call = asyncio.create_task(self.hub.sync(req))
+        waker = asyncio.create_task(self._wake.wait())
+        try:
+            done, _ = await asyncio.wait({call, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waker.cancel()
+        if call in done:
+            return call.result()
+        call.cancel()  # a clerk just queued something: end the long-poll and sync now
+        with contextlib.suppress(asyncio.CancelledError, HubUnavailable, HubRefused):
+            await call
+        return None
+
+    def set_needs(self, needs: list[BlobNeed]) -> None:
+        self.stats.needs = needs
+        self._needs_changed.set()
+
+    async def _node(self) -> NodeReport:
+        counts = await self.store.counts()
+        bad = await self.store.db.read(lambda c: c.execute_fetchall(
+            "SELECT value FROM kv WHERE key = 'blobs_bad'"))
+        return NodeReport(
+            version=__version__, clock_ms=self.clock(),
+            queue=counts["outbound_pending"] + counts["outbound_accepted"],
+            disk_free=self.store.blobs.free_bytes(),
+            blobs_bad=int(next(iter(bad))[0]) if bad else 0,
+            uptime_s=int(time.monotonic() - self.started),
+        )

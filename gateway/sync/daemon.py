@@ -1,0 +1,84 @@
+"""``gateway run``: the sync engine with its data directory, identity and wake-up file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.model import Problem, Refused
+from gateway.security.identity import load_identity
+from gateway.security.tls import client_context
+from gateway.store.layout import GatewayConfig, Layout, load_config
+from gateway.store.local import LocalStore
+from gateway.sync.client import SyncClient
+from gateway.sync.transport import DEFAULT_SNDBUF, HubClient
+
+WAKE_POLL_S = 0.5
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class Gateway:
+    """A running gateway: its store, its link to the hub and its sync engine."""
+
+    layout: Layout
+    config: GatewayConfig
+    store: LocalStore
+    hub: HubClient
+    client: SyncClient
+
+    async def close(self) -> None:
+        await self.hub.close()
+        await self.store.close()
+
+
+async def open_gateway(data: Path, *, wait_s: int = 25, sndbuf: int | None = DEFAULT_SNDBUF,
+                       hub_url: str | None = None, seed: int | None = None) -> Gateway:
+    layout = Layout(data)
+    config = load_config(layout)
+    url = hub_url or config.hub
+    if not url:
+        raise Refused(Problem("hub.unset", "Chưa cấu hình địa chỉ máy chủ tỉnh (--hub).",
+                              "No hub address configured (--hub)."))
+    identity = load_identity(data)
+    if identity is None:
+        raise Refused(Problem("identity.missing",
+            "Máy chưa đăng ký với máy chủ tỉnh; chạy 'gateway enroll' với mã đăng ký.",
+            "This box is not enrolled; run 'gateway enroll' with an enrollment token."))
+    ssl_ctx = client_context(identity.ca_path, identity.cert_path, identity.key_path)
+    store = await LocalStore.open(layout, wall_ms)
+    hub = HubClient(url, ssl_ctx, sndbuf=sndbuf)
+    client = SyncClient(store, hub, clock=wall_ms, rng=random.Random(seed), wait_s=wait_s)
+    return Gateway(layout, config, store, hub, client)
+
+
+async def watch_wakeup(layout: Layout, client: SyncClient, stop: asyncio.Event) -> None:
+    """CLI commands in other processes touch the wake-up file; a stat twice a second is cheap
+    on an SD card (metadata is cached) and needs no inotify."""
+    last = 0.0
+    while not stop.is_set():
+        with contextlib.suppress(FileNotFoundError):
+            mtime = layout.wakeup.stat().st_mtime
+            if mtime != last:
+                last = mtime
+                client.wake()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), WAKE_POLL_S)
+
+
+async def run_daemon(data: Path, stop: asyncio.Event) -> None:
+    gw = await open_gateway(data)
+    watcher = asyncio.create_task(watch_wakeup(gw.layout, gw.client, stop))
+    try:
+        await gw.client.run(stop)
+    finally:
+        stop.set()
+        await watcher
+        await gw.close()

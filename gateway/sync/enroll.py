@@ -1,0 +1,84 @@
+"""Enrolling a box: trust the hub first, then spend the token.
+
+The printed token carries the provincial CA's fingerprint (``TOKEN@FINGERPRINT``). The box
+fetches the CA certificate, checks that fingerprint, and only then opens a verified TLS
+connection to send its CSR and the token; a network attacker can neither impersonate the hub
+nor steal the token. The key is written before the CSR leaves, so a retry after a crash
+reuses it and the hub answers with the same certificate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from gateway.model import Problem, Refused
+from gateway.security.identity import (
+    Identity,
+    csr_for,
+    load_or_create_key,
+    save_identity,
+)
+from gateway.security.tls import client_context
+from gateway.sync.transport import HubClient, HubRefused, HubUnavailable
+
+FINGERPRINT_HEX = 32
+
+
+def ca_fingerprint(ca_pem: bytes) -> str:
+    der = x509.load_pem_x509_certificate(ca_pem).public_bytes(serialization.Encoding.DER)
+    return hashlib.sha256(der).hexdigest()[:FINGERPRINT_HEX]
+
+
+def _bad(vi: str, en: str) -> Refused:
+    return Refused(Problem("enroll.failed", vi, en))
+
+
+async def _fetch_ca(hub_url: str) -> bytes:
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE  # only to read the CA, which is checked just below
+    client = HubClient(hub_url, insecure, sndbuf=None)
+    try:
+        return (await client.get_text("/v1/ca")).encode()
+    finally:
+        await client.close()
+
+
+async def enroll(data: Path, agency: str, hub_url: str, token_text: str) -> Identity:
+    token, sep, fingerprint = token_text.strip().partition("@")
+    if not sep or len(fingerprint) != FINGERPRINT_HEX:
+        raise _bad("Mã đăng ký không đúng dạng (thiếu phần '@...').",
+                   "Malformed enrollment token (the '@…' part is missing).")
+    try:
+        ca_pem = await _fetch_ca(hub_url)
+        if ca_fingerprint(ca_pem) != fingerprint.lower():
+            raise _bad("Máy chủ không phải máy chủ của tỉnh (sai dấu vân tay CA). Không gửi mã.",
+                       "The server is not the provincial hub (CA fingerprint mismatch).")
+        ca_path = data / "identity" / "ca-pending.pem"
+        ca_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ca_path.write_bytes(ca_pem)
+        key_pem = load_or_create_key(data)
+        client = HubClient(hub_url, client_context(ca_path), sndbuf=None)
+        try:
+            reply = await client.post_json("/v1/enroll", {
+                "token": token, "csr": csr_for(key_pem, agency).decode()})
+        finally:
+            await client.close()
+    except HubUnavailable as exc:
+        raise _bad(f"Không kết nối được máy chủ tỉnh: {exc}. Hãy thử lại khi có mạng.",
+                   f"Cannot reach the hub: {exc}. Try again when the link is up.") from None
+    except HubRefused as exc:
+        raise _bad(f"Máy chủ tỉnh từ chối đăng ký: {exc.reason}",
+                   f"The hub refused enrollment: {exc.reason}") from None
+    except ValueError as exc:
+        raise _bad(f"Dữ liệu CA không hợp lệ: {exc}", f"Invalid CA data: {exc}") from None
+    if not isinstance(reply, dict) or not isinstance(reply.get("cert"), str):
+        raise _bad("Máy chủ trả lời sai định dạng.", "Malformed answer from the hub.")
+    identity = save_identity(data, key_pem, str(reply["cert"]).encode(), ca_pem)
+    ca_path.unlink(missing_ok=True)
+    return identity

@@ -1,0 +1,188 @@
+"""The gateway's side of sync bookkeeping: what to send, and applying what came back.
+
+Each reply is applied in one transaction, acks and statuses are forgotten only once a reply
+proved the hub has them, and inbound documents are committed before they are acked: so a cut
+or a kill at any moment leads to a harmless resend, never to a loss or a duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from gateway.model import Envelope, Event, IllegalTransition, State, apply, envelope_from_dict
+from gateway.model.delivery import STATUS_EVENTS, Delivery
+from gateway.model.envelope_codec import envelope_to_dict
+from gateway.store.db import Conn
+from gateway.store.local import LocalStore, add_event, insert_document
+from gateway.sync.wire import InboxItem, Receipt, StatusMsg, SyncReply
+
+MAX_OUT = 64
+AUTO_STATUS_NS = uuid.UUID("6f1c1d2e-6a57-4c1e-9a43-0d0c0a8e5a01")  # sid of the automatic 01
+MAX_ACKS = 1024
+MAX_STATUSES = 256
+_RECEIPT_EVENTS = {"at_hub": Event.HUB_ACCEPTED, "delivered": Event.DELIVERED, **STATUS_EVENTS}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    envelopes: tuple[Envelope, ...]
+    acks: tuple[int, ...]
+    statuses: tuple[StatusMsg, ...]
+    rcursor: int
+
+
+async def _kv_int(conn: Conn, key: str) -> int:
+    row = await (await conn.execute("SELECT value FROM kv WHERE key = ?", (key,))).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _set_kv(conn: Conn, key: str, value: int | str) -> None:
+    await conn.execute("INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key)"
+                       " DO UPDATE SET value = excluded.value", (key, str(value)))
+
+
+class Ledger:
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+
+    async def outgoing(self, now_ms: int) -> Outgoing:
+        async def q(conn: Conn) -> Outgoing:
+            envs = await conn.execute_fetchall(
+                "SELECT d.envelope FROM outbound o JOIN documents d ON d.id = o.doc_id"
+                " WHERE o.state = 'pending' AND o.next_ms <= ?"
+                " ORDER BY d.urgency DESC, d.created_ms, d.id LIMIT ?", (now_ms, MAX_OUT))
+            acks = await conn.execute_fetchall("SELECT seq FROM acks ORDER BY seq LIMIT ?",
+                                               (MAX_ACKS,))
+            statuses = await conn.execute_fetchall(
+                "SELECT sid, doc_id, code, note, at_ms FROM status_out ORDER BY at_ms LIMIT ?",
+                (MAX_STATUSES,))
+            return Outgoing(
+                tuple(envelope_from_dict(json.loads(str(r[0]))) for r in envs),
+                tuple(int(r[0]) for r in acks),
+                tuple(StatusMsg(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]))
+                      for r in statuses),
+                await _kv_int(conn, "rcursor"),
+            )
+
+        return await self.store.db.read(q)
+
+    async def apply_reply(self, sent: Outgoing, reply: SyncReply, clock_ms: int) -> int:
+        """Commits everything a reply says; returns how many new inbox entries it brought."""
+        now = self.store.clock()
+
+        async def tx(conn: Conn) -> int:
+            await conn.executemany("DELETE FROM acks WHERE seq = ?", [(s,) for s in sent.acks])
+            await conn.executemany("DELETE FROM status_out WHERE sid = ?",
+                                   [(s.sid,) for s in sent.statuses])
+            for doc_id in reply.accepted:
+                await _accepted(conn, doc_id, now)
+            for refusal in reply.refused:
+                cur = await conn.execute(
+                    "UPDATE outbound SET state = 'dead', last_error = ?, attempts = attempts + 1"
+                    " WHERE doc_id = ? AND state = 'pending'", (refusal.reason[:300], refusal.doc))
+                if cur.rowcount:
+                    await add_event(conn, refusal.doc, now, "hub", "refused", refusal.reason)
+            await _receipts(conn, reply.receipts)
+            fresh = await _inbox(conn, reply.inbox, now)
+            await _set_kv(conn, "last_sync_ms", now)
+            await _set_kv(conn, "hub_time_ms", reply.time_ms)
+            await _set_kv(conn, "skew_ms", reply.time_ms - clock_ms)
+            return fresh
+
+        return await self.store.db.write(tx)
+
+    async def inbound_todo(self) -> list[tuple[int, Envelope]]:
+        rows = await self.store.db.read(lambda c: c.execute_fetchall(
+            "SELECT seq, envelope FROM inbound_pending ORDER BY urgency DESC, seq"))
+        return [(int(r[0]), envelope_from_dict(json.loads(str(r[1])))) for r in rows]
+
+    async def store_inbound(self, seq: int, env: Envelope) -> None:
+        """Commits a received document whose blobs are all verified, then queues its ack and
+        the automatic 'Đã đến' (01) status for the sender."""
+        now = self.store.clock()
+
+        async def tx(conn: Conn) -> None:
+            exists = await (await conn.execute(
+                "SELECT 1 FROM documents WHERE id = ?", (env.id,))).fetchone()
+            if exists is None:
+                await insert_document(conn, env, "in", now)
+                await add_event(conn, env.id, now, "hub", "received")
+                await conn.execute(
+                    "INSERT OR IGNORE INTO status_out(sid, doc_id, code, note, at_ms)"
+                    " VALUES (?,?,?,?,?)", (str(uuid.uuid5(AUTO_STATUS_NS, env.id)), env.id,
+                                            "01", "", now))
+            await conn.execute("DELETE FROM inbound_pending WHERE seq = ?", (seq,))
+            await conn.execute("INSERT OR IGNORE INTO acks(seq) VALUES (?)", (seq,))
+
+        await self.store.db.write(tx)
+
+    async def counts(self) -> dict[str, int]:
+        return await self.store.counts()
+
+
+async def _accepted(conn: Conn, doc_id: str, now: int) -> None:
+    cur = await conn.execute(
+        "UPDATE outbound SET state = 'accepted', last_error = '' WHERE doc_id = ?"
+        " AND state = 'pending'", (doc_id,))
+    if cur.rowcount:
+        await _advance(conn, doc_id, None, Event.UPLOAD_STARTED, now)
+        await add_event(conn, doc_id, now, "hub", "accepted")
+
+
+async def _advance(conn: Conn, doc_id: str, recipient: str | None, event: Event,
+                   at_ms: int) -> bool:
+    sql = "SELECT recipient, state, recall_pending FROM deliveries WHERE doc_id = ?"
+    args: Sequence[str] = (doc_id,)
+    if recipient is not None:
+        sql += " AND recipient = ?"
+        args = (doc_id, recipient)
+    changed = False
+    for r in await conn.execute_fetchall(sql, args):
+        current = Delivery(State(str(r[1])), bool(r[2]))
+        try:
+            new = apply(current, event)
+        except IllegalTransition:
+            continue  # a late or out-of-order receipt: progress never goes backwards
+        if new != current:
+            changed = True
+            await conn.execute(
+                "UPDATE deliveries SET state = ?, recall_pending = ?, updated_ms = ?"
+                " WHERE doc_id = ? AND recipient = ?",
+                (new.state.value, int(new.recall_pending), at_ms, doc_id, str(r[0])))
+    return changed
+
+
+async def _receipts(conn: Conn, receipts: Iterable[Receipt]) -> None:
+    cursor = await _kv_int(conn, "rcursor")
+    for r in receipts:
+        if r.rseq <= cursor:
+            continue
+        event = _RECEIPT_EVENTS.get(r.event)
+        if event is not None and await _advance(conn, r.doc, r.to, event, r.at_ms):
+            await add_event(conn, r.doc, r.at_ms, r.to, r.event, r.note)
+        cursor = r.rseq
+    await _set_kv(conn, "rcursor", cursor)
+    await conn.execute(
+        "UPDATE outbound SET state = 'done' WHERE state = 'accepted' AND NOT EXISTS ("
+        " SELECT 1 FROM deliveries d WHERE d.doc_id = outbound.doc_id"
+        " AND d.state IN ('queued', 'uploading'))")
+
+
+async def _inbox(conn: Conn, items: Iterable[InboxItem], now: int) -> int:
+    fresh = 0
+    for item in items:
+        stored = await (await conn.execute(
+            "SELECT 1 FROM documents WHERE id = ?", (item.env.id,))).fetchone()
+        if stored is not None:  # arrived before; the ack was lost: only ack again
+            await conn.execute("INSERT OR IGNORE INTO acks(seq) VALUES (?)", (item.seq,))
+            continue
+        cur = await conn.execute(
+            "INSERT OR IGNORE INTO inbound_pending(seq, doc_id, urgency, envelope, first_seen_ms)"
+            " VALUES (?,?,?,?,?)", (item.seq, item.env.id, int(item.env.urgency),
+                                    json.dumps(envelope_to_dict(item.env), ensure_ascii=False),
+                                    now))
+        fresh += cur.rowcount
+    return fresh

@@ -1,0 +1,167 @@
+"""HTTP to the hub: one small client per gateway, over mutual TLS.
+
+Errors come out as two kinds only: :class:`HubUnavailable` (the link or the hub is down; try
+again later, nothing is wrong with the data) and :class:`HubRefused` (the hub said no; a
+person or a code change must act). The send buffer is capped so a frame counts as sent when it
+has left for the link, not when it was parked in the kernel.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+from aiohappyeyeballs import AddrInfoType
+
+from gateway import __version__
+from gateway.sync.compression import SyncCompressor
+from gateway.sync.frames import FrameDecoder, FrameError
+from gateway.sync.wire import SyncReply, SyncRequest, WireError, decode_reply, encode_request
+
+SYNC_TYPE = "application/x-gateway-sync"
+FRAMES_TYPE = "application/x-gateway-frames"
+DEFAULT_SNDBUF = 32 * 1024
+NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ConnectionError)
+
+
+class HubError(Exception):
+    pass
+
+
+class HubUnavailable(HubError):
+    """Transient: the link is down, the hub is restarting or busy."""
+
+
+class HubRefused(HubError):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"hub refused ({status}): {reason}")
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    offset: int
+    complete: bool
+
+
+def _socket_factory(sndbuf: int | None) -> aiohttp.connector.SocketFactoryType | None:
+    if sndbuf is None:
+        return None
+
+    def make(addr: AddrInfoType) -> socket.socket:
+        family, type_, proto, _, _ = addr
+        sock = socket.socket(family=family, type=type_, proto=proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, sndbuf)
+        return sock
+
+    return make
+
+
+class HubClient:
+    def __init__(self, base_url: str, ssl_context: ssl.SSLContext | None, *,
+                 compressor: SyncCompressor | None = None,
+                 sndbuf: int | None = DEFAULT_SNDBUF, connect_timeout_s: float = 20.0,
+                 read_timeout_s: float = 60.0) -> None:
+        self.base = base_url.rstrip("/")
+        self.compressor = compressor or SyncCompressor()
+        self.dict_id = 0
+        self.read_timeout_s = read_timeout_s
+        connector = aiohttp.TCPConnector(ssl=ssl_context if ssl_context else False, limit=4,
+                                         socket_factory=_socket_factory(sndbuf))
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None, connect=connect_timeout_s,
+                                          sock_read=read_timeout_s),
+            headers={"User-Agent": f"commune-gateway/{__version__}"},
+        )
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def sync(self, req: SyncRequest) -> SyncReply:
+        body = self.compressor.compress(encode_request(req), self.dict_id)
+        headers = {"Content-Type": SYNC_TYPE, "X-Sync-Dict": str(self.dict_id),
+                   "X-Sync-Dicts": self.compressor.offer()}
+        timeout = aiohttp.ClientTimeout(total=req.wait + self.read_timeout_s)
+        try:
+            async with self.session.post(f"{self.base}/v1/sync", data=body, headers=headers,
+                                         timeout=timeout) as resp:
+                await _check(resp)
+                raw = await resp.read()
+                reply_dict = int(resp.headers.get("X-Sync-Dict", "0"))
+        except NETWORK_ERRORS as exc:
+            raise HubUnavailable(str(exc) or type(exc).__name__) from None
+        try:
+            reply = decode_reply(self.compressor.decompress(raw, reply_dict))
+        except (WireError, ValueError) as exc:
+            raise HubUnavailable(f"unreadable reply: {exc}") from None
+        self.dict_id = reply.config.dict_id if reply.config.dict_id in self.compressor.ids() \
+            else 0
+        return reply
+
+    async def upload(self, sha256: str, offset: int, size: int,
+                     frames: AsyncIterator[bytes]) -> UploadResult:
+        """Streams frames from ``offset``; a 409 is not an error but the hub's true offset."""
+        headers = {"Upload-Offset": str(offset), "Upload-Length": str(size),
+                   "Content-Type": FRAMES_TYPE}
+        try:
+            async with self.session.patch(f"{self.base}/v1/blobs/{sha256}", data=frames,
+                                          headers=headers) as resp:
+                if resp.status == 409 and "Upload-Offset" in resp.headers:
+                    return UploadResult(int(resp.headers["Upload-Offset"]), False)
+                if resp.status == 422:
+                    return UploadResult(0, False)  # the hub discarded a corrupt whole
+                await _check(resp)
+                return UploadResult(int(resp.headers.get("Upload-Offset", offset)),
+                                    resp.headers.get("Upload-Complete") == "1")
+        except NETWORK_ERRORS as exc:
+            raise HubUnavailable(str(exc) or type(exc).__name__) from None
+
+    async def download(self, sha256: str, offset: int, limit: int,
+                       frame: int) -> AsyncIterator[bytes]:
+        """Yields verified payloads from ``offset``; the caller appends and resumes."""
+        url = f"{self.base}/v1/blobs/{sha256}"
+        params = {"offset": str(offset), "limit": str(limit), "frame": str(frame)}
+        decoder = FrameDecoder()
+        try:
+            async with self.session.get(url, params=params) as resp:
+                await _check(resp)
+                async for data in resp.content.iter_any():
+                    for payload in decoder.feed(data):
+                        yield payload
+        except FrameError as exc:
+            for payload in exc.complete:
+                yield payload
+            raise HubUnavailable(f"bad frame from hub: {exc}") from None
+        except NETWORK_ERRORS as exc:
+            raise HubUnavailable(str(exc) or type(exc).__name__) from None
+
+    async def post_json(self, path: str, payload: object) -> object:
+        try:
+            async with self.session.post(f"{self.base}{path}", json=payload) as resp:
+                await _check(resp)
+                return await resp.json()
+        except NETWORK_ERRORS as exc:
+            raise HubUnavailable(str(exc) or type(exc).__name__) from None
+
+    async def get_text(self, path: str) -> str:
+        try:
+            async with self.session.get(f"{self.base}{path}") as resp:
+                await _check(resp)
+                return await resp.text()
+        except NETWORK_ERRORS as exc:
+            raise HubUnavailable(str(exc) or type(exc).__name__) from None
+
+
+async def _check(resp: aiohttp.ClientResponse) -> None:
+    if resp.status < 400:
+        return
+    reason = (await resp.text())[:300].strip()
+    if resp.status >= 500 or resp.status in (408, 429):
+        raise HubUnavailable(f"{resp.status} {reason}")
+    raise HubRefused(resp.status, reason)

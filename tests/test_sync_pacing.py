@@ -1,0 +1,87 @@
+"""Adaptive frame size: about two seconds of link per frame, within [16 KiB, 1 MiB]."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.sync.pacing import MAX_FRAME, MIN_FRAME, START_FRAME, FramePacer
+
+KIB = 1024
+samples = st.lists(
+    st.tuples(st.integers(0, 2**40), st.floats(allow_nan=True, allow_infinity=True)),
+    max_size=30,
+)
+
+
+def test_starts_at_64_kib() -> None:
+    assert FramePacer().frame_size() == START_FRAME == 64 * KIB
+
+
+@pytest.mark.parametrize(("rate", "size"), [
+    (1_000, MIN_FRAME),  # 2G: 2 s would be 2 KB, the floor wins
+    (20 * KIB, 40 * KIB),  # a poor 3G cell
+    (100_000, 192 * KIB),  # 200 000 B rounded down to a multiple of 4 KiB
+    (300 * KIB, 600 * KIB),
+    (10 * 2**20, MAX_FRAME),  # fibre: the ceiling wins
+])
+def test_aims_at_two_seconds(rate: int, size: int) -> None:
+    pacer = FramePacer()
+    pacer.observe(rate * 8, 8.0)
+    assert pacer.frame_size() == size
+
+
+def test_target_is_configurable() -> None:
+    pacer = FramePacer(target_s=1.0)
+    pacer.observe(100 * KIB, 1.0)
+    assert pacer.frame_size() == 100 * KIB
+    with pytest.raises(ValueError):
+        FramePacer(target_s=0)
+    with pytest.raises(ValueError):
+        FramePacer(alpha=0)
+
+
+def test_tiny_and_absurd_samples_are_ignored() -> None:
+    pacer = FramePacer()
+    for nbytes, seconds in [(100, 0.001), (4095, 1.0), (10**6, 0.0), (10**6, -1.0),
+                            (10**6, math.nan), (10**6, math.inf), (10**6, 0.001)]:
+        pacer.observe(nbytes, seconds)
+    assert pacer.rate is None and pacer.frame_size() == START_FRAME
+
+
+def test_ewma_moves_gradually() -> None:
+    pacer = FramePacer()
+    pacer.observe(400 * KIB, 1.0)
+    assert pacer.frame_size() == 800 * KIB
+    pacer.observe(10 * KIB, 1.0)  # a bad moment, not yet a bad link
+    assert 400 * KIB < pacer.frame_size() < 800 * KIB
+    for _ in range(30):
+        pacer.observe(10 * KIB, 1.0)
+    assert pacer.frame_size() == 20 * KIB
+
+
+@given(samples)
+def test_always_within_bounds(observations: list[tuple[int, float]]) -> None:
+    pacer = FramePacer()
+    for nbytes, seconds in observations:
+        pacer.observe(nbytes, seconds)
+        size = pacer.frame_size()
+        assert MIN_FRAME <= size <= MAX_FRAME and size % (4 * KIB) == 0
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(4 * KIB, 2**30), st.floats(0.01, 1e4), st.floats(0.01, 1.0)),
+        min_size=1, max_size=20,
+    )
+)
+def test_monotone_in_measured_rate(observations: list[tuple[int, float, float]]) -> None:
+    """The same transfers, each taking no longer, never give a smaller frame."""
+    slow, fast = FramePacer(), FramePacer()
+    for nbytes, seconds, shrink in observations:
+        slow.observe(nbytes, seconds)
+        fast.observe(nbytes, max(0.01, seconds * shrink))
+        assert fast.frame_size() >= slow.frame_size()
