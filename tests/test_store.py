@@ -8,7 +8,7 @@ import pytest
 
 from gateway.model import Refused, State
 from gateway.store.blobs import BlobError, BlobStore
-from gateway.store.db import Database, Migration, SchemaTooNew
+from gateway.store.db import Conn, Database, Migration, SchemaTooNew
 from gateway.store.layout import Layout
 from gateway.store.local import LocalStore
 from tests.factories import attachment, envelope
@@ -78,7 +78,7 @@ async def test_migrations_are_ordered_and_idempotent(tmp_path: Path) -> None:
         await db.write(lambda c: c.execute("INSERT INTO b VALUES (1)"))
     async with await Database.open(path, steps) as db:
         rows = await db.read(lambda c: c.execute_fetchall("SELECT count(*) FROM b"))
-        assert list(rows)[0][0] == 1
+        assert next(iter(rows))[0] == 1
     with pytest.raises(SchemaTooNew):
         await Database.open(path, steps[:1])
     with pytest.raises(ValueError):
@@ -88,14 +88,14 @@ async def test_migrations_are_ordered_and_idempotent(tmp_path: Path) -> None:
 async def test_failed_write_rolls_back(tmp_path: Path) -> None:
     async with await Database.open(tmp_path / "t.db", (Migration(1, ("CREATE TABLE a(x)",)),)) \
             as db:
-        async def tx(conn: object) -> None:
-            await db._writer.execute("INSERT INTO a VALUES (1)")
+        async def tx(conn: Conn) -> None:
+            await conn.execute("INSERT INTO a VALUES (1)")
             raise RuntimeError("boom")
 
         with pytest.raises(RuntimeError):
-            await db.write(tx)  # type: ignore[arg-type]
+            await db.write(tx)
         rows = await db.read(lambda c: c.execute_fetchall("SELECT count(*) FROM a"))
-        assert list(rows)[0][0] == 0
+        assert next(iter(rows))[0] == 0
         assert await db.integrity_problems() == []
 
 

@@ -532,3 +532,23 @@ def test_encode_accepts_int_enums() -> None:
     rep = dataclasses.replace(FIXED_REPLY, need=(need,))
     assert encode_reply(rep) == GOLDEN_REPLY
     assert decode_reply(encode_reply(rep)) == FIXED_REPLY
+
+
+def test_largest_legal_messages_decode() -> None:
+    """Every list and string at its limit still fits the item budget and the depth bound."""
+    big = dataclasses.replace(
+        FIXED_ENV, recipients=tuple(f"{i:03d}.00.31.H35" for i in range(500)),
+        attachments=tuple(Attachment(f"{i}.pdf", "application/pdf", "ab" * 32, 1)
+                          for i in range(50)),
+        extra={f"k{i}": "ệ" * 1000 for i in range(32)}, subject="ạ" * 1000,
+    )
+    req = dataclasses.replace(FIXED_REQUEST, out=(big,) * 64, acks=tuple(range(1024)),
+                              statuses=FIXED_REQUEST.statuses * 256)
+    assert decode_request(encode_request(req)) == req
+    receipt = FIXED_REPLY.receipts[0]
+    rep = dataclasses.replace(
+        FIXED_REPLY, accepted=FIXED_REPLY.accepted * 64, refused=FIXED_REPLY.refused * 64,
+        need=FIXED_REPLY.need * 1024, inbox=(InboxItem(1, big),) * 64,
+        receipts=tuple(dataclasses.replace(receipt, rseq=i) for i in range(512)),
+    )
+    assert decode_reply(encode_reply(rep)) == rep

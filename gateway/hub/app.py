@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
 
 from gateway.hub.auth import Handler, auth_middleware
 from gateway.hub.blob_handlers import handle_get, handle_head, handle_patch
@@ -23,6 +23,9 @@ async def no_traces(request: web.Request, handler: Handler) -> web.StreamRespons
     try:
         return await handler(request)
     except web.HTTPException:
+        raise
+    except (ConnectionError, ClientPayloadError):
+        log.info("peer went away: %s %s", request.method, request.path)
         raise
     except Exception:
         log.exception("request failed: %s %s", request.method, request.path)

@@ -27,7 +27,7 @@ EVICT_WAIT_S = 10.0
 
 def _digest(request: web.Request) -> str:
     sha = request.match_info["sha256"]
-    if not SHA256_HEX.match(sha):
+    if not SHA256_HEX.fullmatch(sha):
         raise web.HTTPBadRequest(text="invalid sha256\n")
     return sha
 
@@ -129,6 +129,7 @@ def _write(f: BinaryIO, payloads: list[bytes] | tuple[bytes, ...], held: int, si
             raise _TooLong
         f.write(payload)
         held += len(payload)
+    f.flush()  # HEAD reads the file size: a frame counts as held once it is in the file
     return held
 
 

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 
 from gateway.hub.state import HUB
 from gateway.hub.store import HubStore
+from gateway.hub.sync_handler import read_limited
 from gateway.security.ca import PkiError
 from gateway.security.tokens import new_admin_token, new_token, token_digest
 from gateway.store.db import Conn
@@ -64,9 +65,7 @@ async def handle_enroll(request: web.Request) -> web.Response:
     if hub.ca is None:
         raise web.HTTPServiceUnavailable(text="this hub has no CA\n")
     ca = hub.ca
-    body = await request.content.read(MAX_ENROLL_BODY + 1)
-    if len(body) > MAX_ENROLL_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_ENROLL_BODY, actual_size=len(body))
+    body = await read_limited(request, MAX_ENROLL_BODY)
     try:
         data = json.loads(body)
         token, csr_pem = str(data["token"])[:200], str(data["csr"]).encode()

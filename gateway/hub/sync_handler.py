@@ -47,12 +47,22 @@ async def handle_sync(request: web.Request) -> web.Response:
                         headers={"X-Sync-Dict": str(dict_id)})
 
 
+async def read_limited(request: web.Request, limit: int) -> bytes:
+    """The whole body, refusing it (413) as soon as it passes ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _decode(request: web.Request, hub: HubState) -> SyncRequest:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    body = await request.content.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(body))
+    body = await read_limited(request, MAX_BODY)
     try:
         dict_id = int(request.headers.get("X-Sync-Dict", "0"))
         raw = hub.compressor.decompress(body, dict_id)

@@ -104,7 +104,7 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _NAME_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
 
 
@@ -248,7 +248,7 @@ def _check_attachments(items: Sequence[Attachment], limits: Limits) -> list[Prob
             problems.append(_p("attachment.duplicate_name",
                 f"Hai tệp đính kèm trùng tên: {a.name}", f"Two attachments named {a.name}"))
         names.add(a.name)
-        if not SHA256_RE.match(a.sha256) or a.size < 0:
+        if not SHA256_RE.fullmatch(a.sha256) or a.size < 0:
             problems.append(_p("attachment.bad_digest",
                 "Tệp đính kèm có mã băm không hợp lệ.", "Attachment has an invalid digest."))
         if a.size > limits.max_attachment_bytes:

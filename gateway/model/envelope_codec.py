@@ -6,6 +6,7 @@ unknown keys are refused, so a peer cannot smuggle data that later code would tr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 
@@ -72,8 +73,11 @@ def _int(obj: Mapping[str, object], key: str, low: int, high: int) -> int:
     return value
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _date(value: object, key: str) -> date:
-    if not isinstance(value, str) or len(value) != 10:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
         raise _bad(f"field '{key}'")
     try:
         return date.fromisoformat(value)
@@ -126,7 +130,7 @@ def _attachment(obj: object, limits: Limits) -> Attachment:
     if not isinstance(obj, dict) or set(obj) != _ATT_FIELDS:
         raise _bad("attachment")
     digest = _str(obj, "sha256", 64)
-    if not SHA256_RE.match(digest):
+    if not SHA256_RE.fullmatch(digest):
         raise _bad("attachment sha256")
     return Attachment(
         name=_str(obj, "name", limits.max_name_chars, empty=False),

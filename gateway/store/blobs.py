@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 COPY_BLOCK = 256 * 1024
 
 
@@ -33,7 +33,7 @@ class BlobCorrupt(BlobError):
 
 def check_digest(sha256: str) -> str:
     """Only a validated digest ever becomes part of a path."""
-    if not SHA256_HEX.match(sha256):
+    if not SHA256_HEX.fullmatch(sha256):
         raise BlobError("invalid sha256")
     return sha256
 
@@ -199,7 +199,7 @@ class BlobStore:
         found = []
         for sub in self.root.iterdir():
             if sub.is_dir() and len(sub.name) == 2:
-                found += [p.name for p in sub.iterdir() if SHA256_HEX.match(p.name)]
+                found += [p.name for p in sub.iterdir() if SHA256_HEX.fullmatch(p.name)]
         return sorted(found)
 
     def scrub(self, referenced: Iterable[str]) -> ScrubReport:

@@ -42,6 +42,7 @@ class LinkStats:
     blob_bytes_up: int = 0
     blob_bytes_down: int = 0
     frames_up: int = 0
+    max_frame: int = 0
     docs_in: int = 0
     needs: list[BlobNeed] = field(default_factory=list)
 
@@ -140,14 +141,16 @@ class SyncClient:
         waker = asyncio.create_task(self._wake.wait())
         try:
             done, _ = await asyncio.wait({call, waker}, return_when=asyncio.FIRST_COMPLETED)
+            if call in done:
+                return call.result()
+            return None  # a clerk just queued something: end the long-poll and sync now
         finally:
-            waker.cancel()
-        if call in done:
-            return call.result()
-        call.cancel()  # a clerk just queued something: end the long-poll and sync now
-        with contextlib.suppress(asyncio.CancelledError, HubUnavailable, HubRefused):
-            await call
-        return None
+            for task in (waker, call):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, HubUnavailable,
+                                             HubRefused):
+                        await task
 
     def set_needs(self, needs: list[BlobNeed]) -> None:
         self.stats.needs = needs

@@ -34,6 +34,7 @@ class Uploader:
     def __init__(self, client: SyncClient) -> None:
         self.client = client
         self.pacer = FramePacer()
+        self.unsure = False
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = Backoff(base_s=1.0, cap_s=120.0, rng=self.client.rng)
@@ -45,9 +46,18 @@ class Uploader:
                 await c._needs_changed.wait()
                 continue
             try:
+                if self.unsure:  # after a cut the hub may hold more than it last confirmed
+                    held = await c.hub.head(need.sha256)
+                    need = BlobNeed(need.sha256, need.size if held.complete else held.offset,
+                                    need.size, need.urgency)
+                    self._held(need.sha256, need.offset)
+                    self.unsure = False
+                    if need.offset >= need.size:
+                        continue
                 await self.upload(need)
                 backoff.succeeded()
             except HubUnavailable:
+                self.unsure = True
                 await c.sleep(backoff.failed(), c._needs_changed)
             except HubRefused:
                 # Not (or no longer) wanted; the next sync reply says what the hub needs.
@@ -94,6 +104,7 @@ class Uploader:
                 c.stats.bytes_up += len(frame)
                 c.stats.blob_bytes_up += len(raw)
                 c.stats.frames_up += 1
+                c.stats.max_frame = max(c.stats.max_frame, len(raw))
 
 
 class Downloader:

@@ -122,6 +122,18 @@ class HubClient:
         except NETWORK_ERRORS as exc:
             raise HubUnavailable(str(exc) or type(exc).__name__) from None
 
+    async def head(self, sha256: str) -> UploadResult:
+        """How much of a blob the hub holds: asked after a cut, before sending more."""
+        try:
+            async with self.session.head(f"{self.base}/v1/blobs/{sha256}") as resp:
+                await _check(resp)
+                return UploadResult(int(resp.headers.get("Upload-Offset", "0")),
+                                    resp.headers.get("Upload-Complete") == "1")
+        except NETWORK_ERRORS as exc:
+            raise HubUnavailable(str(exc) or type(exc).__name__) from None
+        except ValueError:
+            raise HubUnavailable("unreadable Upload-Offset") from None
+
     async def download(self, sha256: str, offset: int, limit: int,
                        frame: int) -> AsyncIterator[bytes]:
         """Yields verified payloads from ``offset``; the caller appends and resumes."""

@@ -1,0 +1,1 @@
+"""The provincial hub: routing, enrollment, fleet view; served over mutual TLS."""

@@ -1,0 +1,1 @@
+"""Local persistence: SQLite with one writer, and the content-addressed blob store."""
