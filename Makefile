@@ -32,7 +32,7 @@ pytest:
 	$(BIN)/pytest -q
 
 demo: $(STAMP)
-	$(BIN)/gateway demo
+	$(BIN)/gateway demo --profile adsl
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

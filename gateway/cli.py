@@ -75,6 +75,13 @@ def _service_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p = sub.add_parser("run", help="the sync daemon: sync with the hub whenever it is reachable")
     p.add_argument("--data", required=True)
 
+    p = sub.add_parser("demo", help="a hub and three communes behind emulated bad links")
+    p.add_argument("--once", action="store_true", help="exit after the summary")
+    p.add_argument("--profile", default="adsl", help="lan | adsl | 3g-bad")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--data", help="keep the province here (default: a temporary folder)")
+    p.add_argument("--scale", type=float, default=1.0, help="document size factor")
+
     p = sub.add_parser("enroll", help="enroll this box with the hub using a one-time token")
     p.add_argument("--data", required=True)
     p.add_argument("--hub", required=True)
@@ -146,6 +153,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
             from gateway.commands.services import gateway_run
 
             await gateway_run(args.data)
+        case "demo":
+            from gateway.commands.services import demo
+
+            return await demo(args.data, args.profile, args.seed, args.once, args.scale)
         case "enroll":
             from gateway.commands.services import gateway_enroll
 

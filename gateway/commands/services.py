@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -31,6 +33,23 @@ def stop_on_signals() -> asyncio.Event:
 
 async def gateway_run(data: str) -> None:
     await run_daemon(Path(data), stop_on_signals())
+
+
+async def demo(data: str | None, profile: str, seed: int, once: bool, scale: float) -> int:
+    from gateway.linkemu import get_profile
+    from gateway.testbed import demo as demo_run
+
+    try:
+        link = get_profile(profile)
+    except ValueError as exc:
+        raise Refused(Problem("profile.unknown", str(exc), str(exc))) from None
+    stop = stop_on_signals()
+    with contextlib.ExitStack() as stack:
+        root = Path(data) if data else Path(stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="gateway-demo-")))
+        result = await demo_run.run(root, link, seed, sys.stdout, once=once, stop=stop,
+                                    scale=scale)
+    return 0 if result.ok else 1
 
 
 async def gateway_enroll(data: str, hub: str, token: str) -> str:

@@ -77,7 +77,9 @@ def auth_middleware(store: HubStore) -> Middleware:
     return middleware
 
 
-AGENCY_KEY = "agency"
+# A typed key: a plain string key makes aiohttp >= 3.14 warn (NotAppKeyWarning) on the first
+# authenticated request, which the no-traces middleware would turn into a 500 under -W error.
+AGENCY_KEY = web.RequestKey("agency", str)
 
 
 def caller(request: web.Request) -> str:

@@ -105,7 +105,7 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
             error = "more bytes than Upload-Length"
         except (ConnectionError, OSError, asyncio.IncompleteReadError, ClientPayloadError,
                 HttpProcessingError):
-            pass  # a cut: whole frames received so far are kept
+            hub.lost_bytes += decoder.buffered  # a cut: only the frame in flight is lost
         finally:
             await asyncio.to_thread(_sync, f)
     if error is not None:

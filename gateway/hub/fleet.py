@@ -92,6 +92,9 @@ async def handle_metrics(request: web.Request) -> web.Response:
            [("", sum(1 for e in entries if e.online))])
     metric("gateway_hub_requests_total", "counter", "Requests handled, by kind.",
            [(f'{{kind="{_label(k)}"}}', v) for k, v in sorted(hub.requests.items())])
+    metric("gateway_hub_upload_lost_bytes_total", "counter",
+           "Upload bytes received in frames that a cut left incomplete.",
+           [("", hub.lost_bytes)])
     metric("gateway_hub_documents", "gauge", "Documents held by the hub, by state.",
            [(f'{{state="{s}"}}', by_state.get(s, 0)) for s in ("complete", "incomplete")])
     metric("gateway_last_seen_age_seconds", "gauge", "Seconds since the gateway last synced.",

@@ -34,6 +34,7 @@ class HubState:
     frame_max: int = MAX_RAW
     max_wait_s: int = 60
     requests: dict[str, int] = field(default_factory=dict)
+    lost_bytes: int = 0  # upload bytes that crossed the link but died in a cut mid-frame
 
     def count(self, name: str) -> None:
         self.requests[name] = self.requests.get(name, 0) + 1

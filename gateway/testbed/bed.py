@@ -32,6 +32,8 @@ class Node:
 
 
 class Testbed:
+    __test__ = False  # not a pytest test class, despite its name
+
     def __init__(self, root: Path, profile: LinkProfile, *, seed: int = 0, wait_s: int = 5,
                  sndbuf: int | None = 16 * 1024) -> None:
         self.root = root
