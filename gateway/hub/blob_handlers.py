@@ -34,7 +34,7 @@ def _digest(request: web.Request) -> str:
 
 def _int_header(request: web.Request, name: str) -> int:
     value = request.headers.get(name, "")
-    if not value.isdigit() or len(value) > 15:
+    if not (value.isascii() and value.isdigit()) or len(value) > 15:  # not "²": int() fails
         raise web.HTTPBadRequest(text=f"missing or invalid {name}\n")
     return int(value)
 
@@ -108,6 +108,8 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
             hub.lost_bytes += decoder.buffered  # a cut: only the frame in flight is lost
         finally:
             await asyncio.to_thread(_sync, f)
+    if held == 0 < size:
+        blobs.discard_partial(sha)  # nothing kept: a refused request leaves no empty file
     if error is not None:
         raise web.HTTPBadRequest(headers={"Upload-Offset": str(held)}, text=f"{error}\n")
     if held < size:
@@ -149,7 +151,7 @@ def _query_int(request: web.Request, name: str, default: int) -> int:
     value = request.query.get(name)
     if value is None:
         return default
-    if not value.isdigit() or len(value) > 15:
+    if not (value.isascii() and value.isdigit()) or len(value) > 15:
         raise web.HTTPBadRequest(text=f"invalid {name}\n")
     return int(value)
 

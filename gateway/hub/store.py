@@ -59,6 +59,8 @@ class HubStore:
             for env in envelopes:
                 problem = self._check(agency, env)
                 if problem is None:
+                    problem = await _check_sizes(conn, self.blobs, agency, env)
+                if problem is None:
                     problem = await _insert(conn, env, self.clock())
                 if problem is not None:
                     refused.append(problem)
@@ -77,9 +79,6 @@ class HubStore:
             validate_envelope(env, lambda code: code in self.directory)
         except Refused as exc:
             return Refusal(env.id, exc.codes[0], str(exc)[:500])
-        for att in env.attachments:
-            if self.blobs.has(att.sha256) and self.blobs.size(att.sha256) != att.size:
-                return Refusal(env.id, "attachment.size", f"size of {att.name[:60]} is wrong")
         return None
 
     async def ack(self, agency: str, seqs: Iterable[int]) -> frozenset[str]:
@@ -163,11 +162,11 @@ class HubStore:
         return None if value is None else int(value)
 
     async def may_read(self, agency: str, sha256: str) -> bool:
+        """Only a holder may download: it uploaded the bytes, or a document carrying them was
+        routed to it. Naming the digest in one's own envelope proves nothing (dedupe oracle)."""
         rows = await self.db.read(lambda c: c.execute_fetchall(
-            "SELECT 1 FROM doc_blobs b JOIN documents d ON d.id = b.doc_id"
-            " LEFT JOIN inbox i ON i.doc_id = d.id AND i.recipient = ?"
-            " WHERE b.sha256 = ? AND (d.sender = ? OR i.seq IS NOT NULL) LIMIT 1",
-            (agency, sha256, agency)))
+            "SELECT 1 FROM blob_holders WHERE sha256 = ? AND agency = ? LIMIT 1",
+            (sha256, agency)))
         return bool(list(rows))
 
     async def blob_completed(self, agency: str, sha256: str) -> frozenset[str]:
@@ -224,6 +223,22 @@ class HubStore:
                 "INSERT OR IGNORE INTO blob_holders(sha256, agency) VALUES (?,?)",
                 [(a.sha256, recipient) for a in env.attachments])
         return {sender, *env.recipients}
+
+
+async def _check_sizes(conn: Conn, blobs: BlobStore, agency: str,
+                       env: Envelope) -> Refusal | None:
+    """A size that contradicts a blob the hub holds is refused only to a holder of that blob:
+    telling anyone else would reveal that the hub has it. A non-holder must upload the bytes,
+    which cannot hash right at the wrong size, so its document simply never completes."""
+    for att in env.attachments:
+        if not blobs.has(att.sha256) or blobs.size(att.sha256) == att.size:
+            continue
+        held = await (await conn.execute(
+            "SELECT 1 FROM blob_holders WHERE sha256 = ? AND agency = ?",
+            (att.sha256, agency))).fetchone()
+        if held is not None:
+            return Refusal(env.id, "attachment.size", f"size of {att.name[:60]} is wrong")
+    return None
 
 
 async def _insert(conn: Conn, env: Envelope, now: int) -> Refusal | None:

@@ -59,8 +59,6 @@ class SyncClient:
         self.stats = LinkStats()
         self.started = time.monotonic()
         self._wake = asyncio.Event()
-        self._needs_changed = asyncio.Event()
-        self._inbound = asyncio.Event()
         self.uploader = Uploader(self)
         self.downloader = Downloader(self)
 
@@ -69,7 +67,6 @@ class SyncClient:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        self._inbound.set()  # resume downloads left from before a restart
         tasks = [asyncio.create_task(coro) for coro in (
             self._sync_loop(stop), self.uploader.run(stop), self.downloader.run(stop))]
         try:
@@ -129,7 +126,7 @@ class SyncClient:
         self.stats.last_sync_ms = self.clock()
         self.set_needs(list(reply.need))
         if fresh or reply.inbox:
-            self._inbound.set()
+            self.downloader.inbound_changed()
         if reply.accepted or reply.receipts or reply.inbox or reply.refused:
             self._wake.set()  # apply-and-answer at once: acks, statuses, the next batch
         return reply
@@ -154,7 +151,7 @@ class SyncClient:
 
     def set_needs(self, needs: list[BlobNeed]) -> None:
         self.stats.needs = needs
-        self._needs_changed.set()
+        self.uploader.needs_changed()
 
     async def _node(self) -> NodeReport:
         counts = await self.store.counts()

@@ -1,15 +1,23 @@
-"""Blob transfers: the uploader always sends the most urgent bytes; the downloader fetches the
-most urgent inbound document first. Both resume from what the other side verifiably holds."""
+"""Blob transfers: two workers per direction keep the link busy across round trips, and the
+most urgent bytes always go first.
+
+With one request at a time, every small document costs an idle round trip (up to a second on
+3G); a second worker fills that gap. Neither worker starts something less urgent than what is
+already moving, so a Hỏa tốc document never shares the link with bulk, and a running bulk
+upload ends at its next frame boundary when something more urgent appears.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from gateway.model import Envelope
 from gateway.queue import Backoff
 from gateway.sync.frames import FrameEncoder
 from gateway.sync.pacing import FramePacer
@@ -20,79 +28,120 @@ if TYPE_CHECKING:
     from gateway.sync.client import SyncClient
 
 log = logging.getLogger("gateway.sync")
-REQUEST_BUDGET_S = 30.0  # after this long a request ends, so acks and receipts flow too
+WORKERS = 2
+REQUEST_BUDGET_S = 30.0  # after this long a request ends, so priorities are re-read
 DOWNLOAD_SLICE_S = 8.0  # link time per download request: the granularity of inbound priority
 
 
-def most_urgent(needs: list[BlobNeed]) -> BlobNeed | None:
-    """The hub lists needs most urgent first; skip what is already complete."""
-    pending = [n for n in needs if n.offset < n.size]
-    return max(pending, key=lambda n: n.urgency, default=None) if pending else None
+class Signal:
+    """Wakes every waiter once per change, without anyone having to clear a flag."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def fire(self) -> None:
+        event, self._event = self._event, asyncio.Event()
+        event.set()
+
+    async def wait(self, seconds: float | None = None) -> None:
+        event = self._event
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), seconds)
+
+
+class Workers:
+    """Which transfers are running, and the rule that keeps urgent ones undiluted."""
+
+    def __init__(self) -> None:
+        self.active: dict[str, int] = {}  # blob digest -> urgency
+        self.changed = Signal()
+
+    def may_start(self, urgency: int) -> bool:
+        return not self.active or urgency >= max(self.active.values())
+
+    def start(self, sha256: str, urgency: int) -> None:
+        self.active[sha256] = urgency
+
+    def finish(self, sha256: str) -> None:
+        self.active.pop(sha256, None)
+        self.changed.fire()
 
 
 class Uploader:
     def __init__(self, client: SyncClient) -> None:
         self.client = client
         self.pacer = FramePacer()
-        self.unsure = False
+        self.workers = Workers()
+
+    def needs_changed(self) -> None:
+        self.workers.changed.fire()
+
+    def pick(self) -> BlobNeed | None:
+        pending = [n for n in self.client.stats.needs
+                   if n.offset < n.size and n.sha256 not in self.workers.active]
+        best = max(pending, key=lambda n: n.urgency, default=None)
+        return best if best is not None and self.workers.may_start(best.urgency) else None
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = Backoff(base_s=1.0, cap_s=120.0, rng=self.client.rng)
+        await asyncio.gather(*(self._worker(stop) for _ in range(WORKERS)))
+
+    async def _worker(self, stop: asyncio.Event) -> None:
         c = self.client
+        backoff = Backoff(base_s=1.0, cap_s=120.0, rng=c.rng)
+        unsure = False  # after a cut the hub may hold more than it last confirmed
         while not stop.is_set():
-            need = most_urgent(c.stats.needs)
+            need = self.pick()
             if need is None:
-                c._needs_changed.clear()
-                await c._needs_changed.wait()
+                await self.workers.changed.wait(seconds=5.0)
                 continue
+            self.workers.start(need.sha256, need.urgency)
             try:
-                if self.unsure:  # after a cut the hub may hold more than it last confirmed
+                if unsure:
                     held = await c.hub.head(need.sha256)
-                    need = BlobNeed(need.sha256, need.size if held.complete else held.offset,
-                                    need.size, need.urgency)
-                    self._held(need.sha256, need.offset)
-                    self.unsure = False
-                    if need.offset >= need.size:
-                        continue
-                await self.upload(need)
+                    need = self._held(need, need.size if held.complete else held.offset)
+                    unsure = False
+                if need.offset < need.size:
+                    await self.upload(need)
                 backoff.succeeded()
             except HubUnavailable:
-                self.unsure = True
-                await c.sleep(backoff.failed(), c._needs_changed)
+                unsure = True
+                await c.sleep(backoff.failed())
             except HubRefused:
-                # Not (or no longer) wanted; the next sync reply says what the hub needs.
-                self._held(need.sha256, need.size)
+                self._held(need, need.size)  # not wanted (any more); the next sync says why
             except Exception:
                 log.exception("upload of %s failed", need.sha256[:12])
-                await c.sleep(max(30.0, backoff.failed()), c._needs_changed)
+                await c.sleep(max(30.0, backoff.failed()))
+            finally:
+                self.workers.finish(need.sha256)
 
-    def _held(self, sha256: str, offset: int) -> None:
+    def _held(self, need: BlobNeed, offset: int) -> BlobNeed:
         """Records how much of a blob the hub holds, until the next reply says it again."""
-        self.client.stats.needs = [
-            BlobNeed(n.sha256, offset, n.size, n.urgency) if n.sha256 == sha256 else n
-            for n in self.client.stats.needs
-        ]
+        updated = BlobNeed(need.sha256, offset, need.size, need.urgency)
+        self.client.stats.needs = [updated if n.sha256 == need.sha256 else n
+                                   for n in self.client.stats.needs]
+        return updated
 
     async def upload(self, need: BlobNeed) -> None:
-        c = self.client
-        result = await c.hub.upload(need.sha256, need.offset, need.size, self._frames(need))
-        self._held(need.sha256, need.size if result.complete else result.offset)
+        result = await self.client.hub.upload(need.sha256, need.offset, need.size,
+                                              self._frames(need))
+        self._held(need, need.size if result.complete else result.offset)
         if result.complete:
-            c.wake()  # the hub may have routed the document: fetch receipts now
+            self.client.wake()  # the hub may have routed the document: fetch receipts now
+
+    def _overtaken(self, need: BlobNeed) -> bool:
+        return any(n.urgency > need.urgency and n.offset < n.size
+                   for n in self.client.stats.needs if n.sha256 != need.sha256)
 
     async def _frames(self, need: BlobNeed) -> AsyncIterator[bytes]:
-        c = self.client
+        stats = self.client.stats
         encoder = FrameEncoder()
         started = time.monotonic()
         position = need.offset
-        with c.store.blobs.path(need.sha256).open("rb") as f:
+        with self.client.store.blobs.path(need.sha256).open("rb") as f:
             f.seek(position)
             while position < need.size:
-                best = most_urgent(c.stats.needs)
-                if best is not None and best.urgency > need.urgency:
-                    return  # overtaken: end the body at this frame boundary
-                if time.monotonic() - started > REQUEST_BUDGET_S:
-                    return
+                if self._overtaken(need) or time.monotonic() - started > REQUEST_BUDGET_S:
+                    return  # end the body at this frame boundary
                 raw = f.read(min(self.pacer.frame_size(), need.size - position))
                 if not raw:
                     return
@@ -101,36 +150,54 @@ class Uploader:
                 yield frame
                 self.pacer.observe(len(frame), time.monotonic() - sent_at)
                 position += len(raw)
-                c.stats.bytes_up += len(frame)
-                c.stats.blob_bytes_up += len(raw)
-                c.stats.frames_up += 1
-                c.stats.max_frame = max(c.stats.max_frame, len(raw))
+                stats.bytes_up += len(frame)
+                stats.blob_bytes_up += len(raw)
+                stats.frames_up += 1
+                stats.max_frame = max(stats.max_frame, len(raw))
 
 
 class Downloader:
     def __init__(self, client: SyncClient) -> None:
         self.client = client
         self.pacer = FramePacer()
+        self.workers = Workers()
+
+    def inbound_changed(self) -> None:
+        self.workers.changed.fire()
 
     async def run(self, stop: asyncio.Event) -> None:
+        await asyncio.gather(*(self._worker(stop) for _ in range(WORKERS)))
+
+    async def _pick(self) -> tuple[int, Envelope, str | None] | None:
+        """The most urgent inbound document with a blob nobody is fetching (or none left)."""
+        blobs = self.client.store.blobs
+        for seq, env in await self.client.ledger.inbound_todo():
+            missing = [a for a in env.attachments if not blobs.has(a.sha256)]
+            if not missing:
+                return seq, env, None
+            free = [a for a in missing if a.sha256 not in self.workers.active]
+            if free and self.workers.may_start(int(env.urgency)):
+                return seq, env, free[0].sha256
+        return None
+
+    async def _worker(self, stop: asyncio.Event) -> None:
         c = self.client
         backoff = Backoff(base_s=1.0, cap_s=120.0, rng=c.rng)
         while not stop.is_set():
-            todo = await c.ledger.inbound_todo()
-            if not todo:
-                c._inbound.clear()
-                await c._inbound.wait()
+            picked = await self._pick()
+            if picked is None:
+                await self.workers.changed.wait(seconds=5.0)
                 continue
-            seq, env = todo[0]
+            seq, env, sha = picked
+            if sha is None:
+                await c.ledger.store_inbound(seq, env)
+                c.stats.docs_in += 1
+                c.wake()
+                continue
+            self.workers.start(sha, int(env.urgency))
             try:
-                for att in env.attachments:
-                    if not c.store.blobs.has(att.sha256):
-                        await self.fetch(att.sha256, att.size)
-                        break  # one slice at a time: re-check what is most urgent
-                else:
-                    await c.ledger.store_inbound(seq, env)
-                    c.stats.docs_in += 1
-                    c.wake()
+                size = next(a.size for a in env.attachments if a.sha256 == sha)
+                await self.fetch(sha, size)
                 backoff.succeeded()
             except HubUnavailable:
                 await c.sleep(backoff.failed())
@@ -139,6 +206,8 @@ class Downloader:
             except Exception:
                 log.exception("download for document %s failed", env.id)
                 await c.sleep(max(30.0, backoff.failed()))
+            finally:
+                self.workers.finish(sha)
 
     async def fetch(self, sha256: str, size: int) -> None:
         """Fetches one slice of a blob into its partial file; completes and verifies it."""
