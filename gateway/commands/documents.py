@@ -5,7 +5,7 @@ from __future__ import annotations
 import mimetypes
 import os
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from gateway.commands.common import load_directory, opened, wake_daemon, wall_ms
@@ -23,6 +23,7 @@ from gateway.model import (
 from gateway.store.local import LocalStore
 
 PLACEHOLDER_SHA = "0" * 64
+VN_TZ = timezone(timedelta(hours=7))  # dates on documents are Vietnamese calendar dates
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,13 @@ async def send(req: SendRequest) -> str:
     async with opened(req.data) as (layout, config, store):
         directory = load_directory(layout)
         files = _stat_files(req.files)
-        now = wall_ms()
+        now = wall_ms() + await store.hub_skew_ms()
         env = Envelope(
             id=uuid7(now, os.urandom), sender=config.agency,
             recipients=tuple(c.strip().upper() for c in req.to if c.strip()),
             number=number.strip(), notation=notation.strip(), doc_type=req.doc_type,
-            subject=req.subject.strip(), issue_place=req.place, issue_date=date.today(),
+            subject=req.subject.strip(), issue_place=req.place,
+            issue_date=datetime.fromtimestamp(now / 1000, VN_TZ).date(),
             signer=req.signer, urgency=Urgency.from_slug(req.urgency),
             due_date=_parse_date(req.due) if req.due else None,
             attachments=tuple(

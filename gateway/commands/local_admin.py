@@ -63,6 +63,14 @@ async def status(data: str, as_json: bool) -> None:
         f"{fmt_ms(int(str(last))) if last else ('never' if en else 'chưa')}",
         f"{'Disk free' if en else 'Dung lượng trống'}: {free // 2**20} MB",
     ]
+    error = sync.get("last_error")
+    if error:
+        lines.append(f"{'Link problem' if en else 'Sự cố kết nối'}: {error}")
+    skew = sync.get("skew_ms")
+    if isinstance(skew, int) and abs(skew) > 60_000:
+        unit = "min (the hub's time is used)" if en else "phút (dùng giờ máy chủ tỉnh)"
+        lines.append(f"{'Clock is off by' if en else 'Đồng hồ của máy lệch'} "
+                     f"{skew // 60_000:+d} {unit}")
     print("\n".join(lines))
 
 

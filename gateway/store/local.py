@@ -195,6 +195,14 @@ class LocalStore:
         await self.db.write(tx)
         return sid
 
+    async def hub_skew_ms(self) -> int:
+        """Hub clock minus this box's clock at the last sync (0 before any): the box has no
+        real-time clock, so dates a clerk sees are corrected by it."""
+        rows = await self.db.read(lambda c: c.execute_fetchall(
+            "SELECT value FROM kv WHERE key = 'skew_ms'"))
+        row = next(iter(rows), None)
+        return int(row[0]) if row is not None else 0
+
     async def counts(self) -> dict[str, int]:
         async def q(conn: Conn) -> dict[str, int]:
             out: dict[str, int] = {}

@@ -94,21 +94,25 @@ class SyncClient:
                 await self.sync_once()
                 backoff.succeeded()
             except HubUnavailable as exc:
-                self._offline(str(exc))
+                await self._offline(str(exc))
                 await self.sleep(backoff.failed())
             except HubRefused as exc:
-                self._offline(str(exc))
+                await self._offline(str(exc))
                 log.warning("hub refused sync: %s", exc)
                 await self.sleep(max(60.0, backoff.failed()))
             except Exception as exc:  # a daemon left alone for months must not die silently
-                self._offline(f"internal error: {exc}")
                 log.exception("sync failed")
+                with contextlib.suppress(Exception):
+                    await self._offline(f"internal error: {exc}")
                 await self.sleep(max(30.0, backoff.failed()))
 
-    def _offline(self, reason: str) -> None:
+    async def _offline(self, reason: str) -> None:
+        was_online = self.stats.online or not self.stats.last_error
         self.stats.online = False
         self.stats.failures += 1
         self.stats.last_error = reason[:300]
+        if was_online:  # one write per outage, not one per retry: SD cards wear out
+            await self.ledger.record_failure(reason)
 
     async def sync_once(self) -> SyncReply | None:
         out = await self.ledger.outgoing(self.clock())

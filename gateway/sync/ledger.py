@@ -88,6 +88,7 @@ class Ledger:
             await _receipts(conn, reply.receipts)
             fresh = await _inbox(conn, reply.inbox, now)
             await _set_kv(conn, "last_sync_ms", now)
+            await conn.execute("DELETE FROM kv WHERE key IN ('last_error', 'last_error_ms')")
             await _set_kv(conn, "hub_time_ms", reply.time_ms)
             await _set_kv(conn, "skew_ms", reply.time_ms - clock_ms)
             return fresh
@@ -119,8 +120,15 @@ class Ledger:
 
         await self.store.db.write(tx)
 
-    async def counts(self) -> dict[str, int]:
-        return await self.store.counts()
+    async def record_failure(self, reason: str) -> None:
+        """Keeps the last link problem where `gateway status` and the TUI can show it."""
+        now = self.store.clock()
+
+        async def tx(conn: Conn) -> None:
+            await _set_kv(conn, "last_error", reason[:300])
+            await _set_kv(conn, "last_error_ms", now)
+
+        await self.store.db.write(tx)
 
 
 async def _accepted(conn: Conn, doc_id: str, now: int) -> None:

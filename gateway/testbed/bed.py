@@ -13,7 +13,7 @@ from pathlib import Path
 from gateway.commands.documents import SendRequest, send
 from gateway.commands.local_admin import init as init_gateway
 from gateway.hub.enrollment import create_token
-from gateway.hub.runtime import HubLayout, RunningHub, init_hub, serve_hub
+from gateway.hub.runtime import HubLayout, RunningHub, init_hub, serve_hub, wall_ms
 from gateway.linkemu import LinkProfile, LinkProxy
 from gateway.model import Directory
 from gateway.store.local import Doc
@@ -35,12 +35,13 @@ class Testbed:
     __test__ = False  # not a pytest test class, despite its name
 
     def __init__(self, root: Path, profile: LinkProfile, *, seed: int = 0, wait_s: int = 5,
-                 sndbuf: int | None = 16 * 1024) -> None:
+                 sndbuf: int | None = 16 * 1024, hub_clock: Callable[[], int] = wall_ms) -> None:
         self.root = root
         self.profile = profile
         self.seed = seed
         self.wait_s = wait_s
         self.sndbuf = sndbuf
+        self.hub_clock = hub_clock
         self.hub: RunningHub | None = None
         self.nodes: dict[str, Node] = {}
 
@@ -48,7 +49,7 @@ class Testbed:
         hub_dir = self.root / "hub"
         if not hub_dir.exists():
             init_hub(hub_dir, province, Directory.sample(), ["127.0.0.1", "localhost"])
-        self.hub = await serve_hub(hub_dir)
+        self.hub = await serve_hub(hub_dir, clock=self.hub_clock)
         fingerprint = ca_fingerprint(HubLayout(hub_dir).ca_cert.read_bytes())
         direct = f"https://127.0.0.1:{self.hub.port}"
         for i, agency in enumerate(agencies):
