@@ -85,13 +85,20 @@ async def _kv(conn: Conn) -> dict[str, object]:
 async def scrub(data: str) -> bool:
     async with opened(data) as (_, _, store):
         report = store.blobs.scrub(await store.referenced_digests())
+        damaged = await store.db.integrity_problems()
+        await store.db.write(lambda c: c.execute(
+            "INSERT INTO kv(key, value) VALUES ('blobs_bad', ?) ON CONFLICT(key)"
+            " DO UPDATE SET value = excluded.value",
+            (str(len(report.corrupt) + len(report.missing)),)))
     en = ui_language() == "en"
+    for problem in damaged:
+        print(f"{'database' if en else 'cơ sở dữ liệu'}: {problem}")
     print(f"{'checked' if en else 'đã kiểm tra'}: {report.checked}")
     for sha in report.corrupt:
         print(f"{'corrupt' if en else 'hỏng'}: {sha}")
     for sha in report.missing:
         print(f"{'missing' if en else 'thiếu'}: {sha}")
-    return report.ok
+    return report.ok and not damaged
 
 
 def agencies(data: str | None, as_json: bool) -> None:

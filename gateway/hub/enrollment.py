@@ -67,10 +67,11 @@ async def handle_enroll(request: web.Request) -> web.Response:
     ca = hub.ca
     body = await read_limited(request, MAX_ENROLL_BODY)
     try:
-        data = json.loads(body)
+        data = json.loads(body)  # deep nesting raises RecursionError, not ValueError
         token, csr_pem = str(data["token"])[:200], str(data["csr"]).encode()
+        token.encode()  # a lone surrogate ("\ud800") cannot be hashed: refuse it here
         csr = x509.load_pem_x509_csr(csr_pem)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise web.HTTPBadRequest(text="expected JSON with 'token' and 'csr' (PEM)\n") from None
     key_sha = _spki_sha256(csr)
     now = hub.store.clock()

@@ -23,6 +23,16 @@ SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 COPY_BLOCK = 256 * 1024
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class BlobError(ValueError):
     pass
 
@@ -85,7 +95,7 @@ class BlobStore:
     def put_stream(self, chunks: Iterable[bytes]) -> tuple[str, int]:
         digest = hashlib.sha256()
         size = 0
-        tmp = self.tmp / secrets.token_hex(8)
+        tmp = self.tmp / f"{os.getpid()}-{secrets.token_hex(8)}"
         try:
             with tmp.open("xb") as out:
                 for chunk in chunks:
@@ -187,9 +197,16 @@ class BlobStore:
     # Maintenance ---------------------------------------------------------------------------
 
     def cleanup_tmp(self) -> int:
-        """Removes temp files a crash left behind; they were never visible as blobs."""
+        """Removes temp files a crashed process left behind; they were never visible as blobs.
+
+        Temp names start with the writer's pid, so a file another live process (the TUI, a
+        CLI send, the daemon) is writing right now is left alone.
+        """
         removed = 0
         for p in self.tmp.iterdir():
+            pid = p.name.partition("-")[0]
+            if pid.isdigit() and _alive(int(pid)) and int(pid) != os.getpid():
+                continue
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
                 removed += 1

@@ -81,12 +81,14 @@ class LocalStore:
         self.clock = clock
 
     @classmethod
-    async def open(cls, layout: Layout, clock: Clock) -> LocalStore:
-        """Opens the store after a start-up check; leftovers of a crash are swept away."""
+    async def open(cls, layout: Layout, clock: Clock, *, check: bool = False) -> LocalStore:
+        """Opens the store; leftovers of a crash are swept away. ``check`` adds SQLite's
+        integrity check, which the daemon runs at start-up (it reads the whole file, too slow
+        on an SD card for every CLI call)."""
         blobs = BlobStore(layout.blobs)
         blobs.cleanup_tmp()
         db = await Database.open(layout.db, GATEWAY_MIGRATIONS)
-        problems = await db.integrity_problems()
+        problems = await db.integrity_problems() if check else []
         if problems:
             await db.close()
             raise Refused(Problem("store.corrupt",

@@ -124,7 +124,8 @@ class SyncClient:
         reply = await self._exchange(req)
         if reply is None:
             return None
-        fresh = await self.ledger.apply_reply(out, reply, req.node.clock_ms)
+        # Skew against the clock when the reply arrived: the hub stamps it after a long-poll.
+        fresh = await self.ledger.apply_reply(out, reply, self.clock())
         self.stats.online, self.stats.last_error = True, ""
         self.stats.syncs += 1
         self.stats.last_sync_ms = self.clock()

@@ -53,7 +53,7 @@ async def open_gateway(data: Path, *, wait_s: int = 25, sndbuf: int | None = DEF
             "Máy chưa đăng ký với máy chủ tỉnh; chạy 'gateway enroll' với mã đăng ký.",
             "This box is not enrolled; run 'gateway enroll' with an enrollment token."))
     ssl_ctx = client_context(identity.ca_path, identity.cert_path, identity.key_path)
-    store = await LocalStore.open(layout, wall_ms)
+    store = await LocalStore.open(layout, wall_ms, check=True)
     hub = HubClient(url, ssl_ctx, sndbuf=sndbuf)
     client = SyncClient(store, hub, clock=wall_ms, rng=random.Random(seed), wait_s=wait_s)
     return Gateway(layout, config, store, hub, client)

@@ -72,13 +72,17 @@ class Uploader:
         self.client = client
         self.pacer = FramePacer()
         self.workers = Workers()
+        self.settled: set[str] = set()  # complete or refused since the last sync reply
 
     def needs_changed(self) -> None:
+        self.settled.clear()  # the reply is the hub's word on what it still needs
         self.workers.changed.fire()
 
     def pick(self) -> BlobNeed | None:
+        # A need whose offset equals its size is still picked: the hub holds every byte but
+        # was stopped before verifying them, and an empty PATCH makes it finish.
         pending = [n for n in self.client.stats.needs
-                   if n.offset < n.size and n.sha256 not in self.workers.active]
+                   if n.sha256 not in self.settled and n.sha256 not in self.workers.active]
         best = max(pending, key=lambda n: n.urgency, default=None)
         return best if best is not None and self.workers.may_start(best.urgency) else None
 
@@ -98,16 +102,18 @@ class Uploader:
             try:
                 if unsure:
                     held = await c.hub.head(need.sha256)
-                    need = self._held(need, need.size if held.complete else held.offset)
+                    need = self._held(need, held.offset)
                     unsure = False
-                if need.offset < need.size:
-                    await self.upload(need)
+                    if held.complete:
+                        self.settled.add(need.sha256)
+                        continue
+                await self.upload(need)
                 backoff.succeeded()
             except HubUnavailable:
                 unsure = True
                 await c.sleep(backoff.failed())
             except HubRefused:
-                self._held(need, need.size)  # not wanted (any more); the next sync says why
+                self.settled.add(need.sha256)  # not wanted (any more); the next sync says why
             except Exception:
                 log.exception("upload of %s failed", need.sha256[:12])
                 await c.sleep(max(30.0, backoff.failed()))
@@ -124,12 +130,13 @@ class Uploader:
     async def upload(self, need: BlobNeed) -> None:
         result = await self.client.hub.upload(need.sha256, need.offset, need.size,
                                               self._frames(need))
-        self._held(need, need.size if result.complete else result.offset)
+        self._held(need, result.offset)
         if result.complete:
+            self.settled.add(need.sha256)
             self.client.wake()  # the hub may have routed the document: fetch receipts now
 
     def _overtaken(self, need: BlobNeed) -> bool:
-        return any(n.urgency > need.urgency and n.offset < n.size
+        return any(n.urgency > need.urgency and n.sha256 not in self.settled
                    for n in self.client.stats.needs if n.sha256 != need.sha256)
 
     async def _frames(self, need: BlobNeed) -> AsyncIterator[bytes]:

@@ -8,10 +8,12 @@ has left for the link, not when it was parked in the kernel.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiohappyeyeballs import AddrInfoType
@@ -83,21 +85,28 @@ class HubClient:
     async def close(self) -> None:
         await self.session.close()
 
+    @contextlib.asynccontextmanager
+    async def _request(self, method: str, path: str,
+                       **kwargs: Any) -> AsyncIterator[aiohttp.ClientResponse]:
+        """One request; every network failure, during it or while reading, is HubUnavailable."""
+        try:
+            async with self.session.request(method, f"{self.base}{path}", **kwargs) as resp:
+                yield resp
+        except NETWORK_ERRORS as exc:
+            raise HubUnavailable(str(exc) or type(exc).__name__) from None
+
     async def sync(self, req: SyncRequest) -> SyncReply:
         body = self.compressor.compress(encode_request(req), self.dict_id)
         headers = {"Content-Type": SYNC_TYPE, "X-Sync-Dict": str(self.dict_id),
                    "X-Sync-Dicts": self.compressor.offer()}
         timeout = aiohttp.ClientTimeout(total=req.wait + self.read_timeout_s)
+        async with self._request("POST", "/v1/sync", data=body, headers=headers,
+                                 timeout=timeout) as resp:
+            await _check(resp)
+            raw = await resp.read()
+            reply_dict = resp.headers.get("X-Sync-Dict", "0")
         try:
-            async with self.session.post(f"{self.base}/v1/sync", data=body, headers=headers,
-                                         timeout=timeout) as resp:
-                await _check(resp)
-                raw = await resp.read()
-                reply_dict = int(resp.headers.get("X-Sync-Dict", "0"))
-        except NETWORK_ERRORS as exc:
-            raise HubUnavailable(str(exc) or type(exc).__name__) from None
-        try:
-            reply = decode_reply(self.compressor.decompress(raw, reply_dict))
+            reply = decode_reply(self.compressor.decompress(raw, int(reply_dict)))
         except (WireError, ValueError) as exc:
             raise HubUnavailable(f"unreadable reply: {exc}") from None
         self.dict_id = reply.config.dict_id if reply.config.dict_id in self.compressor.ids() \
@@ -109,39 +118,28 @@ class HubClient:
         """Streams frames from ``offset``; a 409 is not an error but the hub's true offset."""
         headers = {"Upload-Offset": str(offset), "Upload-Length": str(size),
                    "Content-Type": FRAMES_TYPE}
-        try:
-            async with self.session.patch(f"{self.base}/v1/blobs/{sha256}", data=frames,
-                                          headers=headers) as resp:
-                if resp.status == 409 and "Upload-Offset" in resp.headers:
-                    return UploadResult(int(resp.headers["Upload-Offset"]), False)
-                if resp.status == 422:
-                    return UploadResult(0, False)  # the hub discarded a corrupt whole
-                await _check(resp)
-                return UploadResult(int(resp.headers.get("Upload-Offset", offset)),
-                                    resp.headers.get("Upload-Complete") == "1")
-        except NETWORK_ERRORS as exc:
-            raise HubUnavailable(str(exc) or type(exc).__name__) from None
+        async with self._request("PATCH", f"/v1/blobs/{sha256}", data=frames,
+                                 headers=headers) as resp:
+            if resp.status == 409 and "Upload-Offset" in resp.headers:
+                return _offsets(resp, offset)
+            if resp.status == 422:
+                return UploadResult(0, False)  # the hub discarded a corrupt whole
+            await _check(resp)
+            return _offsets(resp, offset)
 
     async def head(self, sha256: str) -> UploadResult:
         """How much of a blob the hub holds: asked after a cut, before sending more."""
-        try:
-            async with self.session.head(f"{self.base}/v1/blobs/{sha256}") as resp:
-                await _check(resp)
-                return UploadResult(int(resp.headers.get("Upload-Offset", "0")),
-                                    resp.headers.get("Upload-Complete") == "1")
-        except NETWORK_ERRORS as exc:
-            raise HubUnavailable(str(exc) or type(exc).__name__) from None
-        except ValueError:
-            raise HubUnavailable("unreadable Upload-Offset") from None
+        async with self._request("HEAD", f"/v1/blobs/{sha256}") as resp:
+            await _check(resp)
+            return _offsets(resp, 0)
 
     async def download(self, sha256: str, offset: int, limit: int,
                        frame: int) -> AsyncIterator[bytes]:
         """Yields verified payloads from ``offset``; the caller appends and resumes."""
-        url = f"{self.base}/v1/blobs/{sha256}"
         params = {"offset": str(offset), "limit": str(limit), "frame": str(frame)}
         decoder = FrameDecoder()
         try:
-            async with self.session.get(url, params=params) as resp:
+            async with self._request("GET", f"/v1/blobs/{sha256}", params=params) as resp:
                 await _check(resp)
                 async for data in resp.content.iter_any():
                     for payload in decoder.feed(data):
@@ -150,24 +148,25 @@ class HubClient:
             for payload in exc.complete:
                 yield payload
             raise HubUnavailable(f"bad frame from hub: {exc}") from None
-        except NETWORK_ERRORS as exc:
-            raise HubUnavailable(str(exc) or type(exc).__name__) from None
 
     async def post_json(self, path: str, payload: object) -> object:
-        try:
-            async with self.session.post(f"{self.base}{path}", json=payload) as resp:
-                await _check(resp)
-                return await resp.json()
-        except NETWORK_ERRORS as exc:
-            raise HubUnavailable(str(exc) or type(exc).__name__) from None
+        async with self._request("POST", path, json=payload) as resp:
+            await _check(resp)
+            result: object = await resp.json()
+            return result
 
     async def get_text(self, path: str) -> str:
-        try:
-            async with self.session.get(f"{self.base}{path}") as resp:
-                await _check(resp)
-                return await resp.text()
-        except NETWORK_ERRORS as exc:
-            raise HubUnavailable(str(exc) or type(exc).__name__) from None
+        async with self._request("GET", path) as resp:
+            await _check(resp)
+            return await resp.text()
+
+
+def _offsets(resp: aiohttp.ClientResponse, default: int) -> UploadResult:
+    try:
+        held = int(resp.headers.get("Upload-Offset", default))
+    except ValueError:
+        raise HubUnavailable("unreadable Upload-Offset") from None
+    return UploadResult(held, resp.headers.get("Upload-Complete") == "1")
 
 
 async def _check(resp: aiohttp.ClientResponse) -> None:
