@@ -1,0 +1,154 @@
+"""Document detail: marking statuses, rejecting with a reason, export, resend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from gateway.model import State
+from gateway.store.db import Conn
+from tests.tui.conftest import SIZE
+from tests.tui.helpers import link_text, message, rows
+from tests.tui.seed import Seeded
+from tui.app import ClerkApp
+from tui.screens.detail import DetailScreen
+from tui.screens.prompt import TextPrompt
+from tui.widgets.common import TextField
+from tui.widgets.main import DocTable
+
+
+async def open_doc(app: ClerkApp, pilot: Pilot[None], doc_id: str) -> DetailScreen:
+    assert app.main is not None and app.backend is not None
+    app.push_screen(DetailScreen(app.backend, doc_id, refresh_s=3600))
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, DetailScreen) and screen.doc is not None
+    return screen
+
+
+async def statuses(app: ClerkApp, doc_id: str) -> list[tuple[str, str]]:
+    assert app.backend is not None
+    rows = await app.backend.store.db.read(lambda c: c.execute_fetchall(
+        "SELECT code, note FROM status_out WHERE doc_id = ? ORDER BY at_ms, code", (doc_id,)))
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+async def test_mark_accepted_updates_store_and_queues_status(app: ClerkApp,
+                                                             seeded: Seeded) -> None:
+    doc_id = seeded.inbound[1]
+    (seeded.data / "wakeup").unlink(missing_ok=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_doc(app, pilot, doc_id)
+        await pilot.press("3")
+        await pilot.pause()
+        assert message(app) == ("Đã ghi trạng thái 'Đã tiếp nhận'. Nơi gửi sẽ được báo khi "
+                                "có mạng.")
+        assert app.backend is not None
+        doc = await app.backend.store.document(doc_id)
+        assert doc.inbox_status is State.ACCEPTED
+        assert ("03", "") in await statuses(app, doc_id)
+        assert (seeded.data / "wakeup").exists()  # the daemon is asked to sync at once
+        events = await app.backend.store.events(doc_id)
+        assert events[-1].kind == "status 03" and events[-1].actor == "clerk"
+        # Pressing it again changes nothing and says so.
+        await pilot.press("3")
+        await pilot.pause()
+        assert message(app) == "Văn bản đã ở trạng thái 'Đã tiếp nhận'."
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.main is not None
+        inbox = app.main.query_one("#inbox-table", DocTable)
+        assert rows(inbox)[0][5] == "Đã tiếp nhận"
+
+
+async def test_illegal_transition_shows_the_refusal_in_plain_words(app: ClerkApp,
+                                                                   seeded: Seeded) -> None:
+    doc_id = seeded.inbound[0]
+    async with app.run_test(size=SIZE) as pilot:
+        await open_doc(app, pilot, doc_id)
+        await pilot.press("6")
+        await pilot.pause()
+        await pilot.press("3")
+        await pilot.pause()
+        text = message(app)
+        assert text.startswith("Không thể chuyển từ 'Hoàn thành' sang mã 03.")
+        assert "Trạng thái chỉ đi tiếp" in text
+        assert app.backend is not None
+        assert (await app.backend.store.document(doc_id)).inbox_status is State.DONE
+
+
+async def test_reject_needs_a_reason(app: ClerkApp, seeded: Seeded) -> None:
+    doc_id = seeded.inbound[0]
+    async with app.run_test(size=SIZE) as pilot:
+        await open_doc(app, pilot, doc_id)
+        await pilot.press("2")
+        await pilot.pause()
+        prompt = app.screen
+        assert isinstance(prompt, TextPrompt)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "Hãy ghi lý do từ chối" in str(prompt.query_one("#prompt-error", Static).content)
+        prompt.query_one("#answer", TextField).value = "Gửi nhầm xã"
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert isinstance(app.screen, DetailScreen)
+        assert app.backend is not None
+        assert (await app.backend.store.document(doc_id)).inbox_status is State.REJECTED
+        assert ("02", "Gửi nhầm xã") in await statuses(app, doc_id)
+
+
+async def test_export_attachments_never_overwrites(app: ClerkApp, seeded: Seeded,
+                                                   tmp_path: Path) -> None:
+    folder = tmp_path / "usb" / "xuat"
+    async with app.run_test(size=SIZE) as pilot:
+        await open_doc(app, pilot, seeded.inbound[0])
+        for _ in range(2):
+            await pilot.press("e")
+            await pilot.pause()
+            app.screen.query_one("#answer", TextField).value = str(folder)
+            await pilot.press("enter")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        assert message(app) == f"Đã xuất 1 tệp vào thư mục {folder}"
+        assert sorted(p.name for p in folder.iterdir()) == ["congvan (1).pdf", "congvan.pdf"]
+        assert (folder / "congvan.pdf").read_bytes().startswith(b"%PDF-1.7 V/v")
+        blocker = tmp_path / "file"
+        blocker.write_text("x")
+        await pilot.press("e")
+        await pilot.pause()
+        app.screen.query_one("#answer", TextField).value = str(blocker / "sub")
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert message(app).startswith(f"Không ghi được vào thư mục {blocker / 'sub'} "
+                                       "(đường dẫn không phải thư mục)")
+
+
+async def test_failed_document_can_be_resent(app: ClerkApp, seeded: Seeded) -> None:
+    doc_id = seeded.outbound[0]
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.backend is not None and app.main is not None
+
+        async def dead(conn: Conn) -> None:
+            await conn.execute("UPDATE outbound SET state = 'dead', last_error = ? "
+                               "WHERE doc_id = ?", ("Nơi nhận không tồn tại", doc_id))
+
+        await app.backend.store.db.write(dead)
+        await app.main.refresh_data(force=True)
+        outbox = app.main.query_one("#outbox-table", DocTable)
+        row = rows(outbox)[outbox.doc_ids.index(doc_id)]
+        assert row[5].startswith("Gửi lỗi: Nơi nhận")
+        assert "1 văn bản gửi lỗi, cần mở ra xử lý" in link_text(app)
+        screen = await open_doc(app, pilot, doc_id)
+        assert screen.check_action("retry", ()) is True
+        assert screen.check_action("mark", ()) is False
+        await pilot.press("g")
+        await pilot.pause()
+        assert message(app) == ("Đã đưa văn bản vào hàng đợi gửi lại; máy sẽ tự gửi khi có "
+                                "mạng.")
+        doc = await app.backend.store.document(doc_id)
+        assert doc.queue_state == "pending"
+        assert screen.check_action("retry", ()) is False

@@ -1,0 +1,91 @@
+"""Pure parts of the TUI: the link sentence, formatting, dates and file names."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from gateway.store.local import EventRow
+from tests.tui.conftest import NOW_MS
+from tui.__main__ import main
+from tui.backend import unique_target
+from tui.format import event_label, fold
+from tui.i18n import set_language
+from tui.link import Link, LinkInfo, describe
+from tui.screens.compose import parse_due
+
+COUNTS = {"outbound_pending": 3, "outbound_dead": 0, "statuses_unsent": 0,
+          "inbound_downloading": 1}
+
+
+def info(age_ms: int | None, *, hub: bool = True, skew: int = 0) -> LinkInfo:
+    last = None if age_ms is None else NOW_MS - age_ms
+    return LinkInfo(last, skew, COUNTS, hub)
+
+
+@pytest.mark.parametrize(("age", "state", "head"), [
+    (None, Link.NEVER, "Chưa kết nối được với tỉnh lần nào"),
+    (10_000, Link.CONNECTED, "Đang kết nối với tỉnh — đồng bộ lần cuối vừa xong"),
+    (89_000, Link.CONNECTED, "Đang kết nối với tỉnh — đồng bộ lần cuối 1 phút trước"),
+    (5 * 60_000, Link.UNSTEADY, "Kết nối chập chờn — đồng bộ lần cuối 5 phút trước"),
+    (3 * 86_400_000, Link.OFFLINE, "Mất kết nối (đồng bộ lần cuối 3 ngày trước)"),
+])
+def test_link_sentence(age: int | None, state: Link, head: str) -> None:
+    got_state, got_head, queue = describe(info(age), NOW_MS)
+    assert got_state is state
+    assert got_head.startswith(head)
+    assert queue == "3 văn bản chờ gửi — đang tải 1 văn bản đến"
+
+
+def test_link_without_hub_and_with_skew() -> None:
+    state, head, _ = describe(info(None, hub=False), NOW_MS)
+    assert state is Link.UNCONFIGURED and "hãy báo cán bộ CNTT" in head
+    _, _, queue = describe(info(1000, skew=-7 * 60_000), NOW_MS)
+    assert queue.endswith("đồng hồ của máy lệch 7 phút so với tỉnh")
+    set_language("en")
+    assert describe(info(1000), NOW_MS)[1] == "Connected to the province — last sync just now"
+
+
+def test_parse_due_accepts_what_clerks_type() -> None:
+    assert parse_due("31/12/2026") == date(2026, 12, 31)
+    assert parse_due("2026-12-31") == date(2026, 12, 31)
+    assert parse_due(" ") is None
+    with pytest.raises(ValueError):
+        parse_due("31/13/2026")
+
+
+def test_fold_and_event_words() -> None:
+    assert fold("UBND xã Nậm Cuổi") == "ubnd xa nam cuoi"
+    assert fold("Đường") == "duong"
+    assert event_label(EventRow(0, "clerk", "status 05", "")) == "Ghi trạng thái: Đang xử lý"
+    assert event_label(EventRow(0, "000.00.32.H35", "delivered", "")) == \
+        "Đã chuyển tới nơi nhận"
+    assert event_label(EventRow(0, "hub", "queued", "")) == "Xếp hàng chờ gửi"
+
+
+def test_unique_target(tmp_path: Path) -> None:
+    assert unique_target(tmp_path, "a.pdf") == tmp_path / "a.pdf"
+    (tmp_path / "a.pdf").write_text("x")
+    (tmp_path / "a (1).pdf").write_text("x")
+    assert unique_target(tmp_path, "a.pdf") == tmp_path / "a (2).pdf"
+    assert unique_target(tmp_path, "../x.pdf") == tmp_path / "x.pdf"
+
+
+def test_entry_point_refuses_an_uninitialised_folder(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--data", str(tmp_path / "nothing")]) == 1
+    err = capsys.readouterr().err
+    assert "chưa được khởi tạo; chạy 'gateway init' trước" in err
+
+
+def test_the_tui_never_loads_hub_code() -> None:
+    """Besides the import-linter contract: importing the whole app pulls in no hub module."""
+    code = ("import sys, tui.app, tui.__main__; "
+            "print(sorted(m for m in sys.modules if m.startswith('gateway.hub')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,91 @@
+"""The clerk's application: opens the local store, shows the main screen, routes messages.
+
+The store is opened on the app's own event loop (aiosqlite connections belong to one loop)
+and closed on exit. Nothing here talks to the hub; the sync daemon is another process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Static
+
+from gateway.commands.common import wall_ms
+from tui.backend import Backend, Clock, explain
+from tui.i18n import set_language, t
+from tui.messages import DocumentChanged, DocumentSent
+from tui.screens.base import ClerkScreen
+from tui.screens.help import HelpScreen
+from tui.screens.main import REFRESH_S, MainScreen
+
+
+class FatalScreen(ClerkScreen[None]):
+    """The store could not be opened: plain words and a way out, never a traceback."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "app.quit", "key.quit")]
+    DEFAULT_CSS = """
+    FatalScreen { align: center middle; }
+    FatalScreen Static { width: 80; padding: 1 2; border: thick $error; }
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"{self.text}\n\n{t('msg.fatal_key')}", id="fatal", markup=False)
+
+
+class ClerkApp(App[None]):
+    TITLE = "Văn thư"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "key.help"),
+        Binding("ctrl+q", "quit", "key.quit", priority=True),
+    ]
+
+    def __init__(self, data: Path, *, lang: str | None = None, clock: Clock = wall_ms,
+                 refresh_s: float = REFRESH_S) -> None:
+        super().__init__()
+        if lang:
+            set_language(lang)
+        self.data = data
+        self.clock = clock
+        self.refresh_s = refresh_s
+        self.backend: Backend | None = None
+        self.main: MainScreen | None = None
+
+    async def on_mount(self) -> None:
+        try:
+            self.backend = await Backend.open(self.data, self.clock)
+        except Exception as exc:
+            await self.push_screen(FatalScreen(explain(exc)))
+            return
+        self.main = MainScreen(self.backend, refresh_s=self.refresh_s)
+        await self.push_screen(self.main)
+
+    async def on_unmount(self) -> None:
+        if self.backend is not None:
+            await self.backend.close()
+            self.backend = None
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+        else:
+            self.push_screen(HelpScreen())
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C does not quit (it copies in fields); say how to quit, in the UI language."""
+        self.notify(t("msg.quit_hint"))
+
+    async def on_document_sent(self, message: DocumentSent) -> None:
+        if self.main is not None:
+            await self.main.show_sent(message.doc_id, message.code)
+
+    async def on_document_changed(self, message: DocumentChanged) -> None:
+        if self.main is not None:
+            await self.main.refresh_data(force=True)

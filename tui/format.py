@@ -1,0 +1,142 @@
+"""Pure formatting: table rows, dates, sizes, agency names and event wording (no Textual)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from datetime import date, datetime
+
+from rich.text import Text
+
+from gateway.commands.render import summary_state
+from gateway.model import Agency, State, Urgency
+from gateway.store.local import Doc, EventRow
+from tui.i18n import lang, t
+
+URGENCY_STYLE = {
+    Urgency.THUONG: "",
+    Urgency.KHAN: "bold yellow",
+    Urgency.THUONG_KHAN: "bold red",
+    Urgency.HOA_TOC: "bold white on red",
+    Urgency.HOA_TOC_HEN_GIO: "bold white on red",
+}
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, so 'nam cuoi' finds 'Nậm Cuổi'."""
+    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d").replace("Đ", "d"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def fmt_date(d: date | None) -> str:
+    return d.strftime("%d/%m/%Y") if d else "—"
+
+
+def fmt_time(ms: int) -> str:
+    """Local wall time, day first as Vietnamese offices write it."""
+    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%d/%m/%Y %H:%M")
+
+
+def fmt_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 2**20:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 2**20:.1f} MB"
+
+
+URGENCY_EN = {
+    Urgency.THUONG: "Normal", Urgency.KHAN: "Urgent", Urgency.THUONG_KHAN: "Very urgent",
+    Urgency.HOA_TOC: "Immediate", Urgency.HOA_TOC_HEN_GIO: "Immediate, timed",
+}
+
+
+def urgency_label(u: Urgency) -> str:
+    return URGENCY_EN[u] if lang() == "en" else u.label_vi
+
+
+def state_label(s: State) -> str:
+    return s.label_en if lang() == "en" else s.label_vi
+
+
+def urgency_cell(u: Urgency) -> Text:
+    label = urgency_label(u)
+    if u >= Urgency.HOA_TOC:
+        label = f" {label.upper()} "
+    return Text(label, style=URGENCY_STYLE[u])
+
+
+def agency_name(directory: Mapping[str, Agency], code: str) -> str:
+    agency = directory.get(code)
+    return agency.name if agency else code
+
+
+def peers(doc: Doc, directory: Mapping[str, Agency], width: int = 22) -> str:
+    """The other side: the sender of an incoming document, the recipients of an outgoing one
+    ('Sở Y tế +2' when there are several), fitted to ``width``."""
+    env = doc.envelope
+    if doc.direction == "in":
+        return clip(agency_name(directory, env.sender), width)
+    names = [agency_name(directory, c) for c in env.recipients]
+    if len(names) <= 1:
+        return clip("".join(names), width)
+    more = f" +{len(names) - 1}"
+    return clip(names[0], width - len(more)) + more
+
+
+def doc_row(doc: Doc, directory: Mapping[str, Agency], subject_width: int = 40,
+            peer_width: int = 22, state_width: int = 20) -> tuple[
+        Text, Text, Text, Text, Text, Text]:
+    """The cells of a document in the inbox or outbox table."""
+    env = doc.envelope
+    urgent = env.urgency >= Urgency.HOA_TOC
+    fresh = doc.direction == "in" and doc.inbox_status in (None, State.RECEIVED)
+    main_style = "bold" if urgent or fresh else ""
+    state = summary_state(doc)
+    state_style = "bold red" if doc.queue_state == "dead" else ("bold" if fresh else "")
+    if doc.direction == "out" and doc.queue_state == "done":
+        state_style = "green"
+    return (
+        Text(clip(env.code, 18), style=main_style),
+        Text(clip(env.subject, subject_width), style="bold red" if urgent else main_style),
+        Text(peers(doc, directory, peer_width)),
+        urgency_cell(env.urgency),
+        Text(fmt_date(env.issue_date)),
+        Text(clip(state, state_width), style=state_style),
+    )
+
+
+def actor_label(actor: str, directory: Mapping[str, Agency]) -> str:
+    if actor in ("clerk", "hub"):
+        return t(f"actor.{actor}")
+    return agency_name(directory, actor)
+
+
+def event_label(event: EventRow) -> str:
+    """Plain words for an event-log kind ('queued', 'status 03', a receipt code, …)."""
+    kind = event.kind
+    if kind.startswith("status "):
+        kind = kind.removeprefix("status ")
+        states = {s.value: s for s in State}
+        return t("ev.status", label=state_label(states[kind]) if kind in states else kind)
+    if kind in ("queued", "accepted", "refused", "received", "retry", "13", "15", "16"):
+        return t(f"ev.{kind}")
+    states = {s.value: s for s in State}
+    if kind in states:
+        return state_label(states[kind])
+    return kind
+
+
+def ago(age_ms: int) -> str:
+    minutes = max(age_ms, 0) // 60_000
+    if minutes < 1:
+        return t("ago.now")
+    if minutes < 60:
+        return t("ago.min", n=minutes)
+    if minutes < 48 * 60:
+        return t("ago.hour", n=minutes // 60)
+    return t("ago.day", n=minutes // (24 * 60))

@@ -1,0 +1,256 @@
+"""Every word the clerk reads, in Vietnamese first and English second.
+
+The language is process-wide: :func:`set_language` also sets ``GATEWAY_LANG`` so that texts
+made by the gateway itself (``summary_state``, ``Refused.text()``) follow the same choice.
+"""
+
+from __future__ import annotations
+
+import os
+
+from gateway.model import ui_language
+
+_STRINGS: dict[str, tuple[str, str]] = {
+    # Application and main screen
+    "app.title": ("Văn thư — {agency}", "Clerk — {agency}"),
+    "tab.inbox": ("Văn bản đến ({n})", "Inbox ({n})"),
+    "tab.outbox": ("Văn bản đi ({n})", "Outbox ({n})"),
+    "col.code": ("Số/ký hiệu", "Number"),
+    "col.subject": ("Trích yếu", "Subject"),
+    "col.from": ("Nơi gửi", "From"),
+    "col.to": ("Nơi nhận", "To"),
+    "col.urgency": ("Độ khẩn", "Urgency"),
+    "col.date": ("Ngày", "Date"),
+    "col.state": ("Trạng thái", "Status"),
+    "empty.inbox": ("Chưa có văn bản đến.", "No incoming documents yet."),
+    "empty.outbox": ("Chưa có văn bản đi. Nhấn n để soạn văn bản mới.",
+                     "No outgoing documents yet. Press n to write one."),
+    # Link and queue indicator
+    "link.ok": ("Đang kết nối với tỉnh — đồng bộ lần cuối {ago}",
+                "Connected to the province — last sync {ago}"),
+    "link.slow": ("Kết nối chập chờn — đồng bộ lần cuối {ago}, máy đang tự thử lại",
+                  "Link unsteady — last sync {ago}, retrying by itself"),
+    "link.offline": ("Mất kết nối (đồng bộ lần cuối {ago}) — văn bản vẫn được lưu và sẽ tự "
+                     "gửi khi có mạng",
+                     "Offline (last sync {ago}) — documents are kept and will be sent "
+                     "when the link is back"),
+    "link.never": ("Chưa kết nối được với tỉnh lần nào — văn bản vẫn được lưu và sẽ tự gửi "
+                   "khi có mạng",
+                   "Not connected to the province yet — documents are kept and will be sent "
+                   "when the link is up"),
+    "link.unset": ("Máy chưa được cài đặt kết nối với tỉnh — văn bản vẫn được lưu; hãy báo "
+                   "cán bộ CNTT", "This box has no province link configured — documents are "
+                   "kept; call the IT team"),
+    "q.pending": ("{n} văn bản chờ gửi", "{n} waiting to send"),
+    "q.none": ("không có văn bản chờ gửi", "nothing waiting to send"),
+    "q.dead": ("{n} văn bản gửi lỗi, cần mở ra xử lý", "{n} failed, open them to act"),
+    "q.statuses": ("{n} trạng thái chờ báo về nơi gửi", "{n} statuses waiting to go out"),
+    "q.downloading": ("đang tải {n} văn bản đến", "downloading {n} incoming"),
+    "q.skew": ("đồng hồ của máy lệch {n} phút so với tỉnh", "clock is {n} min off the hub"),
+    "ago.now": ("vừa xong", "just now"),
+    "ago.min": ("{n} phút trước", "{n} min ago"),
+    "ago.hour": ("{n} giờ trước", "{n} h ago"),
+    "ago.day": ("{n} ngày trước", "{n} days ago"),
+    # Key bindings (also the help overlay)
+    "key.compose": ("Soạn văn bản", "Compose"),
+    "key.inbox": ("Văn bản đến", "Inbox"),
+    "key.outbox": ("Văn bản đi", "Outbox"),
+    "key.open": ("Mở văn bản", "Open"),
+    "key.refresh": ("Làm mới", "Refresh"),
+    "key.help": ("Trợ giúp", "Help"),
+    "key.lang": ("English", "Tiếng Việt"),
+    "key.quit": ("Thoát", "Quit"),
+    "key.back": ("Quay lại", "Back"),
+    "key.accept": ("Tiếp nhận", "Accept"),
+    "key.processing": ("Đang xử lý", "In progress"),
+    "key.done": ("Hoàn thành", "Done"),
+    "key.reject": ("Từ chối", "Reject"),
+    "key.export": ("Xuất tệp", "Export files"),
+    "key.retry": ("Gửi lại", "Resend"),
+    "key.send": ("Gửi", "Send"),
+    "key.cancel": ("Hủy", "Cancel"),
+    "key.close": ("Đóng", "Close"),
+    "key.add_file": ("Thêm tệp", "Add file"),
+    "key.remove_file": ("Bỏ tệp đang chọn", "Remove the selected file"),
+    "key.move": ("Chuyển ô", "Next field"),
+    "key.toggle": ("Chọn / bỏ chọn", "Select / unselect"),
+    # Textual's own key words that show in the footer
+    "Dismiss menu": ("Đóng danh sách", "Dismiss menu"),
+    "msg.quit_hint": ("Nhấn Ctrl+Q để thoát.", "Press Ctrl+Q to quit."),
+    # Help overlay
+    "help.title": ("Trợ giúp — phím tắt", "Help — keys"),
+    "help.main": ("Màn hình chính", "Main screen"),
+    "help.detail": ("Chi tiết văn bản", "Document detail"),
+    "help.compose": ("Soạn văn bản đi", "Compose"),
+    "help.footer": ("Nhấn Esc hoặc F1 để đóng.", "Press Esc or F1 to close."),
+    "help.note": ("Mọi văn bản được lưu ngay trên máy; khi có mạng, máy tự gửi lên tỉnh.",
+                  "Every document is saved on this box at once; it is sent when the link is up."),
+    # Document detail
+    "detail.in": ("Văn bản đến", "Incoming document"),
+    "detail.out": ("Văn bản đi", "Outgoing document"),
+    "f.id": ("Mã văn bản", "Document id"),
+    "f.code": ("Số/ký hiệu", "Number"),
+    "f.type": ("Loại văn bản", "Type"),
+    "f.subject": ("Trích yếu", "Subject"),
+    "f.sender": ("Nơi gửi", "From"),
+    "f.recipients": ("Nơi nhận", "To"),
+    "f.urgency": ("Độ khẩn", "Urgency"),
+    "f.issued": ("Ngày ban hành", "Issued"),
+    "f.place": ("Nơi ban hành", "Place"),
+    "f.signer": ("Người ký", "Signer"),
+    "f.due": ("Hạn xử lý", "Due"),
+    "f.state": ("Trạng thái", "Status"),
+    "sec.attachments": ("Tệp đính kèm ({n})", "Attachments ({n})"),
+    "sec.deliveries": ("Tình trạng từng nơi nhận", "Delivery to each recipient"),
+    "sec.history": ("Lịch sử", "History"),
+    "col.name": ("Tên tệp", "File"),
+    "col.size": ("Dung lượng", "Size"),
+    "col.sha": ("SHA-256", "SHA-256"),
+    "col.recipient": ("Nơi nhận", "Recipient"),
+    "col.when": ("Thời gian", "Time"),
+    "col.actor": ("Người thực hiện", "By"),
+    "col.event": ("Sự việc", "Event"),
+    "col.note": ("Ghi chú", "Note"),
+    "none": ("(không có)", "(none)"),
+    "actor.clerk": ("Văn thư", "Clerk"),
+    "actor.hub": ("Máy chủ tỉnh", "Province hub"),
+    "ev.queued": ("Xếp hàng chờ gửi", "Queued for sending"),
+    "ev.accepted": ("Tỉnh đã nhận", "Accepted by the hub"),
+    "ev.refused": ("Tỉnh từ chối", "Refused by the hub"),
+    "ev.received": ("Văn bản đến máy", "Arrived on this box"),
+    "ev.retry": ("Gửi lại", "Resent"),
+    "ev.status": ("Ghi trạng thái: {label}", "Status set: {label}"),
+    "ev.13": ("Yêu cầu thu hồi", "Recall requested"),
+    "ev.15": ("Đồng ý thu hồi", "Recall agreed"),
+    "ev.16": ("Từ chối thu hồi", "Recall refused"),
+    "recall.pending": ("(đang xin thu hồi)", "(recall pending)"),
+    # Results and problems
+    "msg.marked": ("Đã ghi trạng thái '{label}'. Nơi gửi sẽ được báo khi có mạng.",
+                   "Status '{label}' recorded; the sender is told when the link is up."),
+    "msg.retried": ("Đã đưa văn bản vào hàng đợi gửi lại; máy sẽ tự gửi khi có mạng.",
+                    "Queued for sending again; it goes out when the link is up."),
+    "msg.exported": ("Đã xuất {n} tệp vào thư mục {dir}", "Exported {n} files to {dir}"),
+    "msg.no_files": ("Văn bản này không có tệp đính kèm.", "This document has no attachments."),
+    "msg.export_failed": ("Không ghi được vào thư mục {dir} ({why}). Hãy kiểm tra USB đã cắm, "
+                          "còn chỗ trống và đường dẫn đúng.",
+                          "Could not write to {dir} ({why}). Check the USB stick is in, has "
+                          "space, and the path is right."),
+    "msg.blob_corrupt": ("Tệp {name} lưu trên máy bị hỏng nên không xuất được. Hãy báo cán bộ "
+                         "CNTT (lệnh 'gateway scrub').",
+                         "File {name} is damaged on this box and was not exported. Call the "
+                         "IT team ('gateway scrub')."),
+    "msg.sent": ("Đã lưu và xếp hàng gửi văn bản {code} — mã {id}. Văn bản sẽ tự gửi lên "
+                 "tỉnh khi có mạng.", "Saved and queued {code} — id {id}. It is sent to the "
+                 "province when the link is up."),
+    "msg.unexpected": ("Có lỗi không mong muốn ({what}). Dữ liệu đã lưu vẫn an toàn; hãy thử "
+                       "lại, nếu vẫn lỗi hãy báo cán bộ CNTT.",
+                       "Something unexpected went wrong ({what}). Saved data is safe; try "
+                       "again, and call the IT team if it persists."),
+    "msg.fatal_key": ("Nhấn q để thoát.", "Press q to quit."),
+    "msg.already": ("Văn bản đã ở trạng thái '{label}'.", "The document is already '{label}'."),
+    "hint.status.illegal": ("Trạng thái chỉ đi tiếp: Đã đến → Đã tiếp nhận → Đang xử lý → "
+                            "Hoàn thành; văn bản đã Hoàn thành hoặc Bị từ chối thì không đổi "
+                            "được nữa.", "Statuses only move forward: Arrived → Accepted → "
+                            "In progress → Done; a done or rejected document cannot change."),
+    "os.ENOENT": ("không có thư mục này", "no such folder"),
+    "os.EACCES": ("không có quyền ghi", "no permission to write"),
+    "os.EPERM": ("không có quyền ghi", "no permission to write"),
+    "os.ENOSPC": ("hết chỗ trống", "no space left"),
+    "os.EROFS": ("ổ đĩa chỉ cho đọc", "read-only disk"),
+    "os.ENOTDIR": ("đường dẫn không phải thư mục", "not a folder"),
+    "msg.not_inbox": ("Chỉ ghi trạng thái cho văn bản đến.",
+                      "Statuses are only for incoming documents."),
+    "msg.not_dead": ("Chỉ gửi lại được văn bản đang gửi lỗi.",
+                     "Only failed documents can be resent."),
+    "prompt.reject": ("Lý do từ chối (bắt buộc, nơi gửi sẽ đọc):",
+                      "Reason for rejecting (required, the sender reads it):"),
+    "prompt.reject_empty": ("Hãy ghi lý do từ chối để nơi gửi biết.",
+                            "Write a reason so the sender knows why."),
+    "prompt.export": ("Xuất các tệp đính kèm vào thư mục:", "Export the attachments to folder:"),
+    "prompt.export_empty": ("Hãy nhập đường dẫn thư mục.", "Enter a folder path."),
+    "prompt.ok": ("Đồng ý", "OK"),
+    # Compose
+    "compose.title": ("Soạn văn bản đi", "New outgoing document"),
+    "c.recipients": ("Nơi nhận", "Recipients"),
+    "c.filter": ("Gõ để tìm cơ quan (tên hoặc mã)…", "Type to find an agency (name or code)…"),
+    "c.chosen": ("Đã chọn {n} nơi nhận", "{n} recipients chosen"),
+    "c.chosen_none": ("Chưa chọn nơi nhận — phím cách để chọn",
+                      "No recipient yet — press space to choose"),
+    "c.number": ("Số/ký hiệu", "Number"),
+    "c.number_ph": ("ví dụ 12/UBND-VP", "e.g. 12/UBND-VP"),
+    "c.type": ("Loại văn bản", "Type"),
+    "c.subject": ("Trích yếu", "Subject"),
+    "c.subject_ph": ("V/v …", "Re: …"),
+    "c.urgency": ("Độ khẩn", "Urgency"),
+    "c.due": ("Hạn xử lý", "Due"),
+    "c.due_ph": ("ngày/tháng/năm", "day/month/year"),
+    "c.secrecy": ("Độ mật", "Secrecy"),
+    "c.signer": ("Người ký", "Signer"),
+    "c.place": ("Nơi ban hành", "Place"),
+    "c.files": ("Tệp đính kèm", "Attachments"),
+    "c.file_ph": ("Đường dẫn tệp, ví dụ /media/usb/congvan.pdf — Enter để thêm",
+                  "File path, e.g. /media/usb/letter.pdf — Enter to add"),
+    "c.add": ("Thêm", "Add"),
+    "c.files_none": ("Chưa có tệp đính kèm.", "No attachments yet."),
+    "c.send": ("Gửi", "Send"),
+    "c.cancel": ("Hủy", "Cancel"),
+    "sec.none": ("Không", "None"),
+    "sec.mat": ("Mật", "Secret"),
+    "sec.toi_mat": ("Tối mật", "Top secret"),
+    "sec.tuyet_mat": ("Tuyệt mật", "Ultra secret"),
+    "c.secret_warning": ("Văn bản {level} không được gửi qua hệ thống này. Hãy chuyển bản "
+                         "giấy theo đường văn bản mật; nếu đây là văn bản thường, chọn lại "
+                         "Độ mật: Không.",
+                         "A {level} document may not be sent through this system. Send the "
+                         "paper copy through the secret channel; if it is not secret, set "
+                         "Secrecy back to None."),
+    "c.file_missing": ("Không thấy tệp {path}. Hãy kiểm tra lại đường dẫn (USB đã cắm chưa?).",
+                       "File {path} not found. Check the path (is the USB stick in?)."),
+    "c.file_unreadable": ("Không đọc được tệp {path} (không có quyền đọc). Hãy chép tệp sang "
+                          "thư mục của mình rồi thử lại.",
+                          "Cannot read {path} (no permission). Copy it to your own folder "
+                          "and try again."),
+    "c.file_empty": ("Hãy gõ đường dẫn tệp rồi nhấn Enter.", "Type a file path, then Enter."),
+    "c.file_dup": ("Tệp {name} đã có trong danh sách.", "{name} is already attached."),
+    "c.file_added": ("Đã thêm tệp {name} ({size}).", "Added {name} ({size})."),
+    "c.bad_due": ("Hạn xử lý không hợp lệ: '{text}'. Hãy gõ ngày/tháng/năm, ví dụ 31/12/2026.",
+                  "Invalid due date: '{text}'. Type day/month/year, e.g. 31/12/2026."),
+    "c.leave_confirm": ("Văn bản đang soạn chưa được gửi. Nhấn Esc lần nữa để bỏ, hoặc tiếp "
+                        "tục soạn.", "This document is not sent. Press Esc again to discard "
+                        "it, or keep writing."),
+    "c.sending": ("Đang lưu văn bản…", "Saving the document…"),
+    "c.refused": ("Chưa gửi được: {why}", "Not sent: {why}"),
+    "hint.recipients.empty": ("Chọn ít nhất một nơi nhận ở cột bên trái.",
+                              "Choose at least one recipient on the left."),
+    "hint.number.empty": ("Điền Số/ký hiệu, ví dụ 12/UBND-VP.", "Fill in the number."),
+    "hint.subject.empty": ("Điền Trích yếu.", "Fill in the subject."),
+    "hint.recipients.self": ("Bỏ chọn cơ quan mình trong danh sách nơi nhận.",
+                             "Unselect your own agency."),
+}
+
+
+class _Language:
+    current = ui_language()
+
+
+def lang() -> str:
+    return _Language.current
+
+
+def set_language(code: str) -> None:
+    """Switches the UI language (``vi`` or ``en``) for this process."""
+    _Language.current = "en" if code.lower().startswith("en") else "vi"
+    os.environ["GATEWAY_LANG"] = _Language.current
+
+
+def has(key: str) -> bool:
+    return key in _STRINGS
+
+
+def t(key: str, **values: object) -> str:
+    """The text for ``key`` in the current language; unknown keys are shown as they are."""
+    pair = _STRINGS.get(key)
+    if pair is None:
+        return key
+    text = pair[1] if _Language.current == "en" else pair[0]
+    return text.format(**values) if values else text

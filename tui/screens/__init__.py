@@ -1,0 +1,1 @@
+"""One module per screen: main lists, document detail, compose, prompts and help."""

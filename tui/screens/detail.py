@@ -1,0 +1,172 @@
+"""One document: metadata, attachments, per-recipient delivery, history, and the clerk's
+actions (status 03/05/06/02 for incoming, export, resend for failed outgoing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from gateway.model import State
+from gateway.store.local import Doc, EventRow
+from tui.backend import Backend, explain
+from tui.format import state_label
+from tui.i18n import t
+from tui.messages import DocumentChanged
+from tui.screens.base import ClerkScreen
+from tui.screens.prompt import TextPrompt
+from tui.widgets import detail as render
+from tui.widgets.common import MessageBar, Title
+
+REFRESH_S = 2.0
+MARKS = {"03": State.ACCEPTED, "05": State.PROCESSING, "06": State.DONE, "02": State.REJECTED}
+
+
+def export_folder(doc: Doc) -> Path:
+    """A default folder per document, named after its số/ký hiệu."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in doc.envelope.code)
+    return Path.home() / "van-ban" / (safe.strip("-") or doc.envelope.id)
+
+
+class DetailScreen(ClerkScreen[None]):
+    HELP_SECTION = "help.detail"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "key.back"),
+        Binding("3", "mark('03')", "key.accept"),
+        Binding("5", "mark('05')", "key.processing"),
+        Binding("6", "mark('06')", "key.done"),
+        Binding("2", "reject", "key.reject"),
+        Binding("e", "export", "key.export"),
+        Binding("g", "retry", "key.retry"),
+    ]
+    DEFAULT_CSS = """
+    DetailScreen VerticalScroll { height: 1fr; padding: 0 1; }
+    DetailScreen #meta { margin-bottom: 1; }
+    """
+
+    def __init__(self, backend: Backend, doc_id: str, *, refresh_s: float = REFRESH_S) -> None:
+        super().__init__()
+        self.backend = backend
+        self.doc_id = doc_id
+        self.refresh_s = refresh_s
+        self.doc: Doc | None = None
+        self.events: list[EventRow] = []
+        self._signature: tuple[int, ...] | None = None
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        yield Title("", id="title")
+        with VerticalScroll(id="body"):
+            yield Static(id="meta")
+            yield Static(id="attachments")
+            yield Static(id="deliveries")
+            yield Static(id="history")
+        yield MessageBar()
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.reload()
+        self.query_one("#body").focus()
+        self.set_interval(self.refresh_s, self._tick)
+
+    def _tick(self) -> None:
+        if not self._busy:
+            self.run_worker(self.reload(only_if_changed=True), exit_on_error=False)
+
+    async def reload(self, *, only_if_changed: bool = False) -> None:
+        """Re-reads the document (delivery states move while the clerk looks at it)."""
+        self._busy = True
+        try:
+            signature = await self.backend.signature()
+            if only_if_changed and signature == self._signature:
+                return
+            self._signature = signature
+            self.doc, self.events = await self.backend.document(self.doc_id)
+        except Exception as exc:
+            self.query_one(MessageBar).show(explain(exc), error=True)
+            return
+        finally:
+            self._busy = False
+        doc, directory = self.doc, self.backend.directory
+        title = t("detail.in" if doc.direction == "in" else "detail.out")
+        self.query_one("#title", Title).update(f"{title} — {doc.envelope.code}")
+        self.query_one("#meta", Static).update(render.metadata(doc, directory))
+        self.query_one("#attachments", Static).update(render.attachments(doc))
+        deliveries = self.query_one("#deliveries", Static)
+        deliveries.display = doc.direction == "out"
+        if doc.direction == "out":
+            deliveries.update(render.deliveries(doc, directory))
+        self.query_one("#history", Static).update(render.history(self.events, directory))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        doc = self.doc
+        if action in ("mark", "reject"):
+            return doc is not None and doc.direction == "in"
+        if action == "retry":
+            return doc is not None and doc.queue_state == "dead"
+        if action == "export":
+            return doc is not None and bool(doc.envelope.attachments)
+        return True
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        self.query_one(MessageBar).show(text, error=error)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    async def action_mark(self, code: str, note: str = "") -> None:
+        if self.doc is not None and self.doc.inbox_status is MARKS[code]:
+            self.say(t("msg.already", label=state_label(MARKS[code])))
+            return
+        try:
+            await self.backend.mark(self.doc_id, code, note)
+        except Exception as exc:
+            self.say(explain(exc), error=True)
+            return
+        await self.reload()
+        self.say(t("msg.marked", label=state_label(MARKS[code])))
+        self.app.post_message(DocumentChanged(self.doc_id))
+
+    def action_reject(self) -> None:
+        def done(note: str | None) -> None:
+            if note:
+                self.run_worker(self.action_mark("02", note), exit_on_error=False)
+
+        self.app.push_screen(
+            TextPrompt(t("prompt.reject"), empty_text=t("prompt.reject_empty")), done)
+
+    def action_export(self) -> None:
+        if self.doc is None:
+            return
+        doc = self.doc
+
+        def done(folder: str | None) -> None:
+            if folder:
+                self.run_worker(self.export_to(doc, folder), exit_on_error=False)
+
+        self.app.push_screen(TextPrompt(t("prompt.export"), value=str(export_folder(doc)),
+                                        empty_text=t("prompt.export_empty")), done)
+
+    async def export_to(self, doc: Doc, where: str) -> None:
+        folder = Path(where)
+        try:
+            written = await self.backend.export(doc, folder)
+        except Exception as exc:
+            self.say(explain(exc), error=True)
+            return
+        self.say(t("msg.exported", n=len(written), dir=folder))
+
+    async def action_retry(self) -> None:
+        try:
+            await self.backend.retry(self.doc_id)
+        except Exception as exc:
+            self.say(explain(exc), error=True)
+            return
+        await self.reload()
+        self.say(t("msg.retried"))
+        self.app.post_message(DocumentChanged(self.doc_id))

@@ -1,0 +1,139 @@
+"""The main screen: inbox and outbox tabs under a plain-words link and queue line."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from gateway.store.local import Doc
+from tui.backend import Backend, explain
+from tui.i18n import lang, set_language, t
+from tui.link import LinkInfo, describe
+from tui.messages import DocumentChosen
+from tui.screens.base import ClerkScreen
+from tui.screens.compose import ComposeScreen
+from tui.screens.detail import DetailScreen
+from tui.widgets.common import MessageBar, Title
+from tui.widgets.main import DocTable, LinkBar
+
+REFRESH_S = 2.0
+
+
+class MainScreen(ClerkScreen[None]):
+    HELP_SECTION = "help.main"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "compose", "key.compose"),
+        Binding("1", "tab('inbox')", "key.inbox"),
+        Binding("2", "tab('outbox')", "key.outbox"),
+        Binding("enter", "open", "key.open", show=False),
+        Binding("f5", "reload", "key.refresh"),
+        Binding("f2", "language", "key.lang"),
+    ]
+    DEFAULT_CSS = """
+    MainScreen TabbedContent { height: 1fr; }
+    MainScreen TabPane { padding: 0; }
+    MainScreen .empty { padding: 1 2; color: $text-muted; }
+    """
+
+    def __init__(self, backend: Backend, *, refresh_s: float = REFRESH_S) -> None:
+        super().__init__()
+        self.backend = backend
+        self.refresh_s = refresh_s
+        self.info: LinkInfo | None = None
+        self.inbox: list[Doc] = []
+        self.outbox: list[Doc] = []
+        self._signature: tuple[int, ...] | None = None
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        yield Title(t("app.title", agency=self.backend.agency_name), id="title")
+        yield LinkBar()
+        with TabbedContent(initial="inbox"):
+            with TabPane(t("tab.inbox", n=0), id="inbox"):
+                yield DocTable("in", id="inbox-table")
+                yield Static(t("empty.inbox"), classes="empty", id="inbox-empty")
+            with TabPane(t("tab.outbox", n=0), id="outbox"):
+                yield DocTable("out", id="outbox-table")
+                yield Static(t("empty.outbox"), classes="empty", id="outbox-empty")
+        yield MessageBar()
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        for table in self.query(DocTable):
+            table.setup_columns()
+        await self.refresh_data(force=True)
+        self.query_one("#inbox-table", DocTable).focus()
+        self.set_interval(self.refresh_s, self._tick)
+
+    def _tick(self) -> None:
+        if not self._busy:
+            self.run_worker(self.refresh_data(), exit_on_error=False)
+
+    async def refresh_data(self, *, force: bool = False) -> None:
+        """Reads the link line every tick; the lists only when the store changed."""
+        self._busy = True
+        try:
+            self.info = await self.backend.link_info()
+            signature = await self.backend.signature()
+            if force or signature != self._signature:
+                self.inbox, self.outbox = await self.backend.documents()
+                self._signature = signature
+                self._fill_tables()
+            self.show_link()
+        except Exception as exc:
+            self.query_one(LinkBar).show(None, explain(exc))
+        finally:
+            self._busy = False
+
+    def show_link(self) -> None:
+        if self.info is not None:
+            self.query_one(LinkBar).show(*describe(self.info, self.backend.clock()))
+
+    def _fill_tables(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        for pane, docs in (("inbox", self.inbox), ("outbox", self.outbox)):
+            self.query_one(f"#{pane}-table", DocTable).load(docs, self.backend.directory)
+            self.query_one(f"#{pane}-empty", Static).display = not docs
+            tabs.get_tab(pane).label = t(f"tab.{pane}", n=len(docs))
+
+    def action_tab(self, pane: str) -> None:
+        self.query_one(TabbedContent).active = pane
+        self.query_one(f"#{pane}-table", DocTable).focus()
+
+    def action_open(self) -> None:
+        pane = self.query_one(TabbedContent).active or "inbox"
+        doc_id = self.query_one(f"#{pane}-table", DocTable).current_id
+        if doc_id is not None:
+            self.post_message(DocumentChosen(doc_id))
+
+    async def action_reload(self) -> None:
+        await self.refresh_data(force=True)
+
+    def action_compose(self) -> None:
+        self.app.push_screen(ComposeScreen(self.backend))
+
+    @on(DocumentChosen)
+    def open_document(self, event: DocumentChosen) -> None:
+        self.app.push_screen(DetailScreen(self.backend, event.doc_id))
+
+    async def action_language(self) -> None:
+        set_language("vi" if lang() == "en" else "en")
+        self.query_one("#title", Title).update(t("app.title", agency=self.backend.agency_name))
+        self.query_one("#inbox-empty", Static).update(t("empty.inbox"))
+        self.query_one("#outbox-empty", Static).update(t("empty.outbox"))
+        for table in self.query(DocTable):
+            table.setup_columns()
+        self.query_one(MessageBar).show("")
+        await self.refresh_data(force=True)
+        self.refresh_bindings()
+
+    async def show_sent(self, doc_id: str, code: str) -> None:
+        """After compose: the outbox, the new document under the cursor, its id in words."""
+        await self.refresh_data(force=True)
+        self.action_tab("outbox")
+        self.query_one("#outbox-table", DocTable).select_doc(doc_id)
+        self.query_one(MessageBar).show(t("msg.sent", code=code, id=doc_id))

@@ -1,0 +1,61 @@
+"""Widgets every screen uses: text fields, the message bar and the screen title."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.widgets import Input, Static
+
+
+class TextField(Input):
+    """An Input whose cursor blink can be frozen (tests set ``BLINK = False``)."""
+
+    BLINK: ClassVar[bool] = True
+
+    def __init__(self, placeholder: str = "", *, id: str | None = None, value: str = "",
+                 compact: bool = True) -> None:
+        super().__init__(value=value, placeholder=placeholder, id=id, compact=compact)
+        self.cursor_blink = self.BLINK
+
+
+class MessageBar(Static):
+    """The last result or problem, in plain words; stays until the next one."""
+
+    DEFAULT_CSS = """
+    MessageBar {
+        height: auto;
+        min-height: 1;
+        max-height: 4;
+        padding: 0 1;
+        background: $panel;
+    }
+    MessageBar.-error { background: $error 30%; color: $text; text-style: bold; }
+    MessageBar.-ok { background: $success 25%; color: $text; }
+    """
+
+    def __init__(self, *, id: str | None = "message") -> None:
+        super().__init__("", id=id, markup=False)
+        self.text = ""
+
+    def show(self, text: str, *, error: bool = False) -> None:
+        self.text = text
+        self.set_class(error, "-error")
+        self.set_class(not error and bool(text), "-ok")
+        self.update(text)
+
+
+class Title(Static):
+    """A one-line screen title."""
+
+    DEFAULT_CSS = """
+    Title {
+        height: 1;
+        padding: 0 1;
+        background: $primary;
+        color: $text;
+        text-style: bold;
+    }
+    """
+
+    def __init__(self, text: str, *, id: str | None = None) -> None:
+        super().__init__(text, id=id, markup=False)
