@@ -70,7 +70,7 @@ async def status(data: str, as_json: bool) -> None:
     if isinstance(skew, int) and abs(skew) > 60_000:
         unit = "min (the hub's time is used)" if en else "phút (dùng giờ máy chủ tỉnh)"
         lines.append(f"{'Clock is off by' if en else 'Đồng hồ của máy lệch'} "
-                     f"{skew // 60_000:+d} {unit}")
+                     f"{round(skew / 60_000):+d} {unit}")
     print("\n".join(lines))
 
 

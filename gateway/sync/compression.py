@@ -116,6 +116,8 @@ class SyncCompressor:
             raise CompressionError("zstd frame does not declare its content size")
         if params.content_size > max_out:
             raise BodyTooLarge(f"decompressed body over {max_out} bytes")
+        if params.window_size > MAX_WINDOW:  # one-shot decoding ignores max_window_size
+            raise CompressionError("zstd frame window too large")
         expected = zdict.dict_id() if zdict is not None else 0
         if params.dict_id not in (0, expected):
             raise CompressionError("body compressed with another dictionary")
