@@ -144,23 +144,30 @@ class Uploader:
         encoder = FrameEncoder()
         started = time.monotonic()
         position = need.offset
+        # The link rate is what left after the first frame filled the (small) buffers: the
+        # average since then, not one frame's time, which only reflects buffer refills.
+        flowing_since, flowed = 0.0, 0
         with self.client.store.blobs.path(need.sha256).open("rb") as f:
             f.seek(position)
             while position < need.size:
                 if self._overtaken(need) or time.monotonic() - started > REQUEST_BUDGET_S:
-                    return  # end the body at this frame boundary
+                    break  # end the body at this frame boundary
                 raw = f.read(min(self.pacer.frame_size(), need.size - position))
                 if not raw:
-                    return
+                    break
                 frame = encoder.encode(raw)
-                sent_at = time.monotonic()
                 yield frame
-                self.pacer.observe(len(frame), time.monotonic() - sent_at)
+                if flowing_since:
+                    flowed += len(frame)
+                else:
+                    flowing_since = time.monotonic()
                 position += len(raw)
                 stats.bytes_up += len(frame)
                 stats.blob_bytes_up += len(raw)
                 stats.frames_up += 1
                 stats.max_frame = max(stats.max_frame, len(raw))
+        if flowing_since:
+            self.pacer.observe(flowed, time.monotonic() - flowing_since)
 
 
 class Downloader:

@@ -8,6 +8,7 @@ has left for the link, not when it was parked in the kernel.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import ssl
@@ -17,6 +18,7 @@ from typing import Any
 
 import aiohttp
 from aiohappyeyeballs import AddrInfoType
+from aiohttp.client_proto import ResponseHandler
 
 from gateway import __version__
 from gateway.sync.compression import SyncCompressor
@@ -64,6 +66,27 @@ def _socket_factory(sndbuf: int | None) -> aiohttp.connector.SocketFactoryType |
     return make
 
 
+class _ThinPipeConnector(aiohttp.TCPConnector):
+    """Caps the (TLS) transport's write buffer as well as the kernel's.
+
+    asyncio's TLS transport otherwise accepts about a megabyte before it pushes back, so a
+    request body is read from disk long before it can leave: frames could not be overtaken
+    by a more urgent document, link pacing would measure memory instead of the link, and a
+    large attachment would sit in RAM on a 1 GB box.
+    """
+
+    def __init__(self, *, write_high: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._write_high = write_high
+
+    async def _wrap_create_connection(
+        self, *args: Any, **kwargs: Any
+    ) -> tuple[asyncio.Transport, ResponseHandler]:
+        transport, protocol = await super()._wrap_create_connection(*args, **kwargs)
+        transport.set_write_buffer_limits(high=self._write_high)
+        return transport, protocol
+
+
 class HubClient:
     def __init__(self, base_url: str, ssl_context: ssl.SSLContext | None, *,
                  compressor: SyncCompressor | None = None,
@@ -73,8 +96,9 @@ class HubClient:
         self.compressor = compressor or SyncCompressor()
         self.dict_id = 0
         self.read_timeout_s = read_timeout_s
-        connector = aiohttp.TCPConnector(ssl=ssl_context if ssl_context else False, limit=4,
-                                         socket_factory=_socket_factory(sndbuf))
+        connector = _ThinPipeConnector(
+            ssl=ssl_context if ssl_context else False, limit=6,
+            socket_factory=_socket_factory(sndbuf), write_high=sndbuf or 2**16)
         self.session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None, connect=connect_timeout_s,
