@@ -23,6 +23,7 @@ FRAMES_TYPE = "application/x-gateway-frames"
 MIN_FRAME = 16 * 1024
 MAX_FRAME = 2**20
 EVICT_WAIT_S = 10.0
+SEND_BUFFER = 64 * 1024
 
 
 def _digest(request: web.Request) -> str:
@@ -172,6 +173,9 @@ async def handle_get(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Upload-Length": str(size),
                                            "Content-Type": FRAMES_TYPE})
     await response.prepare(request)
+    if request.transport is not None:
+        # Keep the TLS transport from queueing a whole slice per gateway in the hub's memory.
+        request.transport.set_write_buffer_limits(high=SEND_BUFFER)
     encoder = FrameEncoder()
     with contextlib.suppress(ConnectionError):
         with blobs.path(sha).open("rb") as f:
