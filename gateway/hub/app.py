@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from aiohttp import ClientPayloadError, web
 
@@ -15,6 +18,7 @@ from gateway.hub.sync_handler import handle_sync
 
 log = logging.getLogger("gateway.hub")
 MAX_REQUEST_BODY = 2**20 + 64 * 1024
+HEARTBEAT_FLUSH_S = 2.0
 
 
 @web.middleware
@@ -32,12 +36,33 @@ async def no_traces(request: web.Request, handler: Handler) -> web.StreamRespons
         raise web.HTTPInternalServerError(text="internal error\n") from None
 
 
+async def heartbeat_flusher(app: web.Application) -> AsyncIterator[None]:
+    """Writes the heartbeats gathered in memory every few seconds, and once at shutdown."""
+    store = app[HUB].store
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_FLUSH_S)
+            try:
+                await store.flush_heartbeats()
+            except Exception:
+                log.exception("could not write heartbeats")
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await store.flush_heartbeats()
+
+
 def build_app(state: HubState) -> web.Application:
     app = web.Application(
         middlewares=[no_traces, auth_middleware(state.store)],
         client_max_size=MAX_REQUEST_BODY,
     )
     app[HUB] = state
+    app.cleanup_ctx.append(heartbeat_flusher)
     blob = "/v1/blobs/{sha256}"
     app.router.add_post("/v1/enroll", handle_enroll)
     app.router.add_get("/v1/ca", handle_ca)

@@ -36,6 +36,7 @@ class GatewayHealth:
 
 async def fleet(hub: HubState) -> list[GatewayHealth]:
     store = hub.store
+    await store.flush_heartbeats()
     now = store.clock()
     rows = await store.db.read(lambda c: c.execute_fetchall(
         "SELECT agency, last_seen_ms, version, skew_ms, queue, disk_free, blobs_bad"

@@ -8,7 +8,7 @@ blob is verified; ``reconcile`` repeats it after a crash between blob and databa
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gateway.model import Directory, Envelope, Refused, envelope_from_dict, envelope_to_dict
@@ -35,22 +35,37 @@ class HubStore:
         self.blobs = blobs
         self.directory = directory
         self.clock = clock
+        self.pending_heartbeats: dict[str, tuple[str | int, ...]] = {}
 
     # Gateway -> hub ------------------------------------------------------------------------
 
-    async def heartbeat(self, agency: str, node: NodeReport) -> None:
+    def heartbeat(self, agency: str, node: NodeReport) -> None:
+        """Notes a heartbeat in memory; :meth:`flush_heartbeats` writes them in one go.
+
+        Heartbeats are soft state sent on every sync: a transaction (and an fsync) for each
+        would be the hub's main cost with thousands of gateways, and losing the last few
+        seconds of them in a crash loses nothing.
+        """
         now = self.clock()
-        await self.db.write(lambda c: c.execute(
+        self.pending_heartbeats[agency] = (
+            agency, now, now, node.version, now - node.clock_ms, node.queue, node.disk_free,
+            node.blobs_bad, node.uptime_s)
+
+    async def flush_heartbeats(self) -> None:
+        if not self.pending_heartbeats:
+            return
+        rows, self.pending_heartbeats = list(self.pending_heartbeats.values()), {}
+        await self.db.write(lambda c: c.executemany(
             "INSERT INTO gateways(agency, first_seen_ms, last_seen_ms, version, skew_ms, queue,"
             " disk_free, blobs_bad, uptime_s, syncs) VALUES (?,?,?,?,?,?,?,?,?,1)"
             " ON CONFLICT(agency) DO UPDATE SET last_seen_ms=excluded.last_seen_ms,"
             " version=excluded.version, skew_ms=excluded.skew_ms, queue=excluded.queue,"
             " disk_free=excluded.disk_free, blobs_bad=excluded.blobs_bad,"
-            " uptime_s=excluded.uptime_s, syncs=syncs+1",
-            (agency, now, now, node.version, now - node.clock_ms, node.queue, node.disk_free,
-             node.blobs_bad, node.uptime_s)))
+            " uptime_s=excluded.uptime_s, syncs=syncs+1", rows))
 
-    async def accept(self, agency: str, envelopes: Iterable[Envelope]) -> Accepted:
+    async def accept(self, agency: str, envelopes: Sequence[Envelope]) -> Accepted:
+        if not envelopes:
+            return Accepted((), (), frozenset())
         accepted: list[str] = []
         refused: list[Refusal] = []
         touched: set[str] = set()
@@ -81,8 +96,10 @@ class HubStore:
             return Refusal(env.id, exc.codes[0], str(exc)[:500])
         return None
 
-    async def ack(self, agency: str, seqs: Iterable[int]) -> frozenset[str]:
+    async def ack(self, agency: str, seqs: Sequence[int]) -> frozenset[str]:
         """Marks inbox entries delivered; the sender gets a ``delivered`` receipt once."""
+        if not seqs:
+            return frozenset()
         now = self.clock()
         senders: set[str] = set()
 
@@ -101,8 +118,10 @@ class HubStore:
         await self.db.write(tx)
         return frozenset(senders)
 
-    async def statuses(self, agency: str, items: Iterable[StatusMsg]) -> frozenset[str]:
+    async def statuses(self, agency: str, items: Sequence[StatusMsg]) -> frozenset[str]:
         """Stores recipient statuses once each (by ``sid``) for documents addressed to them."""
+        if not items:
+            return frozenset()
         now = self.clock()
         senders: set[str] = set()
 

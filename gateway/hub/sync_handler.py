@@ -26,7 +26,7 @@ async def handle_sync(request: web.Request) -> web.Response:
     agency = caller(request)
     hub.count("sync")
     req = await _decode(request, hub)
-    await hub.store.heartbeat(agency, req.node)
+    hub.store.heartbeat(agency, req.node)
     accepted = await hub.store.accept(agency, req.out)
     touched = set(accepted.touched)
     touched |= await hub.store.ack(agency, req.acks)
