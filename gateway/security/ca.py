@@ -2,7 +2,9 @@
 
 The hub creates the CA once, issues its own server certificate from it, and signs each
 gateway's CSR at enrollment. Gateways pin this CA alone, and the hub learns a caller's agency
-from the certificate it issued, never from anything the caller says.
+from the certificate it issued, never from anything the caller says. Helpers that read
+certificates or write key files without the CA key (agency extraction, SAN names, key checks,
+``atomic_write``) live in :mod:`gateway.security.certs` and are re-exported here.
 
 Clock policy. A gateway is a Raspberry-Pi-class box with no real-time clock: after a power cut
 it may boot believing it is 1970, or whatever ``fake-hwclock`` saved months ago, and it can only
@@ -16,11 +18,6 @@ a gateway, and renewing a server certificate is an operator task on a machine wi
 
 from __future__ import annotations
 
-import ipaddress
-import os
-import re
-import socket
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,9 +26,32 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from gateway.security.certs import (
+    AGENCY_URI_PREFIX,
+    MIN_RSA_BITS,
+    PkiError,
+    agency_from_certificate,
+    agency_from_der,
+    atomic_write,
+    check_agency,
+    check_public_key,
+    default_server_names,
+    general_name,
+    private_key_pem,
+    same_public_key,
+)
+
+__all__ = [
+    "AGENCY_URI_PREFIX", "CA_CERT_FILE", "CA_KEY_FILE", "CA_VALIDITY", "CLIENT_VALIDITY",
+    "MAX_CSR_BYTES", "MIN_RSA_BITS", "SERVER_VALIDITY", "VALID_FROM",
+    "CertificateAuthority", "PkiError",
+    "agency_from_certificate", "agency_from_der", "atomic_write", "check_agency", "create_ca",
+    "default_server_names", "load_ca", "private_key_pem", "same_public_key",
+]
 
 VALID_FROM = datetime(1970, 1, 1, tzinfo=UTC)
 CA_VALIDITY = timedelta(days=30 * 365)
@@ -40,90 +60,13 @@ SERVER_VALIDITY = timedelta(days=5 * 365)
 
 CA_KEY_FILE = "ca-key.pem"
 CA_CERT_FILE = "ca.pem"
-AGENCY_URI_PREFIX = "urn:vn-agency:"
 MAX_CSR_BYTES = 16 * 1024
-MIN_RSA_BITS = 2048
-
-# fullmatch + ASCII: ``$`` would accept a trailing newline and ``\d`` any Unicode digit.
-_AGENCY = re.compile(r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}", re.ASCII)
-
-
-class PkiError(ValueError):
-    """A certificate, CSR, key or CA directory that must not be used; the message says why."""
-
-
-def check_agency(agency: str) -> str:
-    """Return ``agency`` unchanged if it has the full ``AAA.BB.CC.DDD`` shape, else raise."""
-    if not _AGENCY.fullmatch(agency):
-        raise PkiError(f"invalid agency code {agency[:40]!r} (expected the form 000.01.20.H35)")
-    return agency
-
-
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``data`` so a power cut leaves either the old file or the new one.
-
-    The temporary file is created 0600 (``mkstemp``), so a key is never readable by others even
-    for a moment; it is fsynced, renamed over ``path``, and the directory is fsynced.
-    """
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if mode != 0o600:
-                os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def private_key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
 
 
 def _utc(now: datetime) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise PkiError("'now' must be a timezone-aware datetime")
     return now.astimezone(UTC)
-
-
-def _check_public_key(key: CertificatePublicKeyTypes) -> None:
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        if not isinstance(key.curve, ec.SECP256R1):
-            raise PkiError(f"EC key on curve {key.curve.name} refused: only P-256 is accepted")
-    elif isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < MIN_RSA_BITS:
-            raise PkiError(f"RSA key of {key.key_size} bits refused: at least 2048 required")
-    elif not isinstance(key, ed25519.Ed25519PublicKey):
-        raise PkiError(f"{type(key).__name__} refused: use EC P-256, Ed25519 or RSA >= 2048")
-
-
-def default_server_names() -> list[str]:
-    """Names a hub on this machine is reached by: loopback plus the host name."""
-    names = ["localhost", "127.0.0.1", socket.gethostname()]
-    return list(dict.fromkeys(n for n in names if n))
-
-
-def _general_name(name: str) -> x509.GeneralName:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(name))
-    except ValueError:
-        pass
-    if not name or len(name) > 253 or not name.isascii() or any(c.isspace() for c in name):
-        raise PkiError(f"invalid server name {name[:64]!r} (use an IP address or ASCII DNS name)")
-    return x509.DNSName(name.lower())
 
 
 @dataclass(frozen=True)
@@ -171,7 +114,7 @@ class CertificateAuthority:
         unique = list(dict.fromkeys(names))
         if not unique:
             raise PkiError("a server certificate needs at least one name")
-        sans = [_general_name(n) for n in unique]
+        sans = [general_name(n) for n in unique]
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, unique[0][:64])])
         cert = (
@@ -208,7 +151,7 @@ class CertificateAuthority:
             names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         except (ValueError, UnsupportedAlgorithm) as exc:
             raise PkiError(f"CSR refused: unreadable key or subject ({exc})") from None
-        _check_public_key(public_key)
+        check_public_key(public_key)
         common_names = [a.value for a in names]
         if common_names != [agency]:
             shown = ", ".join(repr(v) for v in common_names) or "none"
@@ -296,40 +239,3 @@ def load_ca(directory: Path) -> CertificateAuthority:
     if not same_public_key(cert.public_key(), key.public_key()):
         raise PkiError(f"{cert_path} does not belong to the key in {key_path}")
     return CertificateAuthority(cert, key)
-
-
-def same_public_key(a: CertificatePublicKeyTypes, b: CertificatePublicKeyTypes) -> bool:
-    der, spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    return a.public_bytes(der, spki) == b.public_bytes(der, spki)
-
-
-def agency_from_certificate(cert: x509.Certificate) -> str:
-    """The agency a client certificate speaks for: its ``urn:vn-agency:`` SAN, else its CN.
-
-    Ambiguity is an error: several agency URIs, or a URI that contradicts the CN.
-    """
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        uris = [u for u in san.get_values_for_type(x509.UniformResourceIdentifier)]
-    except x509.ExtensionNotFound:
-        uris = []
-    agencies = [u[len(AGENCY_URI_PREFIX) :] for u in uris if u.startswith(AGENCY_URI_PREFIX)]
-    cns = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    if len(agencies) > 1 or len(cns) > 1:
-        raise PkiError("certificate names more than one agency")
-    cn = cns[0] if cns and isinstance(cns[0], str) else None
-    if agencies:
-        if cn is not None and cn != agencies[0]:
-            raise PkiError("certificate agency URI and CN disagree")
-        return check_agency(agencies[0])
-    if cn is None:
-        raise PkiError("certificate names no agency")
-    return check_agency(cn)
-
-
-def agency_from_der(der: bytes) -> str:
-    try:
-        cert = x509.load_der_x509_certificate(der)
-    except ValueError as exc:
-        raise PkiError(f"not a DER certificate: {exc}") from None
-    return agency_from_certificate(cert)

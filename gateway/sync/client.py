@@ -121,6 +121,7 @@ class SyncClient:
         self._wake.clear()
         req = SyncRequest(node=await self._node(), out=out.envelopes, acks=out.acks,
                           statuses=out.statuses, rcursor=out.rcursor, wait=wait)
+        asked_at = time.monotonic()
         reply = await self._exchange(req)
         if reply is None:
             return None
@@ -129,7 +130,7 @@ class SyncClient:
         self.stats.online, self.stats.last_error = True, ""
         self.stats.syncs += 1
         self.stats.last_sync_ms = self.clock()
-        self.set_needs(list(reply.need))
+        self.uploader.needs_changed(list(reply.need), asked_at)
         if fresh or reply.inbox:
             self.downloader.inbound_changed()
         if reply.accepted or reply.receipts or reply.inbox or reply.refused:
@@ -153,10 +154,6 @@ class SyncClient:
                     with contextlib.suppress(asyncio.CancelledError, HubUnavailable,
                                              HubRefused):
                         await task
-
-    def set_needs(self, needs: list[BlobNeed]) -> None:
-        self.stats.needs = needs
-        self.uploader.needs_changed()
 
     async def _node(self) -> NodeReport:
         counts = await self.store.counts()

@@ -72,11 +72,25 @@ class Uploader:
         self.client = client
         self.pacer = FramePacer()
         self.workers = Workers()
-        self.settled: set[str] = set()  # complete or refused since the last sync reply
+        self.settled: set[str] = set()  # complete or refused: not to be sent again
+        # What this uploader learned from the hub itself (PATCH/HEAD answers) and when: a sync
+        # reply that was asked for before that moment is older news and must not bring back a
+        # finished blob or an offset the hub has since passed.
+        self.learned: dict[str, tuple[int, bool, float]] = {}
 
-    def needs_changed(self) -> None:
-        self.settled.clear()  # the reply is the hub's word on what it still needs
+    def needs_changed(self, needs: list[BlobNeed], asked_at: float) -> None:
+        """Takes the hub's list of what it still needs, corrected by anything newer."""
+        fresh = {sha: v for sha, v in self.learned.items() if v[2] >= asked_at}
+        self.learned = fresh
+        self.settled = {sha for sha, (_, done, _) in fresh.items() if done}
+        self.client.stats.needs = [
+            BlobNeed(n.sha256, max(n.offset, fresh[n.sha256][0]), n.size, n.urgency)
+            if n.sha256 in fresh else n for n in needs]
         self.workers.changed.fire()
+
+    def _settle(self, sha256: str, offset: int) -> None:
+        self.settled.add(sha256)
+        self.learned[sha256] = (offset, True, time.monotonic())
 
     def pick(self) -> BlobNeed | None:
         # A need whose offset equals its size is still picked: the hub holds every byte but
@@ -105,7 +119,7 @@ class Uploader:
                     need = self._held(need, held.offset)
                     unsure = False
                     if held.complete:
-                        self.settled.add(need.sha256)
+                        self._settle(need.sha256, need.size)
                         continue
                 await self.upload(need)
                 backoff.succeeded()
@@ -113,7 +127,7 @@ class Uploader:
                 unsure = True
                 await c.sleep(backoff.failed())
             except HubRefused:
-                self.settled.add(need.sha256)  # not wanted (any more); the next sync says why
+                self._settle(need.sha256, need.offset)  # not wanted; the next sync says why
             except Exception:
                 log.exception("upload of %s failed", need.sha256[:12])
                 await c.sleep(max(30.0, backoff.failed()))
@@ -123,6 +137,7 @@ class Uploader:
     def _held(self, need: BlobNeed, offset: int) -> BlobNeed:
         """Records how much of a blob the hub holds, until the next reply says it again."""
         updated = BlobNeed(need.sha256, offset, need.size, need.urgency)
+        self.learned[need.sha256] = (offset, False, time.monotonic())
         self.client.stats.needs = [updated if n.sha256 == need.sha256 else n
                                    for n in self.client.stats.needs]
         return updated
@@ -132,7 +147,7 @@ class Uploader:
                                               self._frames(need))
         self._held(need, result.offset)
         if result.complete:
-            self.settled.add(need.sha256)
+            self._settle(need.sha256, need.size)
             self.client.wake()  # the hub may have routed the document: fetch receipts now
 
     def _overtaken(self, need: BlobNeed) -> bool:

@@ -167,7 +167,7 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 
 def format_summary(r: DemoResult) -> str:
-    ratio = r.elapsed_s / r.limit_s if r.limit_s else float("nan")
+    ratio = f"{r.elapsed_s / r.limit_s:.2f}×" if r.limit_s else _t("không giới hạn", "unlimited")
     lines = [
         "",
         _t("Tổng kết", "Summary"),
@@ -180,7 +180,7 @@ def format_summary(r: DemoResult) -> str:
         f"({r.wire_bytes / max(1, r.raw_bytes):.2f}×)",
         f"  {_t('Thời gian', 'Time')}: {r.elapsed_s:.1f} s, "
         f"{_t('giới hạn vật lý của đường truyền', 'physical limit of the link')}: "
-        f"{r.limit_s:.1f} s ({ratio:.2f}×)",
+        f"{r.limit_s:.1f} s ({ratio})",
     ]
     if r.urgent_latency_s is not None:
         lines.append(f"  {_t('Văn bản Hỏa tốc đến sau', 'Hỏa tốc document arrived after')}: "

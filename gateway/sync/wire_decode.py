@@ -1,0 +1,323 @@
+"""Decoding sync bodies written by a peer we must not trust (docs/protocol.md §3).
+
+Both ends decode bodies written by a peer they must not trust, so decoding bounds everything
+before it builds anything: body size, string/array/map lengths in the unpacker, a total item
+budget (so 8 MiB of empty maps cannot become a gigabyte of dicts), nesting depth, duplicate
+map keys (a parser-differential smuggling trick) and then every field's type and range. Any
+failure is a :class:`WireError` whose text is safe to send back in a ``400``.
+
+The field parsers are also the encoder's checks: :mod:`gateway.sync.wire` runs
+:func:`parse_request`/:func:`parse_reply` over what it is about to send, so a sender learns
+about a limit it broke before its peer refuses the body. Callers import
+:func:`decode_request`/:func:`decode_reply` from :mod:`gateway.sync.wire`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import fields
+from typing import Any
+
+import msgpack
+
+from gateway.model.document import DEFAULT_LIMITS, Envelope, Limits, Urgency
+from gateway.model.envelope_codec import envelope_from_dict
+from gateway.model.errors import Refused
+from gateway.sync.wire_messages import (
+    MALFORMED,
+    MAX_ACCEPTED,
+    MAX_ACKS,
+    MAX_AGENCY,
+    MAX_BODY,
+    MAX_CODE,
+    MAX_DOC_ID,
+    MAX_INBOX,
+    MAX_INT,
+    MAX_ITEMS,
+    MAX_NEED,
+    MAX_NOTE,
+    MAX_OUT,
+    MAX_REASON,
+    MAX_RECEIPTS,
+    MAX_REFUSED,
+    MAX_STATUSES,
+    MAX_VERSION_TEXT,
+    MAX_WAIT,
+    RECEIPT_EVENTS,
+    STATUS_CODES,
+    VERSION,
+    BlobNeed,
+    HubConfig,
+    InboxItem,
+    NodeReport,
+    Receipt,
+    Refusal,
+    StatusMsg,
+    SyncReply,
+    SyncRequest,
+    WireError,
+)
+
+_MAX_STR_BYTES = 4096  # 1000 chars of 4-byte UTF-8; the typed checks then count chars
+_MAX_ARRAY = 1024  # acks, need; every other list is shorter
+_MAX_MAP = 64  # envelope ``extra`` (32) is the widest map
+_DEPTH_REQUEST = 5  # body > out > envelope > att > attachment
+_DEPTH_REPLY = 6  # body > inbox > item > envelope > att > attachment
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def decode_request(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> SyncRequest:
+    """The request in ``data``; a malformed ``out`` entry lands in ``bad_out``, not an error."""
+    return parse_request(_unpack(data, _DEPTH_REQUEST), limits, strict=False)
+
+
+def decode_reply(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> SyncReply:
+    """The reply in ``data``; any malformed part, inbox envelopes included, is a WireError."""
+    return parse_reply(_unpack(data, _DEPTH_REPLY), limits)
+
+
+_REQUEST_KEYS = frozenset({"v", "node", "out", "acks", "statuses", "rcursor", "wait"})
+_REPLY_KEYS = frozenset(
+    {"v", "time_ms", "accepted", "refused", "need", "inbox", "receipts", "config"}
+)
+_NODE_KEYS, _STATUS_KEYS, _REFUSAL_KEYS, _NEED_KEYS, _INBOX_KEYS, _RECEIPT_KEYS = (
+    frozenset(f.name for f in fields(cls))  # these map's keys are their fields' names
+    for cls in (NodeReport, StatusMsg, Refusal, BlobNeed, InboxItem, Receipt)
+)
+_CONFIG_KEYS = frozenset({"frame_max", "dict"})
+
+
+def parse_request(obj: object, limits: Limits, *, strict: bool) -> SyncRequest:
+    """Type- and range-check an unpacked request body; ``strict`` makes a bad ``out`` fatal."""
+    m = _Map(obj, "body", _REQUEST_KEYS, versioned=True)
+    node = _Map(m.get("node"), "node", _NODE_KEYS)
+    out: list[Envelope] = []
+    bad: list[Refusal] = []
+    for i, item in enumerate(m.seq("out", MAX_OUT)):
+        try:
+            out.append(envelope_from_dict(item, limits))
+        except Refused as exc:
+            if strict:
+                raise WireError(f"out[{i}]: {exc}"[:MAX_REASON]) from None
+            bad.append(Refusal(_doc_of(item), MALFORMED, str(exc)[:MAX_REASON]))
+    return SyncRequest(
+        node=NodeReport(
+            version=node.text("version", MAX_VERSION_TEXT),
+            clock_ms=node.integer("clock_ms"),
+            queue=node.integer("queue"),
+            disk_free=node.integer("disk_free"),
+            blobs_bad=node.integer("blobs_bad"),
+            uptime_s=node.integer("uptime_s"),
+        ),
+        out=tuple(out),
+        acks=tuple(_int(a, f"acks[{i}]") for i, a in enumerate(m.seq("acks", MAX_ACKS))),
+        statuses=tuple(
+            _status(s, f"statuses[{i}]") for i, s in enumerate(m.seq("statuses", MAX_STATUSES))
+        ),
+        rcursor=m.integer("rcursor"),
+        wait=m.integer("wait", MAX_WAIT),
+        bad_out=tuple(bad),
+    )
+
+
+def parse_reply(obj: object, limits: Limits) -> SyncReply:
+    """Type- and range-check an unpacked reply body; any malformed part is a WireError."""
+    m = _Map(obj, "body", _REPLY_KEYS, versioned=True)
+    accepted = tuple(
+        _str(d, f"accepted[{i}]", MAX_DOC_ID, empty=False)
+        for i, d in enumerate(m.seq("accepted", MAX_ACCEPTED))
+    )
+    receipts = tuple(
+        _receipt(r, f"receipts[{i}]") for i, r in enumerate(m.seq("receipts", MAX_RECEIPTS))
+    )
+    if any(a.rseq >= b.rseq for a, b in itertools.pairwise(receipts)):
+        raise WireError("receipts: rseq not strictly ascending")
+    config = _Map(m.get("config"), "config", _CONFIG_KEYS)
+    return SyncReply(
+        time_ms=m.integer("time_ms"),
+        accepted=accepted,
+        refused=tuple(
+            _refusal(r, f"refused[{i}]") for i, r in enumerate(m.seq("refused", MAX_REFUSED))
+        ),
+        need=tuple(_need(b, f"need[{i}]") for i, b in enumerate(m.seq("need", MAX_NEED))),
+        inbox=tuple(
+            _inbox(x, f"inbox[{i}]", limits) for i, x in enumerate(m.seq("inbox", MAX_INBOX))
+        ),
+        receipts=receipts,
+        config=HubConfig(frame_max=config.integer("frame_max"), dict_id=config.integer("dict")),
+    )
+
+
+def _status(obj: object, where: str) -> StatusMsg:
+    m = _Map(obj, where, _STATUS_KEYS)
+    sid = m.text("sid", 36)
+    if not _UUID.fullmatch(sid):
+        raise WireError(f"{where}.sid: not a lower-case UUID")
+    return StatusMsg(
+        sid=sid,
+        doc=m.text("doc", MAX_DOC_ID, empty=False),
+        code=m.choice("code", STATUS_CODES),
+        note=m.text("note", MAX_NOTE),
+        at_ms=m.integer("at_ms"),
+    )
+
+
+def _refusal(obj: object, where: str) -> Refusal:
+    m = _Map(obj, where, _REFUSAL_KEYS)
+    return Refusal(
+        doc=m.text("doc", MAX_DOC_ID),
+        code=m.text("code", MAX_CODE, empty=False),
+        reason=m.text("reason", MAX_REASON),
+    )
+
+
+def _need(obj: object, where: str) -> BlobNeed:
+    m = _Map(obj, where, _NEED_KEYS)
+    digest = m.text("sha256", 64)
+    if not _SHA256.fullmatch(digest):
+        raise WireError(f"{where}.sha256: not 64 lower-case hex digits")
+    need = BlobNeed(
+        digest, m.integer("offset"), m.integer("size"), m.integer("urgency", max(Urgency))
+    )
+    if need.offset > need.size:
+        raise WireError(f"{where}: offset beyond size")
+    return need
+
+
+def _inbox(obj: object, where: str, limits: Limits) -> InboxItem:
+    m = _Map(obj, where, _INBOX_KEYS)
+    try:
+        env = envelope_from_dict(m.get("env"), limits)
+    except Refused as exc:
+        raise WireError(f"{where}.env: {exc}"[:MAX_REASON]) from None
+    return InboxItem(seq=m.integer("seq"), env=env)
+
+
+def _receipt(obj: object, where: str) -> Receipt:
+    m = _Map(obj, where, _RECEIPT_KEYS)
+    return Receipt(
+        rseq=m.integer("rseq"),
+        doc=m.text("doc", MAX_DOC_ID, empty=False),
+        to=m.text("to", MAX_AGENCY, empty=False),
+        event=m.choice("event", RECEIPT_EVENTS),
+        at_ms=m.integer("at_ms"),
+        note=m.text("note", MAX_NOTE),
+    )
+
+
+def _doc_of(item: object) -> str:
+    doc = item.get("id") if isinstance(item, dict) else None
+    return doc if isinstance(doc, str) and len(doc) <= MAX_DOC_ID else ""
+
+
+def _int(value: object, where: str, high: int = MAX_INT) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+        raise WireError(f"{where}: expected an integer 0…{high}")
+    return value
+
+
+def _str(value: object, where: str, limit: int, *, empty: bool = True) -> str:
+    if not isinstance(value, str) or len(value) > limit or (not empty and not value):
+        raise WireError(f"{where}: expected a string of {0 if empty else 1}…{limit} chars")
+    return value
+
+
+class _Map:
+    """A received map with exactly ``keys``; accessors type-check and name the failing path."""
+
+    def __init__(
+        self, obj: object, where: str, keys: frozenset[str], *, versioned: bool = False
+    ) -> None:
+        if not isinstance(obj, dict):
+            raise WireError(f"{where}: expected a map")
+        if versioned:  # before key checks: a v2 body must say "version", not "unknown key"
+            v = obj.get("v")
+            if not isinstance(v, int) or isinstance(v, bool) or v != VERSION:
+                raise WireError("unsupported protocol version")
+        unknown = [k for k in obj if k not in keys]
+        if unknown:
+            shown = ", ".join(sorted(repr(k)[:24] for k in unknown)[:5])
+            raise WireError(f"{where}: unknown keys {shown}")
+        missing = keys - obj.keys()
+        if missing:
+            raise WireError(f"{where}: missing keys {', '.join(sorted(missing))}")
+        self._obj: dict[str, object] = obj
+        self._where = where
+
+    def get(self, key: str) -> object:
+        return self._obj[key]
+
+    def integer(self, key: str, high: int = MAX_INT) -> int:
+        return _int(self._obj[key], f"{self._where}.{key}", high)
+
+    def text(self, key: str, limit: int, *, empty: bool = True) -> str:
+        return _str(self._obj[key], f"{self._where}.{key}", limit, empty=empty)
+
+    def choice(self, key: str, allowed: frozenset[str]) -> str:
+        value = self._obj[key]
+        if not isinstance(value, str) or value not in allowed:
+            raise WireError(f"{self._where}.{key}: not one of {', '.join(sorted(allowed))}")
+        return value
+
+    def seq(self, key: str, limit: int) -> list[object]:
+        value = self._obj[key]
+        if not isinstance(value, list) or len(value) > limit:
+            raise WireError(f"{self._where}.{key}: expected a list of at most {limit}")
+        return value
+
+
+class _Budget:
+    """Unpacker hooks: count every container and element, refuse duplicate map keys."""
+
+    def __init__(self) -> None:
+        self.left = MAX_ITEMS
+
+    def _take(self, n: int) -> None:
+        self.left -= n + 1
+        if self.left < 0:
+            raise WireError("body has too many items")
+
+    def pairs(self, pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+        self._take(len(pairs))
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            raise WireError("duplicate map key")
+        return result
+
+    def array(self, items: list[Any]) -> list[Any]:
+        self._take(len(items))
+        return items
+
+
+def _unpack(data: bytes, depth: int) -> object:
+    if len(data) > MAX_BODY:
+        raise WireError("body too large")
+    try:
+        budget = _Budget()
+        obj: object = msgpack.unpackb(
+            data, raw=False, strict_map_key=True, use_list=True,
+            object_pairs_hook=budget.pairs, list_hook=budget.array,
+            max_str_len=_MAX_STR_BYTES, max_bin_len=0, max_ext_len=0,
+            max_array_len=_MAX_ARRAY, max_map_len=_MAX_MAP,
+        )
+    except WireError:
+        raise
+    except (msgpack.UnpackException, ValueError, TypeError, OverflowError) as exc:
+        raise WireError(f"not a msgpack body ({type(exc).__name__}: {exc})"[:160]) from None
+    if not isinstance(obj, dict):
+        raise WireError("body: expected a map")
+    _check_depth(obj, depth)
+    return obj
+
+
+def _check_depth(root: dict[Any, Any], limit: int) -> None:
+    stack: list[tuple[dict[Any, Any] | list[Any], int]] = [(root, 1)]
+    while stack:
+        obj, depth = stack.pop()
+        for child in obj.values() if isinstance(obj, dict) else obj:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    raise WireError("body nested too deeply")
+                stack.append((child, depth + 1))
