@@ -24,6 +24,7 @@ MIN_FRAME = 16 * 1024
 MAX_FRAME = 2**20
 EVICT_WAIT_S = 10.0
 SEND_BUFFER = 64 * 1024
+DISK_FULL = "the hub's disk is full"
 
 
 def _digest(request: web.Request) -> str:
@@ -104,6 +105,8 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
             error = str(exc)
         except _TooLong:
             error = "more bytes than Upload-Length"
+        except _DiskFull:
+            error = DISK_FULL
         except (ConnectionError, OSError, asyncio.IncompleteReadError, ClientPayloadError,
                 HttpProcessingError):
             hub.lost_bytes += decoder.buffered  # a cut: only the frame in flight is lost
@@ -111,6 +114,9 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
             await asyncio.to_thread(_sync, f)
     if held == 0 < size:
         blobs.discard_partial(sha)  # nothing kept: a refused request leaves no empty file
+    if error == DISK_FULL:  # transient for the gateway: it keeps the document and retries
+        raise web.HTTPServiceUnavailable(headers={"Upload-Offset": str(held),
+                                                  "Retry-After": "600"}, text=f"{error}\n")
     if error is not None:
         raise web.HTTPBadRequest(headers={"Upload-Offset": str(held)}, text=f"{error}\n")
     if held < size:
@@ -126,13 +132,21 @@ class _TooLong(Exception):
     pass
 
 
+class _DiskFull(Exception):
+    pass
+
+
 def _write(f: BinaryIO, payloads: list[bytes] | tuple[bytes, ...], held: int, size: int) -> int:
     for payload in payloads:
         if held + len(payload) > size:
             raise _TooLong
-        f.write(payload)
+        try:
+            f.write(payload)
+            f.flush()  # HEAD reads the file size: a frame counts as held once it is in the file
+        except OSError:
+            f.truncate(held)  # never keep part of a frame: the file ends on a frame boundary
+            raise _DiskFull from None
         held += len(payload)
-    f.flush()  # HEAD reads the file size: a frame counts as held once it is in the file
     return held
 
 

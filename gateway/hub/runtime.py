@@ -86,7 +86,11 @@ async def open_hub(root: Path, clock: Clock = wall_ms) -> HubState:
     db = await Database.open(root / "hub.sqlite3", HUB_MIGRATIONS)
     store = HubStore(db, blobs, Directory.load(root / "directory.json"), clock)
     await store.reconcile()
-    return HubState(store=store, ca=load_ca(layout.ca_dir))
+    state = HubState(store=store, ca=load_ca(layout.ca_dir))
+    config = json.loads(layout.config.read_text(encoding="utf-8"))
+    if isinstance(config.get("reserve_bytes"), int):
+        state.reserve_bytes = config["reserve_bytes"]
+    return state
 
 
 def tls_context(root: Path) -> ssl.SSLContext:

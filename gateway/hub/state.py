@@ -33,6 +33,7 @@ class HubState:
     uploads: dict[str, UploadSlot] = field(default_factory=dict)
     frame_max: int = MAX_RAW
     max_wait_s: int = 60
+    reserve_bytes: int = 100 * 2**20  # free disk below which no new document is accepted
     requests: dict[str, int] = field(default_factory=dict)
     lost_bytes: int = 0  # upload bytes that crossed the link but died in a cut mid-frame
 

@@ -27,7 +27,10 @@ async def handle_sync(request: web.Request) -> web.Response:
     hub.count("sync")
     req = await _decode(request, hub)
     hub.store.heartbeat(agency, req.node)
-    accepted = await hub.store.accept(agency, req.out)
+    # Below the disk reserve the hub takes no new documents; the gateways keep them queued
+    # and offer them again at every sync, so nothing is lost while the disk is freed.
+    low_disk = hub.store.blobs.free_bytes() < hub.reserve_bytes
+    accepted = await hub.store.accept(agency, () if low_disk else req.out)
     touched = set(accepted.touched)
     touched |= await hub.store.ack(agency, req.acks)
     touched |= await hub.store.statuses(agency, req.statuses)

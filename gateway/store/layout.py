@@ -15,7 +15,7 @@ from pathlib import Path
 from gateway.model.errors import Problem, Refused
 from gateway.store.blobs import fsync_dir
 
-DEFAULT_RESERVE_BYTES = 200 * 2**20
+DEFAULT_RESERVE_BYTES = 128 * 2**20
 
 
 @dataclass(frozen=True)

@@ -254,7 +254,11 @@ class Downloader:
                 async for payload in self.client.hub.download(sha256, offset, limit, frame):
                     if offset + got + len(payload) > size:
                         break
-                    f.write(payload)
+                    try:
+                        f.write(payload)
+                    except OSError:  # disk full: keep the file on a frame boundary, retry later
+                        f.truncate(offset + got)
+                        raise
                     got += len(payload)
                     self.client.stats.bytes_down += len(payload)
                     self.client.stats.blob_bytes_down += len(payload)
