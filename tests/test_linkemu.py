@@ -453,3 +453,35 @@ def test_main_runs_and_prints_stats() -> None:
     assert done.returncode == 0, done.stderr
     assert "3g-bad" in done.stdout
     assert "cuts 0" in done.stdout
+
+
+async def test_parallel_connections_share_one_line() -> None:
+    """A line is one bottleneck: two connections together get the rate once, not twice."""
+    got = 0
+
+    async def sink(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal got
+        while data := await reader.read(65536):
+            got += len(data)
+        writer.close()
+
+    server = await asyncio.start_server(sink, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    profile = LinkProfile("shared", up_bps=256_000, down_bps=256_000)
+    async with LinkProxy("127.0.0.1", port, profile, auto_cuts=False) as proxy:
+        async def push() -> None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+            writer.write(b"x" * 48 * 1024)
+            await writer.drain()
+            writer.write_eof()
+            await reader.read()  # the sink closes once it has everything
+            writer.close()
+            await writer.wait_closed()
+
+        started = time.monotonic()
+        await asyncio.gather(push(), push())  # each returns once the sink has all its bytes
+        elapsed = time.monotonic() - started
+    server.close()
+    await server.wait_closed()
+    assert got == 2 * 48 * 1024
+    assert elapsed >= 0.8 * (2 * 48 * 1024 * 8 / 256_000)  # ~3 s at one line's rate

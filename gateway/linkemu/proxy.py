@@ -36,7 +36,7 @@ from gateway.linkemu.shaping import MAX_CHUNK as MAX_CHUNK
 from gateway.linkemu.shaping import MIN_CHUNK as MIN_CHUNK
 from gateway.linkemu.shaping import UNLIMITED_CHUNK as UNLIMITED_CHUNK
 from gateway.linkemu.shaping import UNLIMITED_LINE as UNLIMITED_LINE
-from gateway.linkemu.shaping import Pipe, TokenBucket
+from gateway.linkemu.shaping import Pipe, TokenBucket, link_bucket
 
 __all__ = ["LinkProxy", "LinkStats", "TokenBucket", "cap_socket_buffers"]
 
@@ -46,7 +46,6 @@ SOCKET_BUFFER = 16 * 1024
 CONNECT_TIMEOUT_S = 10.0
 
 # The pipe class _serve builds, looked up in this module's globals on every connection:
-# bench/sharedlink.py swaps it for a subclass that shares one bucket per proxy and direction.
 _Pipe = Pipe
 
 
@@ -123,6 +122,8 @@ class LinkProxy:
         self._listen = (listen_host, listen_port)
         self._clock, self._auto_cuts = clock, auto_cuts
         self._listener: socket.socket | None = None
+        self._up_bucket: TokenBucket | None = None
+        self._down_bucket: TokenBucket | None = None
         self._accept_task: asyncio.Task[None] | None = None
         self._cut_task: asyncio.Task[None] | None = None
         self._conns: set[asyncio.Task[None]] = set()
@@ -139,6 +140,9 @@ class LinkProxy:
         """Bind and start accepting (and the cut schedule, if any)."""
         if self._listener is not None:
             raise RuntimeError("LinkProxy already started")
+        p, clock = self.profile, self._clock
+        self._up_bucket = link_bucket(p.up_bps, clock) if p.up_bps else None
+        self._down_bucket = link_bucket(p.down_bps, clock) if p.down_bps else None
         host, port = self._listen
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         try:
@@ -325,8 +329,10 @@ class LinkProxy:
             _tune(client)
             server = await self._connect_upstream()
             one_way, clock = self.profile.one_way_s, self._clock
-            up = _Pipe(client, server, self.profile.up_bps, one_way, clock, self._count_up)
-            down = _Pipe(server, client, self.profile.down_bps, one_way, clock, self._count_down)
+            up = _Pipe(client, server, self.profile.up_bps, one_way, clock, self._count_up,
+                       self._up_bucket)
+            down = _Pipe(server, client, self.profile.down_bps, one_way, clock,
+                         self._count_down, self._down_bucket)
             loops = (up.read_loop(), up.write_loop(), down.read_loop(), down.write_loop())
             tasks = [asyncio.create_task(c) for c in loops]
             await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)

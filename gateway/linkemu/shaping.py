@@ -24,7 +24,10 @@ import asyncio
 import socket
 from collections.abc import Callable
 
-__all__ = ["MAX_CHUNK", "MIN_CHUNK", "UNLIMITED_CHUNK", "UNLIMITED_LINE", "Pipe", "TokenBucket"]
+__all__ = [
+    "MAX_CHUNK", "MIN_CHUNK", "UNLIMITED_CHUNK", "UNLIMITED_LINE", "Pipe", "TokenBucket",
+    "link_bucket",
+]
 
 MIN_CHUNK, MAX_CHUNK = 512, 4096  # read sizes on a rate-limited direction
 UNLIMITED_CHUNK = 64 * 1024  # read size when the direction has no rate limit
@@ -62,6 +65,12 @@ class TokenBucket:
         return max(0.0, -self._tokens / self.rate)
 
 
+def link_bucket(bps: int, clock: Callable[[], float]) -> TokenBucket:
+    """The token bucket of one direction of a line of ``bps`` bits per second."""
+    rate = bps / 8
+    return TokenBucket(rate, max(1500.0, rate * 0.02), clock)
+
+
 class Pipe:
     """One direction of one connection: reader -> delay line -> writer (see module doc)."""
 
@@ -73,6 +82,7 @@ class Pipe:
         one_way_s: float,
         clock: Callable[[], float],
         delivered: Callable[[int], None],
+        bucket: TokenBucket | None = None,
     ) -> None:
         self.src, self.dst, self.one_way_s, self.clock = src, dst, one_way_s, clock
         self.delivered = delivered
@@ -80,7 +90,9 @@ class Pipe:
         self.chunk, self.limit = UNLIMITED_CHUNK, UNLIMITED_LINE
         if bps is not None:
             rate = bps / 8
-            self.bucket = TokenBucket(rate, max(1500.0, rate * 0.02), clock)
+            # One line, one bottleneck: every connection of a proxy charges the same bucket
+            # for its direction, so parallel connections share the rate as they would on 3G.
+            self.bucket = bucket or link_bucket(bps, clock)
             self.chunk = int(min(MAX_CHUNK, max(MIN_CHUNK, rate * 0.02)))
             self.limit = int(rate * one_way_s) + 2 * self.chunk + 4096
         self.line: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()  # b"" marks EOF
