@@ -31,6 +31,9 @@ log = logging.getLogger("gateway.sync")
 WORKERS = 2
 REQUEST_BUDGET_S = 30.0  # after this long a request ends, so priorities are re-read
 DOWNLOAD_SLICE_S = 8.0  # link time per download request: the granularity of inbound priority
+# Transfers retry sooner than the sync loop (which backs off to 5 minutes): a cut link is
+# usually back within seconds, and every second waited past that is a second of link unused.
+TRANSFER_BACKOFF_CAP_S = 15.0
 
 
 class Signal:
@@ -105,7 +108,7 @@ class Uploader:
 
     async def _worker(self, stop: asyncio.Event) -> None:
         c = self.client
-        backoff = Backoff(base_s=1.0, cap_s=120.0, rng=c.rng)
+        backoff = Backoff(base_s=0.5, cap_s=TRANSFER_BACKOFF_CAP_S, rng=c.rng)
         unsure = False  # after a cut the hub may hold more than it last confirmed
         while not stop.is_set():
             need = self.pick()
@@ -211,7 +214,7 @@ class Downloader:
 
     async def _worker(self, stop: asyncio.Event) -> None:
         c = self.client
-        backoff = Backoff(base_s=1.0, cap_s=120.0, rng=c.rng)
+        backoff = Backoff(base_s=0.5, cap_s=TRANSFER_BACKOFF_CAP_S, rng=c.rng)
         while not stop.is_set():
             picked = await self._pick()
             if picked is None:
