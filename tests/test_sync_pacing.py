@@ -18,7 +18,7 @@ samples = st.lists(
 
 
 def test_starts_at_64_kib() -> None:
-    assert FramePacer().frame_size() == START_FRAME == 64 * KIB
+    assert FramePacer().frame_size() == START_FRAME == 32 * KIB
 
 
 @pytest.mark.parametrize(("rate", "size"), [

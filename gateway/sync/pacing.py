@@ -12,7 +12,7 @@ import math
 
 MIN_FRAME = 16 * 1024
 MAX_FRAME = 1024 * 1024
-START_FRAME = 64 * 1024
+START_FRAME = 32 * 1024  # one second of a 256 kbit/s uplink, before anything is measured
 STEP = 4 * 1024
 MIN_SAMPLE_BYTES = 4 * 1024
 MIN_SAMPLE_S = 0.01

@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.sync")
 WORKERS = 2
+# About a second of link time per frame: a cut loses at most that, and a Hỏa tốc document
+# waits at most that behind bulk (13 bytes of header per frame are noise at any rate).
+FRAME_TARGET_S = 1.0
+PIECE = 8 * 1024  # frames leave in pieces this big: the granularity of stepping aside
+STEP_ASIDE_MAX_S = 20.0
+PACE_EVERY_S = 3.0  # how often a running upload re-measures the link
 REQUEST_BUDGET_S = 30.0  # after this long a request ends, so priorities are re-read
 DOWNLOAD_SLICE_S = 8.0  # link time per download request: the granularity of inbound priority
 # Transfers retry sooner than the sync loop (which backs off to 5 minutes): a cut link is
@@ -73,7 +79,7 @@ class Workers:
 class Uploader:
     def __init__(self, client: SyncClient) -> None:
         self.client = client
-        self.pacer = FramePacer()
+        self.pacer = FramePacer(target_s=FRAME_TARGET_S)
         self.workers = Workers()
         self.settled: set[str] = set()  # complete or refused: not to be sent again
         # What this uploader learned from the hub itself (PATCH/HEAD answers) and when: a sync
@@ -157,7 +163,22 @@ class Uploader:
         return any(n.urgency > need.urgency and n.sha256 not in self.settled
                    for n in self.client.stats.needs if n.sha256 != need.sha256)
 
+    def _outranked(self, need: BlobNeed) -> bool:
+        return any(u > need.urgency for sha, u in self.workers.active.items()
+                   if sha != need.sha256)
+
+    async def _step_aside(self, need: BlobNeed) -> float:
+        """Pauses mid-frame while a more urgent upload runs (the hub waits for the rest of the
+        frame); returns the seconds paused. Bounded, so a connection never idles for long."""
+        started = time.monotonic()
+        while self._outranked(need) and time.monotonic() - started < STEP_ASIDE_MAX_S:
+            await self.workers.changed.wait(seconds=1.0)
+        return time.monotonic() - started
+
     async def _frames(self, need: BlobNeed) -> AsyncIterator[bytes]:
+        """A frame is sent in pieces, so that a Hỏa tốc upload starting meanwhile gets the
+        link at once instead of after the rest of a bulk frame; the bulk request then ends at
+        that frame's boundary."""
         stats = self.client.stats
         encoder = FrameEncoder()
         started = time.monotonic()
@@ -174,11 +195,16 @@ class Uploader:
                 if not raw:
                     break
                 frame = encoder.encode(raw)
-                yield frame
-                if flowing_since:
-                    flowed += len(frame)
-                else:
-                    flowing_since = time.monotonic()
+                for at in range(0, len(frame), PIECE):
+                    if at and self._outranked(need):  # a more urgent upload is moving: let it
+                        flowing_since += await self._step_aside(need)  # have the whole link
+                    yield frame[at:at + PIECE]
+                now = time.monotonic()
+                if not flowing_since:
+                    flowing_since = now
+                elif (flowed := flowed + len(frame)) and now - flowing_since >= PACE_EVERY_S:
+                    self.pacer.observe(flowed, now - flowing_since)  # adapt within a request
+                    flowing_since, flowed = now, 0
                 position += len(raw)
                 stats.bytes_up += len(frame)
                 stats.blob_bytes_up += len(raw)
@@ -191,7 +217,7 @@ class Uploader:
 class Downloader:
     def __init__(self, client: SyncClient) -> None:
         self.client = client
-        self.pacer = FramePacer()
+        self.pacer = FramePacer(target_s=FRAME_TARGET_S)
         self.workers = Workers()
 
     def inbound_changed(self) -> None:
