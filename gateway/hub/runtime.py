@@ -70,7 +70,9 @@ def init_hub(root: Path, province: str, directory: Directory,
     cert_pem, key_pem = ca.issue_server_cert(list(names) or default_server_names(), now=now)
     layout.server_cert.parent.mkdir(mode=0o700, exist_ok=True)
     atomic_write(layout.server_key, key_pem, mode=0o600)
-    atomic_write(layout.server_cert, cert_pem + ca.cert_pem, mode=0o644)
+    # The leaf alone: every gateway pins the CA already, so sending it in each handshake
+    # would only cost bytes on a metered link.
+    atomic_write(layout.server_cert, cert_pem, mode=0o644)
     write_atomic(root / "directory.json", directory.to_json().encode())
     write_atomic(layout.config, json.dumps({"province": code.province}).encode())
     return layout

@@ -39,7 +39,14 @@ REQUEST_BUDGET_S = 30.0  # after this long a request ends, so priorities are re-
 DOWNLOAD_SLICE_S = 8.0  # link time per download request: the granularity of inbound priority
 # Transfers retry sooner than the sync loop (which backs off to 5 minutes): a cut link is
 # usually back within seconds, and every second waited past that is a second of link unused.
-TRANSFER_BACKOFF_CAP_S = 15.0
+# A refused connection costs a few dozen bytes, so trying every few seconds is cheap.
+TRANSFER_BACKOFF_CAP_S = 4.0
+
+
+def recovered(client: SyncClient, backoff: Backoff) -> None:
+    if backoff.failures:
+        client.wake()  # the link is back: the sync loop need not sit out its own backoff
+    backoff.succeeded()
 
 
 class Signal:
@@ -131,7 +138,7 @@ class Uploader:
                         self._settle(need.sha256, need.size)
                         continue
                 await self.upload(need)
-                backoff.succeeded()
+                recovered(c, backoff)
             except HubUnavailable:
                 unsure = True
                 await c.sleep(backoff.failed())
@@ -256,7 +263,7 @@ class Downloader:
             try:
                 size = next(a.size for a in env.attachments if a.sha256 == sha)
                 await self.fetch(sha, size)
-                backoff.succeeded()
+                recovered(c, backoff)
             except HubUnavailable:
                 await c.sleep(backoff.failed())
             except HubRefused:
