@@ -132,6 +132,8 @@ class Uploader:
             try:
                 if unsure:
                     held = await c.hub.head(need.sha256)
+                    if held.offset > need.offset:
+                        recovered(c, backoff)  # the cut request moved bytes: not a failure
                     need = self._held(need, held.offset)
                     unsure = False
                     if held.complete:

@@ -1,0 +1,32 @@
+"""The benchmark harness runs end to end on a tiny corpus (figures are not checked: see
+docs/benchmarks.md). Only the plumbing is tested here; `make bench` measures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_quick_harness_on_a_tiny_corpus(tmp_path: Path) -> None:
+    out = tmp_path / "latest.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--corpus-mb", "0.15", "--profiles",
+         "adsl", "--hub-n", "20", "--hub-seconds", "1.5", "--footprint-mb", "0.3",
+         "--probe-gap", "1", "--lead", "0.5", "--idle-seconds", "0.5", "--skip", "install",
+         "--out", str(out)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+        text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["errors"] == []
+    ours = data["transfers"]["ours/adsl"]
+    assert ours["finished"] and ours["delivered_files"] == ours["files"] > 0
+    assert len(data["transfers"]["hoatoc/adsl"]["probes"]) == 2
+    assert data["hub"][0]["n"] == 20 and data["hub"][0]["capacity"]["requests"] > 0
+    assert data["footprint"]["finished"]
+    assert "| Figure |" in result.stdout and "QUICK MODE" in result.stdout
