@@ -30,7 +30,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import footprint, hubscale, report, sharedlink
+from bench import footprint, hubscale, report
 from bench.baselines import TOOLS, ensure_tools
 from bench.corpus import CorpusFile, MiB, make_corpus
 from bench.procstat import machine
@@ -177,7 +177,7 @@ async def main_async(plan: Plan, out: Path, keep: bool) -> int:
     meta: dict[str, object] = {
         "mode": "quick" if plan.quick else "full", "plan": dataclasses.asdict(plan),
         "git": _git(), "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-        "link": sharedlink.describe(),
+        "link": "gateway.linkemu: one token bucket per link direction",
     }
     meta["plan"] = {k: sorted(v) if isinstance(v, frozenset) else v
                     for k, v in dataclasses.asdict(plan).items()}

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import sharedlink
 from bench.baselines import RsyncDaemon, UploadServer, curl_upload, rsync_push
 from gateway.linkemu import PROFILES, LinkProfile, LinkProxy, LinkStats
 from gateway.sync.transport import DEFAULT_SNDBUF
@@ -338,7 +337,6 @@ def _same(src: Path, dst: Path) -> bool:
 async def run(spec: Spec) -> Transfer:
     if spec.kind not in KINDS:
         raise ValueError(f"unknown scenario kind {spec.kind!r}")
-    sharedlink.install()  # one bottleneck per link, not per connection (see bench.sharedlink)
     res = await (run_ours(spec) if spec.kind in ("ours", "hoatoc") else run_tool(spec))
     res.cpu_s = _cpu_s()
     return res

@@ -45,8 +45,6 @@ log = logging.getLogger(__name__)
 SOCKET_BUFFER = 16 * 1024
 CONNECT_TIMEOUT_S = 10.0
 
-# The pipe class _serve builds, looked up in this module's globals on every connection:
-_Pipe = Pipe
 
 
 class _HasSetsockopt(Protocol):
@@ -329,9 +327,9 @@ class LinkProxy:
             _tune(client)
             server = await self._connect_upstream()
             one_way, clock = self.profile.one_way_s, self._clock
-            up = _Pipe(client, server, self.profile.up_bps, one_way, clock, self._count_up,
+            up = Pipe(client, server, self.profile.up_bps, one_way, clock, self._count_up,
                        self._up_bucket)
-            down = _Pipe(server, client, self.profile.down_bps, one_way, clock,
+            down = Pipe(server, client, self.profile.down_bps, one_way, clock,
                          self._count_down, self._down_bucket)
             loops = (up.read_loop(), up.write_loop(), down.read_loop(), down.write_loop())
             tasks = [asyncio.create_task(c) for c in loops]
