@@ -16,6 +16,7 @@ AGENCIES = (COMMUNE_A, COMMUNE_B, COMMUNE_C)
 # 3G with its character kept (RTT, cut, blackout ratios) but time compressed: cuts about every
 # 2 s with 0.5 s blackouts, 8x the bandwidth so the test stays short.
 FAST_BAD_3G = PROFILES["3g-bad"].scaled(bandwidth=8, time=0.1)
+BOX_BUFFERS = 192 * 1024
 
 
 async def test_documents_cross_cutting_links_exactly_once(tmp_path: Path) -> None:
@@ -53,9 +54,13 @@ async def test_documents_cross_cutting_links_exactly_once(tmp_path: Path) -> Non
         assert tb.hub is not None
         largest = max(tb.gateway(a).client.stats.max_frame for a in AGENCIES)
         assert tb.hub.state.lost_bytes <= cuts * (max(largest, MIN_FRAME) + 13)
-        for agency in AGENCIES:  # and every blob byte left each box about once
+        for agency in AGENCIES:
+            # Payload handed to the socket again: per cut, the frames in flight plus what sat
+            # in this box's own buffers (aiohttp writes up to 64 KiB before it waits; kernel).
             stats = tb.gateway(agency).client.stats
-            assert stats.blob_bytes_up < 1.5 * sum(sizes[agency].values()) + 2**20
+            again = stats.blob_bytes_up - sum(sizes[agency].values())
+            node_cuts = tb.nodes[agency].proxy.stats.cuts
+            assert again <= max(1, node_cuts) * (2 * stats.max_frame + BOX_BUFFERS), agency
     finally:
         await tb.stop()
 
