@@ -10,10 +10,8 @@ Callers import these names from :mod:`gateway.security.ca` or :mod:`gateway.secu
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import socket
-import tempfile
 from pathlib import Path
 
 from cryptography import x509
@@ -21,6 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
+
+from gateway.store.layout import write_atomic
 
 AGENCY_URI_PREFIX = "urn:vn-agency:"
 MIN_RSA_BITS = 2048
@@ -127,26 +127,5 @@ def general_name(name: str) -> x509.GeneralName:
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``data`` so a power cut leaves either the old file or the new one.
-
-    The temporary file is created 0600 (``mkstemp``), so a key is never readable by others even
-    for a moment; it is fsynced, renamed over ``path``, and the directory is fsynced.
-    """
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if mode != 0o600:
-                os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Key material defaults to 0600; the mechanism is :func:`gateway.store.layout.write_atomic`."""
+    write_atomic(path, data, mode)

@@ -56,10 +56,17 @@ class Layout:
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replaces ``path`` so that a power cut leaves the old file or the new one, never half.
+
+    The temp file is created 0600 and only then given ``mode``, so a key is never readable by
+    others, not even for a moment; it is fsynced, renamed, and the directory fsynced.
+    """
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
+            if mode != 0o600:
+                os.fchmod(f.fileno(), mode)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
