@@ -27,6 +27,8 @@ from types import SimpleNamespace
 
 import aiohttp
 import msgpack
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from gateway.commands.local_admin import init as init_gateway
 from gateway.hub.enrollment import create_token
@@ -376,3 +378,10 @@ async def upload(peer: Peer, data: bytes) -> Reply:
     reply = await peer.patch(sha(data), 0, len(data), frames(data))
     assert reply.status == 204 and reply.headers.get("Upload-Complete") == "1", reply
     return reply
+
+
+# Shared by the hypothesis-driven hostile tests.
+packable_ints = st.integers(min_value=-(2**63), max_value=2**64 - 1)  # msgpack's range
+HOSTILE = settings(max_examples=25, deadline=None, database=None,
+                   suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                          HealthCheck.too_slow])

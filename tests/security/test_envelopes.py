@@ -13,27 +13,25 @@ from functools import partial
 
 import msgpack
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.model import envelope_to_dict
 from gateway.sync.wire import decode_reply
 from tests.security.hostile import (
     COMPRESSOR,
+    HOSTILE,
     A,
     B,
     Hub,
     Peer,
     doc,
     neutral,
+    packable_ints,
     plain_request,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-packable_ints = st.integers(min_value=-(2**63), max_value=2**64 - 1)  # msgpack's range
-HOSTILE = settings(max_examples=25, deadline=None, database=None,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                          HealthCheck.too_slow])
 STR_FIELDS = ["id", "from", "number", "notation", "type", "subject", "place", "date", "signer"]
 INT_FIELDS = ["urgency", "created"]
 LIST_FIELDS = ["to", "att"]

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 import msgpack
 import pytest
 import zstandard
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.sync.compression import MAX_IN, MAX_OUT
@@ -20,11 +20,13 @@ from gateway.sync.wire import MAX_ACKS, MAX_ITEMS, MAX_STATUSES
 from gateway.sync.wire import MAX_OUT as MAX_OUT_ENVELOPES
 from tests.security.hostile import (
     COMPRESSOR,
+    HOSTILE,
     NODE,
     SYNC_TYPE,
     Hub,
     Peer,
     Reply,
+    packable_ints,
     packed,
     plain_request,
     refused,
@@ -32,10 +34,6 @@ from tests.security.hostile import (
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-packable_ints = st.integers(min_value=-(2**63), max_value=2**64 - 1)  # msgpack's range
-HOSTILE = settings(max_examples=25, deadline=None, database=None,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                          HealthCheck.too_slow])
 BAD = {400, 413}
 STATUS = {"sid": "0190d3c2-6b1e-7c3a-9f00-000000000001", "doc": "x", "code": "01", "note": "",
           "at_ms": 0}
