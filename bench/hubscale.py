@@ -45,16 +45,16 @@ from bench.procstat import own_cpu_s, sample
 from gateway import __version__
 from gateway.hub.schema import HUB_MIGRATIONS
 from gateway.model import Attachment, Directory, Envelope, Urgency, uuid7
+from gateway.protocol.compression import SyncCompressor
+from gateway.protocol.frames import FrameDecoder, FrameEncoder
+from gateway.protocol.limits import FRAMES_TYPE, SYNC_TYPE
+from gateway.protocol.wire import NodeReport, SyncReply, SyncRequest, decode_reply, encode_request
 from gateway.security.ca import load_ca, private_key_pem
 from gateway.security.identity import csr_for
 from gateway.security.tls import client_context
 from gateway.store.db import Database
-from gateway.sync.compression import SyncCompressor
-from gateway.sync.frames import FrameDecoder, FrameEncoder
-from gateway.sync.wire import NodeReport, SyncReply, SyncRequest, decode_reply, encode_request
 
 HEARTBEAT_S = 25.0  # an idle gateway long-polls with wait=25 s: one sync per 25 s per box
-SYNC_TYPE, FRAMES_TYPE = "application/x-gateway-sync", "application/x-gateway-frames"
 _COMP = SyncCompressor()
 _DICT = _COMP.newest()
 

@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 from gateway.linkemu import PROFILES
-from gateway.sync.pacing import MIN_FRAME
+from gateway.protocol.limits import MIN_FRAME
 from gateway.testbed import Testbed
 from gateway.testbed.bed import wait_until
 from tests.conftest import COMMUNE_A, COMMUNE_B, COMMUNE_C

@@ -12,15 +12,15 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.sync.frames import (
+from gateway.protocol.frames import (
     FRAME_HEADER,
     KIND_RAW,
     KIND_ZSTD,
-    MAX_RAW,
     FrameDecoder,
     FrameEncoder,
     FrameError,
 )
+from gateway.protocol.limits import MAX_FRAME_RAW as MAX_RAW
 
 TEXT = ("Ủy ban nhân dân xã Bản Lang. " * 8).encode()
 # Pinned encodings. The raw frame is fully specified by §7. The compressed one is what zstd

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.sync.pacing import MAX_FRAME, MIN_FRAME, START_FRAME, FramePacer
+from gateway.protocol.limits import FRAME_TARGET_S, MAX_FRAME, MIN_FRAME, START_FRAME
+from gateway.protocol.pacing import FramePacer
 
 KIB = 1024
 samples = st.lists(
@@ -17,8 +18,12 @@ samples = st.lists(
 )
 
 
-def test_starts_at_64_kib() -> None:
-    assert FramePacer().frame_size() == START_FRAME == 32 * KIB
+def test_starts_at_32_kib_and_aims_at_the_protocol_target() -> None:
+    pacer = FramePacer()
+    assert pacer.frame_size() == START_FRAME == 32 * KIB
+    assert pacer.target_s == FRAME_TARGET_S == 1.0
+    pacer.observe(100 * KIB * 8, 8.0)
+    assert pacer.frame_size() == 100 * KIB
 
 
 @pytest.mark.parametrize(("rate", "size"), [
@@ -29,7 +34,7 @@ def test_starts_at_64_kib() -> None:
     (10 * 2**20, MAX_FRAME),  # fibre: the ceiling wins
 ])
 def test_aims_at_two_seconds(rate: int, size: int) -> None:
-    pacer = FramePacer()
+    pacer = FramePacer(target_s=2.0)
     pacer.observe(rate * 8, 8.0)
     assert pacer.frame_size() == size
 
@@ -45,7 +50,7 @@ def test_target_is_configurable() -> None:
 
 
 def test_tiny_and_absurd_samples_are_ignored() -> None:
-    pacer = FramePacer()
+    pacer = FramePacer(target_s=2.0)
     for nbytes, seconds in [(100, 0.001), (4095, 1.0), (10**6, 0.0), (10**6, -1.0),
                             (10**6, math.nan), (10**6, math.inf), (10**6, 0.001)]:
         pacer.observe(nbytes, seconds)
@@ -53,7 +58,7 @@ def test_tiny_and_absurd_samples_are_ignored() -> None:
 
 
 def test_ewma_moves_gradually() -> None:
-    pacer = FramePacer()
+    pacer = FramePacer(target_s=2.0)
     pacer.observe(400 * KIB, 1.0)
     assert pacer.frame_size() == 800 * KIB
     pacer.observe(10 * KIB, 1.0)  # a bad moment, not yet a bad link
@@ -65,7 +70,7 @@ def test_ewma_moves_gradually() -> None:
 
 @given(samples)
 def test_always_within_bounds(observations: list[tuple[int, float]]) -> None:
-    pacer = FramePacer()
+    pacer = FramePacer(target_s=2.0)
     for nbytes, seconds in observations:
         pacer.observe(nbytes, seconds)
         size = pacer.frame_size()
@@ -80,7 +85,7 @@ def test_always_within_bounds(observations: list[tuple[int, float]]) -> None:
 )
 def test_monotone_in_measured_rate(observations: list[tuple[int, float, float]]) -> None:
     """The same transfers, each taking no longer, never give a smaller frame."""
-    slow, fast = FramePacer(), FramePacer()
+    slow, fast = FramePacer(target_s=2.0), FramePacer(target_s=2.0)
     for nbytes, seconds, shrink in observations:
         slow.observe(nbytes, seconds)
         fast.observe(nbytes, max(0.01, seconds * shrink))

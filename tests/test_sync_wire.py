@@ -18,15 +18,15 @@ from hypothesis import strategies as st
 
 from gateway.model.document import Attachment, Envelope, Urgency
 from gateway.model.envelope_codec import envelope_to_dict
-from gateway.sync.compression import (
+from gateway.protocol.compression import (
     BodyTooLarge,
     CompressionError,
     SyncCompressor,
     default_compressor,
     shipped_dicts,
 )
-from gateway.sync.wire import (
-    MAX_INT,
+from gateway.protocol.limits import MAX_INT
+from gateway.protocol.wire import (
     RECEIPT_EVENTS,
     STATUS_CODES,
     BlobNeed,
@@ -412,7 +412,7 @@ def test_envelope_codec_is_the_one_on_the_wire() -> None:
 
 
 def test_shipped_dictionary_is_package_data() -> None:
-    entry = resources.files("gateway.sync").joinpath("dicts/1.zdict")
+    entry = resources.files("gateway.protocol").joinpath("dicts/1.zdict")
     assert entry.is_file() and entry.read_bytes()[:4] == b"\x37\xa4\x30\xec"  # zstd dict magic
     assert set(shipped_dicts()) == {1}
     comp = default_compressor()

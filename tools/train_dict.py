@@ -22,8 +22,8 @@ from pathlib import Path
 import zstandard
 
 from gateway.model.document import Attachment, Envelope, Urgency, uuid7
-from gateway.sync.compression import LEVEL
-from gateway.sync.wire import (
+from gateway.protocol.limits import ZSTD_LEVEL as LEVEL
+from gateway.protocol.wire import (
     BlobNeed,
     HubConfig,
     InboxItem,

@@ -15,9 +15,9 @@ from gateway.hub.enrollment import handle_ca, handle_enroll
 from gateway.hub.fleet import handle_fleet, handle_healthz, handle_metrics
 from gateway.hub.state import HUB, HubState
 from gateway.hub.sync_handler import handle_sync
+from gateway.protocol.limits import MAX_REQUEST_BODY
 
 log = logging.getLogger("gateway.hub")
-MAX_REQUEST_BODY = 2**20 + 64 * 1024
 HEARTBEAT_FLUSH_S = 2.0
 
 

@@ -16,12 +16,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.hub.auth import caller
 from gateway.hub.state import HUB, HubState, UploadSlot
+from gateway.protocol.frames import FrameDecoder, FrameEncoder, FrameError
+from gateway.protocol.limits import FRAMES_TYPE, MAX_FRAME, MIN_FRAME
 from gateway.store.blobs import SHA256_HEX
-from gateway.sync.frames import FrameDecoder, FrameEncoder, FrameError
 
-FRAMES_TYPE = "application/x-gateway-frames"
-MIN_FRAME = 16 * 1024
-MAX_FRAME = 2**20
 EVICT_WAIT_S = 10.0
 SEND_BUFFER = 64 * 1024
 DISK_FULL = "the hub's disk is full"

@@ -18,11 +18,10 @@ from cryptography.hazmat.primitives import serialization
 from gateway.hub.state import HUB
 from gateway.hub.store import HubStore
 from gateway.hub.sync_handler import read_limited
+from gateway.protocol.limits import MAX_ENROLL_BODY
 from gateway.security.ca import PkiError
 from gateway.security.tokens import new_admin_token, new_token, token_digest
 from gateway.store.db import Conn
-
-MAX_ENROLL_BODY = 32 * 1024
 
 
 async def create_token(store: HubStore, agency: str, ttl: timedelta, kind: str = "enroll") -> str:

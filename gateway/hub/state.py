@@ -9,9 +9,9 @@ from aiohttp import web
 
 from gateway.hub.notify import Notifier
 from gateway.hub.store import HubStore
+from gateway.protocol.compression import SyncCompressor
+from gateway.protocol.limits import MAX_FRAME_RAW
 from gateway.security.ca import CertificateAuthority
-from gateway.sync.compression import SyncCompressor
-from gateway.sync.frames import MAX_RAW
 
 
 @dataclass
@@ -31,7 +31,7 @@ class HubState:
     compressor: SyncCompressor = field(default_factory=SyncCompressor)
     notifier: Notifier = field(default_factory=Notifier)
     uploads: dict[str, UploadSlot] = field(default_factory=dict)
-    frame_max: int = MAX_RAW
+    frame_max: int = MAX_FRAME_RAW
     max_wait_s: int = 60
     reserve_bytes: int = 100 * 2**20  # free disk below which no new document is accepted
     requests: dict[str, int] = field(default_factory=dict)

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 
 from gateway.model import Directory, Envelope, Refused, envelope_from_dict, envelope_to_dict
 from gateway.model.document import validate_envelope
+from gateway.protocol.limits import MAX_INBOX, MAX_RECEIPTS
+from gateway.protocol.wire import BlobNeed, InboxItem, NodeReport, Receipt, Refusal, StatusMsg
 from gateway.store.blobs import BlobStore
 from gateway.store.db import Conn, Database
-from gateway.sync.wire import BlobNeed, InboxItem, NodeReport, Receipt, Refusal, StatusMsg
 
 Clock = Callable[[], int]
-MAX_INBOX = 64
-MAX_RECEIPTS = 512
 
 
 @dataclass(frozen=True)

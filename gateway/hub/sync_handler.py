@@ -6,8 +6,9 @@ from aiohttp import web
 
 from gateway.hub.auth import caller
 from gateway.hub.state import HUB, HubState
-from gateway.sync.compression import BodyTooLarge, CompressionError
-from gateway.sync.wire import (
+from gateway.protocol.compression import BodyTooLarge, CompressionError
+from gateway.protocol.limits import MAX_COMPRESSED_BODY, MAX_NEED, SYNC_TYPE
+from gateway.protocol.wire import (
     HubConfig,
     Refusal,
     SyncReply,
@@ -16,9 +17,6 @@ from gateway.sync.wire import (
     decode_request,
     encode_reply,
 )
-
-MAX_BODY = 2**20
-CONTENT_TYPE = "application/x-gateway-sync"
 
 
 async def handle_sync(request: web.Request) -> web.Response:
@@ -46,7 +44,7 @@ async def handle_sync(request: web.Request) -> web.Response:
             reply = await _reply(hub, agency, req, (), ())
     dict_id = hub.compressor.choose(request.headers.get("X-Sync-Dicts", ""))
     body = hub.compressor.compress(encode_reply(reply), dict_id)
-    return web.Response(body=body, content_type=CONTENT_TYPE,
+    return web.Response(body=body, content_type=SYNC_TYPE,
                         headers={"X-Sync-Dict": str(dict_id)})
 
 
@@ -63,15 +61,16 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
 
 
 async def _decode(request: web.Request, hub: HubState) -> SyncRequest:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    body = await read_limited(request, MAX_BODY)
+    if request.content_length is not None and request.content_length > MAX_COMPRESSED_BODY:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_COMPRESSED_BODY,
+                                            actual_size=request.content_length)
+    body = await read_limited(request, MAX_COMPRESSED_BODY)
     try:
         dict_id = int(request.headers.get("X-Sync-Dict", "0"))
         raw = hub.compressor.decompress(body, dict_id)
         return decode_request(raw)
     except BodyTooLarge as exc:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(body),
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_COMPRESSED_BODY, actual_size=len(body),
                                             text=f"{exc}\n") from None
     except (CompressionError, WireError, ValueError) as exc:
         raise web.HTTPBadRequest(text=f"{str(exc)[:200]}\n") from None
@@ -83,7 +82,7 @@ async def _reply(hub: HubState, agency: str, req: SyncRequest, accepted: tuple[s
         time_ms=hub.store.clock(),
         accepted=accepted,
         refused=refused,
-        need=tuple(await hub.store.needs(agency))[:1024],
+        need=tuple(await hub.store.needs(agency))[:MAX_NEED],
         inbox=tuple(await hub.store.inbox(agency)),
         receipts=tuple(await hub.store.receipts(agency, req.rcursor)),
         config=HubConfig(frame_max=hub.frame_max, dict_id=hub.compressor.newest()),

@@ -1,1 +1,4 @@
-"""Pure codecs of the sync protocol (docs/protocol.md §3, §6, §7): no I/O lives here."""
+"""The box's sync engine: the transport to the hub, the workers that move blobs, the daemon.
+
+The bytes on the wire are :mod:`gateway.protocol`'s; what is durable is :mod:`gateway.store`'s.
+"""

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gateway import __version__
+from gateway.protocol.wire import BlobNeed, NodeReport, SyncReply, SyncRequest
 from gateway.queue import Backoff
 from gateway.store.local import LocalStore
 from gateway.sync.ledger import Ledger
 from gateway.sync.transfers import Downloader, Uploader
 from gateway.sync.transport import HubClient, HubRefused, HubUnavailable
-from gateway.sync.wire import BlobNeed, NodeReport, SyncReply, SyncRequest
 
 log = logging.getLogger("gateway.sync")
 Clock = Callable[[], int]

@@ -15,14 +15,12 @@ from dataclasses import dataclass
 from gateway.model import Envelope, Event, IllegalTransition, State, apply, envelope_from_dict
 from gateway.model.delivery import STATUS_EVENTS, Delivery
 from gateway.model.envelope_codec import envelope_to_dict
+from gateway.protocol.limits import MAX_ACKS, MAX_OUT, MAX_STATUSES
+from gateway.protocol.wire import InboxItem, Receipt, StatusMsg, SyncReply
 from gateway.store.db import Conn
 from gateway.store.local import LocalStore, add_event, insert_document
-from gateway.sync.wire import InboxItem, Receipt, StatusMsg, SyncReply
 
-MAX_OUT = 64
 AUTO_STATUS_NS = uuid.UUID("6f1c1d2e-6a57-4c1e-9a43-0d0c0a8e5a01")  # sid of the automatic 01
-MAX_ACKS = 1024
-MAX_STATUSES = 256
 _RECEIPT_EVENTS = {"at_hub": Event.HUB_ACCEPTED, "delivered": Event.DELIVERED, **STATUS_EVENTS}
 
 

@@ -18,11 +18,11 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from gateway.model import Envelope
+from gateway.protocol.frames import FrameEncoder
+from gateway.protocol.pacing import FramePacer
+from gateway.protocol.wire import BlobNeed
 from gateway.queue import Backoff
-from gateway.sync.frames import FrameEncoder
-from gateway.sync.pacing import FramePacer
 from gateway.sync.transport import HubRefused, HubUnavailable
-from gateway.sync.wire import BlobNeed
 
 if TYPE_CHECKING:
     from gateway.sync.client import SyncClient

@@ -21,12 +21,11 @@ from aiohappyeyeballs import AddrInfoType
 from aiohttp.client_proto import ResponseHandler
 
 from gateway import __version__
-from gateway.sync.compression import SyncCompressor
-from gateway.sync.frames import FrameDecoder, FrameError
-from gateway.sync.wire import SyncReply, SyncRequest, WireError, decode_reply, encode_request
+from gateway.protocol.compression import SyncCompressor
+from gateway.protocol.frames import FrameDecoder, FrameError
+from gateway.protocol.limits import FRAMES_TYPE, SYNC_TYPE
+from gateway.protocol.wire import SyncReply, SyncRequest, WireError, decode_reply, encode_request
 
-SYNC_TYPE = "application/x-gateway-sync"
-FRAMES_TYPE = "application/x-gateway-frames"
 DEFAULT_SNDBUF = 32 * 1024
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ConnectionError)
 

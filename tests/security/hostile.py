@@ -35,12 +35,11 @@ from gateway.hub.enrollment import create_token
 from gateway.hub.runtime import HubLayout, RunningHub, init_hub, serve_hub
 from gateway.hub.store import HubStore
 from gateway.model import Directory, Envelope
-from gateway.security.tls import client_context
-from gateway.store.db import Conn
-from gateway.sync.compression import SyncCompressor
-from gateway.sync.enroll import ca_fingerprint, enroll
-from gateway.sync.frames import FRAME_HEADER, FrameEncoder
-from gateway.sync.wire import (
+from gateway.protocol.compression import SyncCompressor
+from gateway.protocol.frames import FRAME_HEADER, FrameEncoder
+from gateway.protocol.limits import FRAMES_TYPE as FRAMES_TYPE
+from gateway.protocol.limits import SYNC_TYPE as SYNC_TYPE
+from gateway.protocol.wire import (
     NodeReport,
     StatusMsg,
     SyncReply,
@@ -48,6 +47,9 @@ from gateway.sync.wire import (
     decode_reply,
     encode_request,
 )
+from gateway.security.tls import client_context
+from gateway.store.db import Conn
+from gateway.sync.enroll import ca_fingerprint, enroll
 from tests.factories import attachment, envelope
 
 A = "000.00.31.H35"  # commune, sender in most scenarios
@@ -56,8 +58,6 @@ C = "000.00.33.H35"  # the curious neighbour commune
 OFFICE = "000.00.01.H35"
 NODE: dict[str, object] = {"version": "sec-test", "clock_ms": 0, "queue": 0,
                            "disk_free": 10**10, "blobs_bad": 0, "uptime_s": 1}
-SYNC_TYPE = "application/x-gateway-sync"
-FRAMES_TYPE = "application/x-gateway-frames"
 MAX_ERROR_BODY = 512
 COMPRESSOR = SyncCompressor()
 

@@ -19,7 +19,9 @@ import pytest
 import pytest_asyncio
 import zstandard
 
-from gateway.sync.frames import FRAME_HEADER, KIND_ZSTD, MAX_OVERHEAD, MAX_RAW
+from gateway.protocol.frames import FRAME_HEADER, KIND_ZSTD
+from gateway.protocol.limits import MAX_FRAME_OVERHEAD as MAX_OVERHEAD
+from gateway.protocol.limits import MAX_FRAME_RAW as MAX_RAW
 from tests.security.hostile import (
     FRAMES_TYPE,
     A,

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from gateway.model import Envelope, envelope_to_dict
-from gateway.sync.wire import StatusMsg, decode_reply
+from gateway.protocol.wire import StatusMsg, decode_reply
 from tests.security.hostile import (
     COMPRESSOR,
     OFFICE,

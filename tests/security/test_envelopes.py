@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.model import envelope_to_dict
-from gateway.sync.wire import decode_reply
+from gateway.protocol.wire import decode_reply
 from tests.security.hostile import (
     COMPRESSOR,
     HOSTILE,

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from gateway.sync.frames import FRAME_HEADER
+from gateway.protocol.frames import FRAME_HEADER
 from tests.security.hostile import (
     LEDGER,
     A,

@@ -13,7 +13,7 @@ from functools import partial
 
 import pytest
 
-from gateway.sync.wire import StatusMsg
+from gateway.protocol.wire import StatusMsg
 from tests.security.hostile import (
     A,
     B,

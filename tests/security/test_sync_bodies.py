@@ -15,9 +15,10 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.sync.compression import MAX_IN, MAX_OUT
-from gateway.sync.wire import MAX_ACKS, MAX_ITEMS, MAX_STATUSES
-from gateway.sync.wire import MAX_OUT as MAX_OUT_ENVELOPES
+from gateway.protocol.limits import MAX_ACKS, MAX_ITEMS, MAX_STATUSES
+from gateway.protocol.limits import MAX_BODY as MAX_OUT
+from gateway.protocol.limits import MAX_COMPRESSED_BODY as MAX_IN
+from gateway.protocol.limits import MAX_OUT as MAX_OUT_ENVELOPES
 from tests.security.hostile import (
     COMPRESSOR,
     HOSTILE,

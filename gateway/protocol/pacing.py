@@ -1,4 +1,4 @@
-"""Adaptive blob frame size (docs/protocol.md §7): about two seconds of link time per frame.
+"""Adaptive blob frame size (docs/protocol.md §7): about a second of link time per frame.
 
 A frame is the unit lost by a cut and the unit a Hỏa tốc document waits behind, so it should
 take a bounded time on the wire whatever the link: 2G at 5 KB/s and fibre at 10 MB/s both get
@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 
-MIN_FRAME = 16 * 1024
-MAX_FRAME = 1024 * 1024
-START_FRAME = 32 * 1024  # one second of a 256 kbit/s uplink, before anything is measured
+from gateway.protocol.limits import FRAME_TARGET_S, MAX_FRAME, MIN_FRAME, START_FRAME
+
 STEP = 4 * 1024
 MIN_SAMPLE_BYTES = 4 * 1024
 MIN_SAMPLE_S = 0.01
@@ -21,7 +20,7 @@ MIN_SAMPLE_S = 0.01
 class FramePacer:
     """Pure: the caller measures (bytes sent, seconds taken) and asks for the next size."""
 
-    def __init__(self, target_s: float = 2.0, *, alpha: float = 0.3) -> None:
+    def __init__(self, target_s: float = FRAME_TARGET_S, *, alpha: float = 0.3) -> None:
         if not (math.isfinite(target_s) and target_s > 0 and 0 < alpha <= 1):
             raise ValueError("target_s must be > 0 and alpha within (0, 1]")
         self.target_s = target_s

@@ -1,8 +1,8 @@
 """Typed sync messages and their msgpack form (docs/protocol.md §3): the public face.
 
 Everything the rest of the code base needs from the wire format is importable from here: the
-message types and limits (defined in :mod:`gateway.sync.wire_messages`), the encoders (defined
-here) and the decoders (defined in :mod:`gateway.sync.wire_decode`, which bounds hostile input
+message types (defined in :mod:`gateway.protocol.messages`), the encoders (defined here)
+and the decoders (defined in :mod:`gateway.protocol.decode`, which bounds hostile input
 before building anything). Encoding runs the decoder's field checks over the plain form it is
 about to pack, so a sender learns about a limit it broke before its peer refuses the body.
 """
@@ -15,30 +15,14 @@ import msgpack
 
 from gateway.model.document import DEFAULT_LIMITS
 from gateway.model.envelope_codec import Plain, envelope_to_dict
-from gateway.sync.wire_decode import decode_reply, decode_request, parse_reply, parse_request
-from gateway.sync.wire_messages import (
+from gateway.protocol.decode import decode_reply, decode_request, parse_reply, parse_request
+from gateway.protocol.limits import (
+    VERSION,
+)
+from gateway.protocol.messages import (
     MALFORMED,
-    MAX_ACCEPTED,
-    MAX_ACKS,
-    MAX_AGENCY,
-    MAX_BODY,
-    MAX_CODE,
-    MAX_DOC_ID,
-    MAX_INBOX,
-    MAX_INT,
-    MAX_ITEMS,
-    MAX_NEED,
-    MAX_NOTE,
-    MAX_OUT,
-    MAX_REASON,
-    MAX_RECEIPTS,
-    MAX_REFUSED,
-    MAX_STATUSES,
-    MAX_VERSION_TEXT,
-    MAX_WAIT,
     RECEIPT_EVENTS,
     STATUS_CODES,
-    VERSION,
     BlobNeed,
     HubConfig,
     InboxItem,
@@ -52,10 +36,7 @@ from gateway.sync.wire_messages import (
 )
 
 __all__ = [
-    "MALFORMED", "MAX_ACCEPTED", "MAX_ACKS", "MAX_AGENCY", "MAX_BODY", "MAX_CODE", "MAX_DOC_ID",
-    "MAX_INBOX", "MAX_INT", "MAX_ITEMS", "MAX_NEED", "MAX_NOTE", "MAX_OUT", "MAX_REASON",
-    "MAX_RECEIPTS", "MAX_REFUSED", "MAX_STATUSES", "MAX_VERSION_TEXT", "MAX_WAIT",
-    "RECEIPT_EVENTS", "STATUS_CODES", "VERSION",
+    "MALFORMED", "RECEIPT_EVENTS", "STATUS_CODES",
     "BlobNeed", "HubConfig", "InboxItem", "NodeReport", "Receipt", "Refusal", "StatusMsg",
     "SyncReply", "SyncRequest", "WireError",
     "decode_reply", "decode_request", "encode_reply", "encode_request",

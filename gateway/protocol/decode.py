@@ -6,10 +6,10 @@ budget (so 8 MiB of empty maps cannot become a gigabyte of dicts), nesting depth
 map keys (a parser-differential smuggling trick) and then every field's type and range. Any
 failure is a :class:`WireError` whose text is safe to send back in a ``400``.
 
-The field parsers are also the encoder's checks: :mod:`gateway.sync.wire` runs
+The field parsers are also the encoder's checks: :mod:`gateway.protocol.wire` runs
 :func:`parse_request`/:func:`parse_reply` over what it is about to send, so a sender learns
 about a limit it broke before its peer refuses the body. Callers import
-:func:`decode_request`/:func:`decode_reply` from :mod:`gateway.sync.wire`.
+:func:`decode_request`/:func:`decode_reply` from :mod:`gateway.protocol.wire`.
 """
 
 from __future__ import annotations
@@ -24,17 +24,20 @@ import msgpack
 from gateway.model.document import DEFAULT_LIMITS, Envelope, Limits, Urgency
 from gateway.model.envelope_codec import envelope_from_dict
 from gateway.model.errors import Refused
-from gateway.sync.wire_messages import (
-    MALFORMED,
+from gateway.protocol.limits import (
     MAX_ACCEPTED,
     MAX_ACKS,
     MAX_AGENCY,
+    MAX_ARRAY,
     MAX_BODY,
     MAX_CODE,
+    MAX_DEPTH_REPLY,
+    MAX_DEPTH_REQUEST,
     MAX_DOC_ID,
     MAX_INBOX,
     MAX_INT,
     MAX_ITEMS,
+    MAX_MAP,
     MAX_NEED,
     MAX_NOTE,
     MAX_OUT,
@@ -42,11 +45,15 @@ from gateway.sync.wire_messages import (
     MAX_RECEIPTS,
     MAX_REFUSED,
     MAX_STATUSES,
+    MAX_STR_BYTES,
     MAX_VERSION_TEXT,
     MAX_WAIT,
+    VERSION,
+)
+from gateway.protocol.messages import (
+    MALFORMED,
     RECEIPT_EVENTS,
     STATUS_CODES,
-    VERSION,
     BlobNeed,
     HubConfig,
     InboxItem,
@@ -59,23 +66,18 @@ from gateway.sync.wire_messages import (
     WireError,
 )
 
-_MAX_STR_BYTES = 4096  # 1000 chars of 4-byte UTF-8; the typed checks then count chars
-_MAX_ARRAY = 1024  # acks, need; every other list is shorter
-_MAX_MAP = 64  # envelope ``extra`` (32) is the widest map
-_DEPTH_REQUEST = 5  # body > out > envelope > att > attachment
-_DEPTH_REPLY = 6  # body > inbox > item > envelope > att > attachment
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def decode_request(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> SyncRequest:
     """The request in ``data``; a malformed ``out`` entry lands in ``bad_out``, not an error."""
-    return parse_request(_unpack(data, _DEPTH_REQUEST), limits, strict=False)
+    return parse_request(_unpack(data, MAX_DEPTH_REQUEST), limits, strict=False)
 
 
 def decode_reply(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> SyncReply:
     """The reply in ``data``; any malformed part, inbox envelopes included, is a WireError."""
-    return parse_reply(_unpack(data, _DEPTH_REPLY), limits)
+    return parse_reply(_unpack(data, MAX_DEPTH_REPLY), limits)
 
 
 _REQUEST_KEYS = frozenset({"v", "node", "out", "acks", "statuses", "rcursor", "wait"})
@@ -299,8 +301,8 @@ def _unpack(data: bytes, depth: int) -> object:
         obj: object = msgpack.unpackb(
             data, raw=False, strict_map_key=True, use_list=True,
             object_pairs_hook=budget.pairs, list_hook=budget.array,
-            max_str_len=_MAX_STR_BYTES, max_bin_len=0, max_ext_len=0,
-            max_array_len=_MAX_ARRAY, max_map_len=_MAX_MAP,
+            max_str_len=MAX_STR_BYTES, max_bin_len=0, max_ext_len=0,
+            max_array_len=MAX_ARRAY, max_map_len=MAX_MAP,
         )
     except WireError:
         raise

@@ -1,10 +1,11 @@
-"""The sync protocol's typed messages and limits (docs/protocol.md §3).
+"""The sync protocol's typed messages (docs/protocol.md §3).
 
 This is the vocabulary both directions share: the frozen dataclasses a request and a reply
-are made of, the protocol version, every size and range limit, and :class:`WireError`. It
-holds no logic, so the encoder (:mod:`gateway.sync.wire`) and the hostile-input decoder
-(:mod:`gateway.sync.wire_decode`) can both import it without importing each other. Callers
-import these names from :mod:`gateway.sync.wire`.
+are made of, the status codes, and :class:`WireError` (the limits are
+:mod:`gateway.protocol.limits`'). It holds no logic, so the encoder
+(:mod:`gateway.protocol.wire`) and the hostile-input decoder (:mod:`gateway.protocol.decode`)
+can both import it without importing each other. Callers import these names from
+:mod:`gateway.protocol.wire`.
 """
 
 from __future__ import annotations
@@ -13,25 +14,6 @@ from dataclasses import dataclass
 
 from gateway.model.document import Envelope
 
-VERSION = 1
-MAX_BODY = 8 * 2**20  # decompressed body, as in §3
-MAX_INT = 2**63 - 1  # fits SQLite's signed INTEGER
-MAX_OUT = 64
-MAX_ACKS = 1024
-MAX_STATUSES = 256
-MAX_INBOX = 64
-MAX_RECEIPTS = 512
-MAX_NEED = 1024
-MAX_ACCEPTED = MAX_OUT  # answers to one request's ``out``
-MAX_REFUSED = MAX_OUT
-MAX_WAIT = 60
-MAX_NOTE = 500
-MAX_REASON = 1000
-MAX_DOC_ID = 36
-MAX_AGENCY = 32
-MAX_CODE = 64
-MAX_VERSION_TEXT = 64
-MAX_ITEMS = 100_000  # containers + elements in one body; a full legal body needs ~65 000
 STATUS_CODES = frozenset({"01", "02", "03", "04", "05", "06", "13", "15", "16"})
 RECEIPT_EVENTS = STATUS_CODES | {"at_hub", "delivered"}
 MALFORMED = "envelope.malformed"

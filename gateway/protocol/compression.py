@@ -3,7 +3,7 @@
 A sync body is a few hundred bytes of msgpack that repeats the same keys, agency codes and
 administrative phrases every time; a dictionary trained on such bodies roughly halves it again,
 which matters on a metered 3G link. Dictionaries are shipped as package data
-``gateway/sync/dicts/<id>.zdict`` and never change once released: a new one gets a new id and
+``gateway/protocol/dicts/<id>.zdict`` and never change once released: a new one gets a new id and
 peers negotiate the newest id both hold (``X-Sync-Dicts``), falling back to ``0`` (none).
 
 Decompression treats its input as hostile: the body must be exactly one zstd frame that
@@ -20,13 +20,15 @@ from importlib import resources
 
 import zstandard
 
-from gateway.sync.wire import WireError
+from gateway.protocol.limits import (
+    MAX_BODY,
+    MAX_COMPRESSED_BODY,
+    MAX_DICTS_HEADER,
+    MAX_ZSTD_WINDOW,
+    ZSTD_LEVEL,
+)
+from gateway.protocol.wire import WireError
 
-LEVEL = 3
-MAX_IN = 2**20
-MAX_OUT = 8 * 2**20
-MAX_WINDOW = 2**23  # level 3 never needs more than 2 MiB; this bounds a hostile frame header
-MAX_HEADER = 256  # length of an ``X-Sync-Dicts`` value worth parsing
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _DICT_FILE = re.compile(r"([1-9][0-9]{0,5})\.zdict")
 _ID_TOKEN = re.compile(r"[0-9]{1,6}")
@@ -41,9 +43,9 @@ class BodyTooLarge(CompressionError):
 
 
 def shipped_dicts() -> dict[int, bytes]:
-    """The dictionaries in ``gateway/sync/dicts``, keyed by id."""
+    """The dictionaries in ``gateway/protocol/dicts``, keyed by id."""
     found: dict[int, bytes] = {}
-    for entry in resources.files("gateway.sync").joinpath("dicts").iterdir():
+    for entry in resources.files("gateway.protocol").joinpath("dicts").iterdir():
         match = _DICT_FILE.fullmatch(entry.name)
         if match and entry.is_file():
             found[int(match.group(1))] = entry.read_bytes()
@@ -64,7 +66,7 @@ class SyncCompressor:
             if not 0 < dict_id < 10**6:
                 raise ValueError(f"dictionary id {dict_id} out of range")
             zdict = zstandard.ZstdCompressionDict(data, dict_type=zstandard.DICT_TYPE_FULLDICT)
-            zdict.precompute_compress(level=LEVEL)
+            zdict.precompute_compress(level=ZSTD_LEVEL)
             self._dicts[dict_id] = zdict
             probe = b"gateway dictionary self-test"
             if self.decompress(self.compress(probe, dict_id), dict_id) != probe:
@@ -86,7 +88,7 @@ class SyncCompressor:
 
         Garbage tokens are ignored rather than refused: negotiation can always fall back to 0.
         """
-        if len(offered) > MAX_HEADER:
+        if len(offered) > MAX_DICTS_HEADER:
             return 0
         tokens = (t.strip() for t in offered.split(","))
         common = {int(t) for t in tokens if _ID_TOKEN.fullmatch(t)} & self._dicts.keys()
@@ -94,14 +96,13 @@ class SyncCompressor:
 
     def compress(self, data: bytes, dict_id: int) -> bytes:
         cctx = zstandard.ZstdCompressor(
-            level=LEVEL, dict_data=self._dict(dict_id), write_content_size=True,
+            level=ZSTD_LEVEL, dict_data=self._dict(dict_id), write_content_size=True,
             write_checksum=True,
         )
         return cctx.compress(data)
 
-    def decompress(
-        self, data: bytes, dict_id: int, *, max_out: int = MAX_OUT, max_in: int = MAX_IN
-    ) -> bytes:
+    def decompress(self, data: bytes, dict_id: int, *, max_out: int = MAX_BODY,
+                   max_in: int = MAX_COMPRESSED_BODY) -> bytes:
         """The content of the single zstd frame ``data``, never allocating more than max_out."""
         zdict = self._dict(dict_id)
         if len(data) > max_in:
@@ -116,13 +117,13 @@ class SyncCompressor:
             raise CompressionError("zstd frame does not declare its content size")
         if params.content_size > max_out:
             raise BodyTooLarge(f"decompressed body over {max_out} bytes")
-        if params.window_size > MAX_WINDOW:  # one-shot decoding ignores max_window_size
+        if params.window_size > MAX_ZSTD_WINDOW:  # one-shot decoding ignores max_window_size
             raise CompressionError("zstd frame window too large")
         expected = zdict.dict_id() if zdict is not None else 0
         if params.dict_id not in (0, expected):
             raise CompressionError("body compressed with another dictionary")
         try:
-            dctx = zstandard.ZstdDecompressor(dict_data=zdict, max_window_size=MAX_WINDOW)
+            dctx = zstandard.ZstdDecompressor(dict_data=zdict, max_window_size=MAX_ZSTD_WINDOW)
             out = dctx.decompress(
                 data, max_output_size=params.content_size, allow_extra_data=False
             )

@@ -18,13 +18,16 @@ import zlib
 
 import zstandard
 
+from gateway.protocol.limits import (
+    FRAME_ZSTD_LEVEL,
+    MAX_FRAME_OVERHEAD,
+    MAX_FRAME_RAW,
+    PROBE_FRAMES,
+)
+
 FRAME_HEADER = struct.Struct(">BIII")
 KIND_RAW = 0
 KIND_ZSTD = 1
-MAX_RAW = 4 * 2**20
-MAX_OVERHEAD = 1024  # wire_len may exceed raw_len by this much (never, from this encoder)
-LEVEL = 3
-PROBE_FRAMES = 2
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
@@ -44,7 +47,7 @@ class FrameEncoder:
     """Frames one blob. Compression is tried on the first ``probe`` frames; if none of them
     got below 95 % of its raw size, later frames are sent raw without trying."""
 
-    def __init__(self, *, level: int = LEVEL, probe: int = PROBE_FRAMES) -> None:
+    def __init__(self, *, level: int = FRAME_ZSTD_LEVEL, probe: int = PROBE_FRAMES) -> None:
         self._cctx = zstandard.ZstdCompressor(
             level=level, write_content_size=True, write_checksum=False, write_dict_id=False
         )
@@ -60,8 +63,8 @@ class FrameEncoder:
         return self.frames < self._probe or self.compressed > 0
 
     def encode(self, raw: bytes) -> bytes:
-        if len(raw) > MAX_RAW:
-            raise FrameError(f"frame payload over {MAX_RAW} bytes")
+        if len(raw) > MAX_FRAME_RAW:
+            raise FrameError(f"frame payload over {MAX_FRAME_RAW} bytes")
         crc = zlib.crc32(raw)
         payload, kind = raw, KIND_RAW
         if self.trying:
@@ -79,13 +82,13 @@ class FrameEncoder:
 class FrameDecoder:
     """Turns a byte stream cut anywhere into verified payloads; errors end the stream."""
 
-    def __init__(self, *, max_raw: int = MAX_RAW) -> None:
-        if not 0 <= max_raw <= MAX_RAW:
-            raise ValueError(f"max_raw must be within 0…{MAX_RAW}")
+    def __init__(self, *, max_raw: int = MAX_FRAME_RAW) -> None:
+        if not 0 <= max_raw <= MAX_FRAME_RAW:
+            raise ValueError(f"max_raw must be within 0…{MAX_FRAME_RAW}")
         self._max_raw = max_raw
         self._buf = bytearray()
         self._failed: str | None = None
-        self._dctx = zstandard.ZstdDecompressor(max_window_size=MAX_RAW)
+        self._dctx = zstandard.ZstdDecompressor(max_window_size=MAX_FRAME_RAW)
         self.frames = 0
 
     @property
@@ -123,7 +126,7 @@ class FrameDecoder:
             raise FrameError(f"frame {self.frames}: unknown kind {kind}")
         if raw_len > self._max_raw:
             raise FrameError(f"frame {self.frames}: raw length {raw_len} over {self._max_raw}")
-        if wire_len > raw_len + MAX_OVERHEAD or (kind == KIND_RAW and wire_len != raw_len):
+        if wire_len > raw_len + MAX_FRAME_OVERHEAD or (kind == KIND_RAW and wire_len != raw_len):
             raise FrameError(f"frame {self.frames}: wire length {wire_len} not plausible")
 
 

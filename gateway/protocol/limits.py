@@ -1,0 +1,61 @@
+"""Every limit of the sync protocol, in one place (docs/protocol.md states each one).
+
+Both ends read their limits from here, so the hub never sends what the box refuses to read and
+the box never builds what the hub refuses; ``tests/test_protocol_doc.py`` reads the document
+and checks each number it states against these constants, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+VERSION = 1
+
+# Media types of the two kinds of body (§3, §7).
+SYNC_TYPE = "application/x-gateway-sync"
+FRAMES_TYPE = "application/x-gateway-frames"
+
+# Sync bodies (§3): msgpack inside one zstd frame.
+MAX_COMPRESSED_BODY = 2**20
+MAX_BODY = 8 * 2**20  # decompressed
+ZSTD_LEVEL = 3
+MAX_ZSTD_WINDOW = 2**23  # level 3 never needs more than 2 MiB; bounds a hostile frame header
+MAX_DICTS_HEADER = 256  # length of an ``X-Sync-Dicts`` value worth parsing
+MAX_REQUEST_BODY = MAX_COMPRESSED_BODY + 64 * 1024  # any request body, frames included
+MAX_ENROLL_BODY = 32 * 1024
+
+# The msgpack decoder's shape limits, checked before anything is built.
+MAX_STR_BYTES = 4096  # 1000 chars of 4-byte UTF-8; the typed checks then count chars
+MAX_ARRAY = 1024  # acks, need; every other list is shorter
+MAX_MAP = 64  # envelope ``extra`` (32) is the widest map
+MAX_DEPTH_REQUEST = 5  # body > out > envelope > att > attachment
+MAX_DEPTH_REPLY = 6  # body > inbox > item > envelope > att > attachment
+MAX_ITEMS = 100_000  # containers + elements in one body; a full legal body needs ~65 000
+MAX_INT = 2**63 - 1  # fits SQLite's signed INTEGER
+
+# Items per message (§4).
+MAX_OUT = 64
+MAX_ACKS = 1024
+MAX_STATUSES = 256
+MAX_INBOX = 64
+MAX_RECEIPTS = 512
+MAX_NEED = 1024
+MAX_ACCEPTED = MAX_OUT  # answers to one request's ``out``
+MAX_REFUSED = MAX_OUT
+MAX_WAIT = 60  # long-poll seconds
+
+# Text fields of messages (§4).
+MAX_NOTE = 500
+MAX_REASON = 1000
+MAX_DOC_ID = 36
+MAX_AGENCY = 32
+MAX_CODE = 64
+MAX_VERSION_TEXT = 64
+
+# Blob frames (§7).
+MAX_FRAME_RAW = 4 * 2**20
+MAX_FRAME_OVERHEAD = 1024  # wire_len may exceed raw_len by this much (never, from our encoder)
+FRAME_ZSTD_LEVEL = 3
+PROBE_FRAMES = 2  # frames tried compressed before an incompressible blob is sent raw
+MIN_FRAME = 16 * 1024
+MAX_FRAME = 2**20
+START_FRAME = 32 * 1024  # one second of a 256 kbit/s uplink, before anything is measured
+FRAME_TARGET_S = 1.0  # link time per frame: what a cut loses, what Hỏa tốc waits behind
