@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
+from gateway.errors import GatewayError
+
 
 class State(enum.Enum):
     QUEUED = "queued"
@@ -82,7 +84,7 @@ _TARGET = {
 STATUS_EVENTS = {e.value: e for e in Event if e.value.isdigit()}
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(GatewayError):
     def __init__(self, state: State, event: Event) -> None:
         super().__init__(f"{event.value} is not allowed in state {state.value}")
         self.state = state

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from gateway.errors import GatewayError
+
 
 def ui_language() -> str:
     """The language of messages: ``GATEWAY_LANG=en`` switches to English, Vietnamese otherwise."""
@@ -25,7 +27,7 @@ class Problem:
         return self.en if (lang or ui_language()) == "en" else self.vi
 
 
-class Refused(ValueError):
+class Refused(GatewayError):
     """Input that the gateway will not accept; holds every problem found, not just the first."""
 
     def __init__(self, problems: list[Problem] | Problem) -> None:

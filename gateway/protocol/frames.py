@@ -18,6 +18,7 @@ import zlib
 
 import zstandard
 
+from gateway.errors import GatewayError
 from gateway.protocol.limits import (
     FRAME_ZSTD_LEVEL,
     MAX_FRAME_OVERHEAD,
@@ -31,7 +32,7 @@ KIND_ZSTD = 1
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
-class FrameError(ValueError):
+class FrameError(GatewayError):
     """A frame that breaks §7; the stream ends here.
 
     ``complete`` holds the payloads of the same ``feed`` call that were verified before the bad

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.errors import GatewayError
 from gateway.model.document import Envelope
 
 STATUS_CODES = frozenset({"01", "02", "03", "04", "05", "06", "13", "15", "16"})
@@ -19,7 +20,7 @@ RECEIPT_EVENTS = STATUS_CODES | {"at_hub", "delivered"}
 MALFORMED = "envelope.malformed"
 
 
-class WireError(ValueError):
+class WireError(GatewayError):
     """A body that breaks the protocol; the message is short and safe to reply with (400)."""
 
 

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
 
+from gateway.errors import GatewayError
 from gateway.store.layout import write_atomic
 
 AGENCY_URI_PREFIX = "urn:vn-agency:"
@@ -29,7 +30,7 @@ MIN_RSA_BITS = 2048
 _AGENCY = re.compile(r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}", re.ASCII)
 
 
-class PkiError(ValueError):
+class PkiError(GatewayError):
     """A certificate, CSR, key or CA directory that must not be used; the message says why."""
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from gateway.errors import StoreError
+
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 COPY_BLOCK = 256 * 1024
 
@@ -33,7 +35,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-class BlobError(ValueError):
+class BlobError(StoreError):
     pass
 
 

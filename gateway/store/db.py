@@ -17,6 +17,8 @@ from typing import TypeVar
 
 import aiosqlite
 
+from gateway.errors import StoreError
+
 T = TypeVar("T")
 Conn = aiosqlite.Connection
 
@@ -29,7 +31,7 @@ class Migration:
     statements: tuple[str, ...]
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(StoreError):
     pass
 
 

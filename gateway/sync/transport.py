@@ -21,6 +21,7 @@ from aiohappyeyeballs import AddrInfoType
 from aiohttp.client_proto import ResponseHandler
 
 from gateway import __version__
+from gateway.errors import GatewayError
 from gateway.protocol.compression import SyncCompressor
 from gateway.protocol.frames import FrameDecoder, FrameError
 from gateway.protocol.limits import FRAMES_TYPE, SYNC_TYPE
@@ -30,7 +31,7 @@ DEFAULT_SNDBUF = 32 * 1024
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ConnectionError)
 
 
-class HubError(Exception):
+class HubError(GatewayError):
     pass
 
 
