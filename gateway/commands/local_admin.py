@@ -8,6 +8,7 @@ from pathlib import Path
 from gateway.commands.common import load_directory, load_directory_file, opened
 from gateway.commands.render import emit_json, fmt_ms
 from gateway.model import AgencyCode, Directory, Problem, Refused, ui_language
+from gateway.model.safe_text import safe_text
 from gateway.store.db import Conn
 from gateway.store.layout import GatewayConfig, Layout, save_config, write_atomic
 from gateway.store.local import LocalStore
@@ -65,7 +66,7 @@ async def status(data: str, as_json: bool) -> None:
     ]
     error = sync.get("last_error")
     if error:
-        lines.append(f"{'Link problem' if en else 'Sự cố kết nối'}: {error}")
+        lines.append(f"{'Link problem' if en else 'Sự cố kết nối'}: {safe_text(str(error))}")
     skew = sync.get("skew_ms")
     if isinstance(skew, int) and abs(skew) > 60_000:
         unit = "min (the hub's time is used)" if en else "phút (dùng giờ máy chủ tỉnh)"
@@ -108,4 +109,5 @@ def agencies(data: str | None, as_json: bool) -> None:
         emit_json([a.to_dict() for a in entries])
         return
     for a in entries:
-        print(f"{a.code.text:<16} {a.level}  {(a.parent.text if a.parent else '-'):<16} {a.name}")
+        parent = a.parent.text if a.parent else "-"
+        print(f"{a.code.text:<16} {a.level}  {parent:<16} {safe_text(a.name)}")
