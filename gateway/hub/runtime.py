@@ -14,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.hub.app import build_app
+from gateway.hub.listener import ConnLimits, Listener
 from gateway.hub.schema import HUB_MIGRATIONS
 from gateway.hub.state import HubState
 from gateway.hub.store import HubStore
@@ -25,6 +26,7 @@ from gateway.store.db import Database
 from gateway.store.layout import write_atomic
 
 Clock = Callable[[], int]
+DEFAULT_CONN_LIMITS = ConnLimits()
 
 
 def wall_ms() -> int:
@@ -114,19 +116,26 @@ class RunningHub:
     state: HubState
     runner: web.AppRunner
     port: int
+    listener: Listener
 
     async def close(self) -> None:
+        await self.listener.close()
         await self.runner.cleanup()
         await self.state.store.db.close()
 
 
 async def serve_hub(root: Path, host: str = "127.0.0.1", port: int = 0,
-                    clock: Clock = wall_ms) -> RunningHub:
+                    clock: Clock = wall_ms, limits: ConnLimits = DEFAULT_CONN_LIMITS
+                    ) -> RunningHub:
     """Opens and serves a hub over mutual TLS; ``port=0`` picks a free port."""
     state = await open_hub(root, clock)
-    runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=2.0)
+    state.body_idle_s = limits.body_idle_s
+    runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=2.0,
+                           keepalive_timeout=limits.idle_s)
     await runner.setup()
+    server = runner.server
+    assert server is not None  # set by setup()
     sock = _listen_socket(host, port)
-    site = web.SockSite(runner, sock, ssl_context=tls_context(root))
-    await site.start()
-    return RunningHub(state, runner, int(sock.getsockname()[1]))
+    listener = Listener(sock, server, tls_context(root), limits)
+    listener.start()
+    return RunningHub(state, runner, int(sock.getsockname()[1]), listener)

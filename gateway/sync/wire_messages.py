@@ -32,6 +32,17 @@ MAX_AGENCY = 32
 MAX_CODE = 64
 MAX_VERSION_TEXT = 64
 MAX_ITEMS = 100_000  # containers + elements in one body; a full legal body needs ~65 000
+# Bytes, not only counts: the client refuses a reply over 1 MiB compressed / 8 MiB raw
+# (compression.MAX_IN / MAX_OUT), so the hub fills a reply's inbox and receipts up to
+# REPLY_BUDGET msgpack bytes, always with at least one of each that waits. An envelope is
+# capped at acceptance so that one of them always fits; tests check the sum stays under.
+MAX_ENVELOPE_BYTES = 128 * 1024  # msgpack size of one envelope
+REPLY_BUDGET = 512 * 1024
+# A recipient's statuses at the hub: a document never needs more than a handful, and a peer
+# never more than a few full syncs' worth in a window (the excess is answered 429, kept).
+MAX_STATUSES_PER_DOC = 16  # per (document, agency sending the status), ever
+STATUS_WINDOW_S = 600
+MAX_STATUSES_PER_WINDOW = 2048
 STATUS_CODES = frozenset({"01", "02", "03", "04", "05", "06", "13", "15", "16"})
 RECEIPT_EVENTS = STATUS_CODES | {"at_hub", "delivered"}
 MALFORMED = "envelope.malformed"
