@@ -21,7 +21,7 @@ OTHER_C0 = "\x08\x07\t\x00\x7f"
 
 TERMINAL_ATTACK = CLEAR + TITLE + CLIPBOARD + OVERWRITE + C1 + BIDI_TRICK + MARKUP + OTHER_C0
 # Attachment names may not hold C0 controls or DEL (refused on entry): the rest still applies.
-NAME_ATTACK = C1 + BIDI_TRICK + "[bold]x[/]"
+NAME_ATTACK = C1 + BIDI_TRICK + "[bold]x[reverse]"  # no "/": names may not hold one
 
 
 def attack(label: str) -> str:

@@ -114,7 +114,7 @@ async def test_item7_detail_screen_shows_every_remote_field_escaped(seeded: Seed
         assert "⟨U+202E⟩FDP.exe⟨U+202C⟩⟨U+2066⟩" in shown  # bidi controls marked
         # Markup shown as written: no crash on '[/]', no hyperlink, no style change.
         assert "[bold red]X[/] [link=https://evil.example]y[/link] [/]" in shown
-        assert "ATT<⟨U+009B⟩31m" in shown and "[bold]x[/]>.pdf" in shown
+        assert "ATT<⟨U+009B⟩31m" in shown and "[bold]x[reverse]>.pdf" in shown
         await pilot.press("escape")
         await pilot.pause()
         for outbound, label in ((seeded.outbound[0], "NOTE"), (seeded.outbound[1], "REASON")):
@@ -126,7 +126,7 @@ async def test_item7_detail_screen_shows_every_remote_field_escaped(seeded: Seed
             await pilot.pause()
 
 
-def test_item7_planted_data_really_is_hostile(tmp_path: Path) -> None:
+def test_planted_data_really_is_hostile(tmp_path: Path) -> None:
     """The fixture text holds every class the screens must neutralise."""
     text = attack("X") + name_attack("Y")
     found = set(unsafe(text))
