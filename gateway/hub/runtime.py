@@ -131,7 +131,7 @@ async def serve_hub(root: Path, host: str = "127.0.0.1", port: int = 0,
     state = await open_hub(root, clock)
     state.body_idle_s = limits.body_idle_s
     runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=2.0,
-                           keepalive_timeout=limits.idle_s)
+                           keepalive_timeout=limits.idle_s, lingering_time=limits.linger_s)
     await runner.setup()
     server = runner.server
     assert server is not None  # set by setup()

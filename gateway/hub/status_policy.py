@@ -33,6 +33,7 @@ DOC_LIMIT = "status_document_limit"
 class StatusOutcome:
     touched: frozenset[str]  # senders whose receipts changed
     refused: tuple[str, ...]  # one reason per refused item
+    stored: int = 0  # new statuses (replays are neither stored nor refused)
 
 
 async def store_statuses(conn: Conn, agency: str, items: Sequence[StatusMsg],
@@ -40,6 +41,7 @@ async def store_statuses(conn: Conn, agency: str, items: Sequence[StatusMsg],
     """Stores each allowed status once (by ``(agency, sid)``) and makes its receipt."""
     touched: set[str] = set()
     refused: list[str] = []
+    stored = 0
     for s in items:
         row = await (await conn.execute(
             "SELECT d.sender, EXISTS(SELECT 1 FROM inbox i WHERE i.doc_id = d.id"
@@ -74,7 +76,8 @@ async def store_statuses(conn: Conn, agency: str, items: Sequence[StatusMsg],
             "INSERT INTO receipts(sender, doc_id, recipient, event, at_ms, note)"
             " VALUES (?,?,?,?,?,?)", (sender, s.doc, agency, s.code, now, s.note))
         touched.add(sender)
-    return StatusOutcome(frozenset(touched), tuple(refused))
+        stored += 1
+    return StatusOutcome(frozenset(touched), tuple(refused), stored)
 
 
 def _party(agency: str, sender: str, addressed: bool) -> Party | None:

@@ -47,8 +47,7 @@ async def handle_sync(request: web.Request) -> web.Response:
     touched |= await hub.store.ack(agency, req.acks)
     outcome = await hub.store.statuses(agency, req.statuses)
     touched |= outcome.touched
-    hub.status_rate.spend(agency, len(req.statuses) - len(outcome.refused),
-                          hub.store.clock())
+    hub.status_rate.spend(agency, outcome.stored, hub.store.clock())
     for reason in outcome.refused:
         hub.refusal(reason)
     if outcome.refused:
