@@ -68,14 +68,14 @@ async def test_item5_recipient_cannot_recall_the_senders_document(hub: Hub, b: P
     assert hub.running.state.refusals.get("status_code_forbidden", 0) >= 1
 
 
-async def test_item5_sender_cannot_report_for_its_recipient(hub: Hub, a: Peer,
+async def test_sender_cannot_report_for_its_recipient(hub: Hub, a: Peer,
                                                             doc: str) -> None:
     for code in ("01", "03", "06", "02", "15", "13"):
         send = partial(a.sync_raw, sync_request(statuses=(status(doc, code),)))
         await neutral(hub, "status.authority", send, heartbeat_of=A)
 
 
-async def test_item5_recipient_statuses_still_reach_the_sender(hub: Hub, b: Peer,
+async def test_recipient_statuses_still_reach_the_sender(hub: Hub, b: Peer,
                                                                doc: str) -> None:
     await b.sync(statuses=tuple(status(doc, c) for c in ("01", "03", "04", "05", "06")))
     assert (await receipts_for(hub, doc))[-5:] == ["01", "03", "04", "05", "06"]
