@@ -121,7 +121,7 @@ async def test_item9_download_pauses_at_disk_reserve(
     monkeypatch.setenv("GATEWAY_LANG", "en")
     receiver = bed.gateway(COMMUNE_B)
     receiver.client.downloader.disk_recheck_s = 0.3
-    receiver.client.reserve_bytes = receiver.store.blobs.free_bytes() + 5 * 2**20
+    receiver.client.reserve_bytes = receiver.store.blobs.free_bytes() + 64 * 2**20
     doc_id = await bed.send(COMMUNE_A, [COMMUNE_B], [pdf(tmp_path)])
 
     async def paused() -> bool:
