@@ -47,6 +47,11 @@ ROWS: list[tuple[str, str]] = [
     (r"per\s+frame \(\d+ KiB … (\d+ MiB)", "MAX_FRAME"),
     (r"(\d+ KiB) before anything is measured", "START_FRAME"),
     (r"aims at about (one) second of link time", "FRAME_TARGET_S"),
+    (r"up to\s+(\d+ KiB) of msgpack", "REPLY_BUDGET"),
+    (r"msgpack encoding is over (\d+ KiB)", "MAX_ENVELOPE_BYTES"),
+    (r"at most (\d+) statuses per document from one agency", "MAX_STATUSES_PER_DOC"),
+    (r"at most (\d+) statuses from one agency", "MAX_STATUSES_PER_WINDOW"),
+    (r"from one agency in (\d+) seconds", "STATUS_WINDOW_S"),
 ]
 WORDS = {"one": 1, "two": 2}
 

@@ -1,4 +1,10 @@
-"""Pure formatting: table rows, dates, sizes, agency names and event wording (no Textual)."""
+"""Pure formatting: table rows, dates, sizes, agency names and event wording (no Textual).
+
+Text that came from another party (every envelope field, agency names from the directory,
+event kinds and notes, the hub's refusal reasons) leaves here only through
+:func:`~gateway.model.safe_text.safe_text`, and only inside :class:`rich.text.Text`, which is
+never parsed as markup: a subject holding ``[/]`` or ``[link=…]`` is shown as written.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from rich.text import Text
 
 from gateway.commands.render import summary_state
 from gateway.model import Agency, State, Urgency
+from gateway.model.safe_text import safe_text
 from gateway.store.local import Doc, EventRow
 from tui.i18n import lang, t
 
@@ -26,6 +33,11 @@ def fold(text: str) -> str:
     """Lower case without diacritics, so 'nam cuoi' finds 'Nậm Cuổi'."""
     decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d").replace("Đ", "d"))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def plain(text: str, style: str = "", *, newlines: bool = False) -> Text:
+    """Remote text as a cell: controls shown, bidi marked, markup never interpreted."""
+    return Text(safe_text(text, newlines=newlines), style=style)
 
 
 def clip(text: str, width: int) -> str:
@@ -72,7 +84,7 @@ def urgency_cell(u: Urgency) -> Text:
 
 def agency_name(directory: Mapping[str, Agency], code: str) -> str:
     agency = directory.get(code)
-    return agency.name if agency else code
+    return safe_text(agency.name if agency else code)
 
 
 def peers(doc: Doc, directory: Mapping[str, Agency], width: int = 22) -> str:
@@ -101,12 +113,13 @@ def doc_row(doc: Doc, directory: Mapping[str, Agency], subject_width: int = 40,
     if doc.direction == "out" and doc.queue_state == "done":
         state_style = "green"
     return (
-        Text(clip(env.code, 18), style=main_style),
-        Text(clip(env.subject, subject_width), style="bold red" if urgent else main_style),
+        Text(clip(safe_text(env.code), 18), style=main_style),
+        Text(clip(safe_text(env.subject), subject_width),
+             style="bold red" if urgent else main_style),
         Text(peers(doc, directory, peer_width)),
         urgency_cell(env.urgency),
         Text(fmt_date(env.issue_date)),
-        Text(clip(state, state_width), style=state_style),
+        Text(clip(safe_text(state), state_width), style=state_style),
     )
 
 
@@ -118,7 +131,7 @@ def actor_label(actor: str, directory: Mapping[str, Agency]) -> str:
 
 def event_label(event: EventRow) -> str:
     """Plain words for an event-log kind ('queued', 'status 03', a receipt code, …)."""
-    kind = event.kind
+    kind = safe_text(event.kind)
     if kind.startswith("status "):
         kind = kind.removeprefix("status ")
         states = {s.value: s for s in State}

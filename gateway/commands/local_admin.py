@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
-from gateway.commands.common import load_directory, load_directory_file, opened
+from gateway.commands.common import load_directory, load_directory_file, opened, wake_daemon
 from gateway.commands.render import emit_json, fmt_ms
 from gateway.model import AgencyCode, Directory, Problem, Refused, ui_language
+from gateway.model.safe_text import safe_text
 from gateway.store.db import Conn
 from gateway.store.layout import GatewayConfig, Layout, save_config, write_atomic
 from gateway.store.local import LocalStore
+from gateway.store.repair import record_scrub, sweep_orphans
 
 
 async def init(data: str, agency: str, hub: str | None, directory_file: str | None) -> Layout:
@@ -65,12 +68,25 @@ async def status(data: str, as_json: bool) -> None:
     ]
     error = sync.get("last_error")
     if error:
-        lines.append(f"{'Link problem' if en else 'Sự cố kết nối'}: {error}")
+        lines.append(f"{'Link problem' if en else 'Sự cố kết nối'}: {safe_text(str(error))}")
     skew = sync.get("skew_ms")
     if isinstance(skew, int) and abs(skew) > 60_000:
         unit = "min (the hub's time is used)" if en else "phút (dùng giờ máy chủ tỉnh)"
         lines.append(f"{'Clock is off by' if en else 'Đồng hồ của máy lệch'} "
                      f"{round(skew / 60_000):+d} {unit}")
+    short = sync.get("disk_short_bytes")
+    if isinstance(short, int) and short > 0:
+        lines.append(f"Disk full: {short // 2**20} MB needed; downloads resume by themselves"
+                     if en else f"Đĩa đầy: cần thêm {short // 2**20} MB; việc tải văn bản đến "
+                     "sẽ tự tiếp tục")
+    if counts["blobs_refetching"]:
+        label = ("Damaged attachments, quarantined, being fetched again from the hub" if en
+                 else "Tệp đính kèm hỏng, đã cách ly, đang tải lại từ máy chủ tỉnh")
+        lines.append(f"{label}: {counts['blobs_refetching']}")
+    if counts["blobs_lost"]:
+        label = ("Damaged attachments that only the original file can replace" if en
+                 else "Tệp đính kèm hỏng, chỉ thay được bằng tệp gốc")
+        lines.append(f"{label}: {counts['blobs_lost']}")
     print("\n".join(lines))
 
 
@@ -83,21 +99,26 @@ async def _kv(conn: Conn) -> dict[str, object]:
 
 
 async def scrub(data: str) -> bool:
-    async with opened(data) as (_, _, store):
-        report = store.blobs.scrub(await store.referenced_digests())
+    """Verifies every stored attachment; damaged ones are quarantined and fetched again from
+    the hub by the daemon, and blob files of sends killed before their commit are swept."""
+    async with opened(data) as (layout, _, store):
+        report = await asyncio.to_thread(store.blobs.scrub, await store.referenced_digests())
         damaged = await store.db.integrity_problems()
-        await store.db.write(lambda c: c.execute(
-            "INSERT INTO kv(key, value) VALUES ('blobs_bad', ?) ON CONFLICT(key)"
-            " DO UPDATE SET value = excluded.value",
-            (str(len(report.corrupt) + len(report.missing)),)))
+        await record_scrub(store, report)
+        swept = await sweep_orphans(store)
+        if not report.ok:
+            wake_daemon(layout)
     en = ui_language() == "en"
     for problem in damaged:
         print(f"{'database' if en else 'cơ sở dữ liệu'}: {problem}")
     print(f"{'checked' if en else 'đã kiểm tra'}: {report.checked}")
     for sha in report.corrupt:
-        print(f"{'corrupt' if en else 'hỏng'}: {sha}")
+        print(f"{'corrupt, quarantined, fetching again' if en else 'hỏng, đã cách ly, tải lại'}"
+              f": {sha}")
     for sha in report.missing:
-        print(f"{'missing' if en else 'thiếu'}: {sha}")
+        print(f"{'missing, fetching again' if en else 'thiếu, tải lại'}: {sha}")
+    if swept:
+        print(f"{'unreferenced files removed' if en else 'đã xóa tệp thừa'}: {len(swept)}")
     return report.ok and not damaged
 
 
@@ -108,4 +129,5 @@ def agencies(data: str | None, as_json: bool) -> None:
         emit_json([a.to_dict() for a in entries])
         return
     for a in entries:
-        print(f"{a.code.text:<16} {a.level}  {(a.parent.text if a.parent else '-'):<16} {a.name}")
+        parent = a.parent.text if a.parent else "-"
+        print(f"{a.code.text:<16} {a.level}  {parent:<16} {safe_text(a.name)}")

@@ -1,19 +1,24 @@
-"""Plain-words rendering of documents for the terminal and stable JSON for scripts."""
+"""Plain-words rendering of documents for the terminal and stable JSON for scripts.
+
+Every field of a document, its events and the hub's words came from another party: each is
+passed through :func:`~gateway.model.safe_text.safe_text` before it reaches the terminal, and
+JSON goes out through :func:`~gateway.model.safe_text.safe_json` (true data, inert text).
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime
 
 from gateway.model import State, envelope_to_dict, ui_language
 from gateway.model.envelope_codec import Plain
+from gateway.model.safe_text import safe_json
+from gateway.model.safe_text import safe_text as s
 from gateway.store.local import Doc, EventRow
 
 
 def emit_json(value: object) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=1)
-    sys.stdout.write("\n")
+    sys.stdout.write(safe_json(value) + "\n")
 
 
 def fmt_ms(ms: int) -> str:
@@ -30,7 +35,7 @@ def summary_state(doc: Doc) -> str:
     if doc.direction == "in":
         return _label(doc.inbox_status or State.RECEIVED)
     if doc.queue_state == "dead":
-        return ("Failed: " if en else "Gửi lỗi: ") + doc.last_error
+        return ("Failed: " if en else "Gửi lỗi: ") + s(doc.last_error)
     states = [d.state for d in doc.deliveries]
     if not states:
         return ""
@@ -68,22 +73,22 @@ def doc_json(doc: Doc, events: list[EventRow] | None = None) -> dict[str, Plain]
 def doc_summary_line(doc: Doc) -> str:
     env = doc.envelope
     arrow = "→" if doc.direction == "out" else "←"
-    peer = ",".join(env.recipients) if doc.direction == "out" else env.sender
+    peer = s(",".join(env.recipients) if doc.direction == "out" else env.sender)
     urgency = env.urgency.label_en if ui_language() == "en" else env.urgency.label_vi
-    return (f"{env.id}  {arrow} {peer[:40]:<40}  {env.code[:24]:<24}  {urgency:<12}  "
-            f"{env.subject[:50]}  [{summary_state(doc)}]")
+    return (f"{s(env.id)}  {arrow} {peer[:40]:<40}  {s(env.code)[:24]:<24}  {urgency:<12}  "
+            f"{s(env.subject)[:50]}  [{summary_state(doc)}]")
 
 
 def doc_text(doc: Doc, events: list[EventRow]) -> str:
     env = doc.envelope
     en = ui_language() == "en"
     lines = [
-        f"{'Document' if en else 'Văn bản'}: {env.id}",
-        f"{'Number' if en else 'Số/ký hiệu'}: {env.code}",
-        f"{'Type' if en else 'Loại'}: {env.doc_type}",
-        f"{'Subject' if en else 'Trích yếu'}: {env.subject}",
-        f"{'From' if en else 'Nơi gửi'}: {env.sender}",
-        f"{'To' if en else 'Nơi nhận'}: {', '.join(env.recipients)}",
+        f"{'Document' if en else 'Văn bản'}: {s(env.id)}",
+        f"{'Number' if en else 'Số/ký hiệu'}: {s(env.code)}",
+        f"{'Type' if en else 'Loại'}: {s(env.doc_type)}",
+        f"{'Subject' if en else 'Trích yếu'}: {s(env.subject)}",
+        f"{'From' if en else 'Nơi gửi'}: {s(env.sender)}",
+        f"{'To' if en else 'Nơi nhận'}: {s(', '.join(env.recipients))}",
         f"{'Urgency' if en else 'Độ khẩn'}: "
         f"{env.urgency.label_en if en else env.urgency.label_vi}",
         f"{'Issued' if en else 'Ngày ban hành'}: {env.issue_date.isoformat()}",
@@ -92,11 +97,11 @@ def doc_text(doc: Doc, events: list[EventRow]) -> str:
         "",
         f"{'Attachments' if en else 'Tệp đính kèm'}:",
     ]
-    lines += [f"  {a.name}  {a.size} B  sha256 {a.sha256}" for a in env.attachments]
+    lines += [f"  {s(a.name)}  {a.size} B  sha256 {s(a.sha256)}" for a in env.attachments]
     if doc.deliveries:
         lines += ["", f"{'Deliveries' if en else 'Tình trạng từng nơi nhận'}:"]
-        lines += [f"  {d.recipient}  {_label(d.state)}  {fmt_ms(d.updated_ms)}"
+        lines += [f"  {s(d.recipient)}  {_label(d.state)}  {fmt_ms(d.updated_ms)}"
                   + (" (recall pending)" if d.recall_pending else "") for d in doc.deliveries]
     lines += ["", f"{'History' if en else 'Lịch sử'}:"]
-    lines += [f"  {fmt_ms(e.at_ms)}  {e.actor:<8} {e.kind}  {e.detail}" for e in events]
+    lines += [f"  {fmt_ms(e.at_ms)}  {s(e.actor):<8} {s(e.kind)}  {s(e.detail)}" for e in events]
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from gateway.commands.common import load_directory_file, opened
-from gateway.hub.enrollment import create_token, revoke
+from gateway.hub.enrollment import certificate_count, create_token, revoke
 from gateway.hub.runtime import HubLayout, init_hub, open_hub, serve_hub
 from gateway.model import AgencyCode, Problem, Refused
 from gateway.security.tokens import parse_ttl
@@ -111,8 +111,19 @@ async def hub_admin_token(data: str, ttl: str) -> str:
 
 
 async def hub_revoke(data: str, agency: str) -> int:
+    """Revokes every live certificate of ``agency``; none to revoke is an error, not "0"."""
     state = await open_hub(Path(data))
     try:
-        return await revoke(state.store, AgencyCode.parse(agency).text)
+        code = AgencyCode.parse(agency).text
+        revoked = await revoke(state.store, code)
+        if revoked:
+            return revoked
+        if await certificate_count(state.store, code):
+            raise Refused(Problem(
+                "agency.already_revoked", f"Chứng thư của {code} đã bị thu hồi từ trước.",
+                f"The certificates of {code} are already revoked."))
+        raise Refused(Problem(
+            "agency.no_certificate", f"Cơ quan {code} chưa được cấp chứng thư nào.",
+            f"Agency {code} has no certificate."))
     finally:
         await state.store.db.close()

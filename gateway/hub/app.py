@@ -28,9 +28,12 @@ async def no_traces(request: web.Request, handler: Handler) -> web.StreamRespons
         return await handler(request)
     except web.HTTPException:
         raise
-    except (ConnectionError, ClientPayloadError):
-        log.info("peer went away: %s %s", request.method, request.path)
-        raise
+    except (ConnectionError, ClientPayloadError) as exc:
+        # A cut mid-request is everyday life on a 3G link: one line, no traceback (re-raising
+        # made aiohttp log the whole stack). The answer reaches the peer if it is still there.
+        log.info("peer went away: %s %s (%s)", request.method, request.path,
+                 type(exc).__name__)
+        raise web.HTTPBadRequest(text="request incomplete\n") from None
     except Exception:
         log.exception("request failed: %s %s", request.method, request.path)
         raise web.HTTPInternalServerError(text="internal error\n") from None

@@ -15,6 +15,7 @@ from aiohttp import ClientPayloadError, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.hub.auth import caller
+from gateway.hub.bodies import BodyTimeout, body_chunks
 from gateway.hub.state import HUB, HubState, UploadSlot
 from gateway.protocol.frames import FrameDecoder, FrameEncoder, FrameError
 from gateway.protocol.limits import FRAMES_TYPE, MAX_FRAME, MIN_FRAME
@@ -23,6 +24,7 @@ from gateway.store.blobs import SHA256_HEX
 EVICT_WAIT_S = 10.0
 SEND_BUFFER = 64 * 1024
 DISK_FULL = "the hub's disk is full"
+STALLED = "upload stalled"
 
 
 def _digest(request: web.Request) -> str:
@@ -96,7 +98,7 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
     error: str | None = None
     with blobs.open_partial(sha, offset) as f:
         try:
-            async for data in request.content.iter_any():
+            async for data in body_chunks(request):
                 held = _write(f, decoder.feed(data), held, size)
         except FrameError as exc:
             held = _write(f, list(exc.complete), held, size)
@@ -108,6 +110,9 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
         except (ConnectionError, OSError, asyncio.IncompleteReadError, ClientPayloadError,
                 HttpProcessingError):
             hub.lost_bytes += decoder.buffered  # a cut: only the frame in flight is lost
+        except BodyTimeout:
+            hub.lost_bytes += decoder.buffered
+            error = STALLED
         finally:
             await asyncio.to_thread(_sync, f)
     if held == 0 < size:
@@ -115,6 +120,8 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
     if error == DISK_FULL:  # transient for the gateway: it keeps the document and retries
         raise web.HTTPServiceUnavailable(headers={"Upload-Offset": str(held),
                                                   "Retry-After": "600"}, text=f"{error}\n")
+    if error == STALLED:
+        raise web.HTTPRequestTimeout(headers={"Upload-Offset": str(held)}, text=f"{error}\n")
     if error is not None:
         raise web.HTTPBadRequest(headers={"Upload-Offset": str(held)}, text=f"{error}\n")
     if held < size:
@@ -176,6 +183,7 @@ async def handle_get(request: web.Request) -> web.StreamResponse:
     blobs = hub.store.blobs
     if not await hub.store.may_read(agency, sha) or not blobs.has(sha):
         raise web.HTTPNotFound(text="no such blob for you\n")
+    hub.progress[agency] = hub.store.clock()  # a long download is progress (fleet: stalled)
     size = blobs.size(sha)
     offset = _query_int(request, "offset", 0)
     if offset > size:

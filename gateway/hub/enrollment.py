@@ -15,13 +15,15 @@ from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from gateway.hub.bodies import read_limited
 from gateway.hub.state import HUB
 from gateway.hub.store import HubStore
-from gateway.hub.sync_handler import read_limited
 from gateway.protocol.limits import MAX_ENROLL_BODY
 from gateway.security.ca import PkiError
 from gateway.security.tokens import new_admin_token, new_token, token_digest
 from gateway.store.db import Conn
+
+ENROLL_BODY_S = 60.0  # no certificate yet: a whole body within a minute, however it trickles
 
 
 async def create_token(store: HubStore, agency: str, ttl: timedelta, kind: str = "enroll") -> str:
@@ -39,6 +41,13 @@ async def revoke(store: HubStore, agency: str) -> int:
         "UPDATE certificates SET revoked_ms = ? WHERE agency = ? AND revoked_ms IS NULL",
         (now, agency)))
     return int(cur.rowcount)
+
+
+async def certificate_count(store: HubStore, agency: str) -> int:
+    """How many certificates were ever issued to ``agency``, revoked or not."""
+    rows = await store.db.read(lambda c: c.execute_fetchall(
+        "SELECT count(*) FROM certificates WHERE agency = ?", (agency,)))
+    return int(next(iter(rows))[0])
 
 
 def _spki_sha256(csr: x509.CertificateSigningRequest) -> str:
@@ -64,7 +73,7 @@ async def handle_enroll(request: web.Request) -> web.Response:
     if hub.ca is None:
         raise web.HTTPServiceUnavailable(text="this hub has no CA\n")
     ca = hub.ca
-    body = await read_limited(request, MAX_ENROLL_BODY)
+    body = await read_limited(request, MAX_ENROLL_BODY, ENROLL_BODY_S)
     try:
         data = json.loads(body)  # deep nesting raises RecursionError, not ValueError
         token, csr_pem = str(data["token"])[:200], str(data["csr"]).encode()

@@ -1,8 +1,11 @@
 """What the provincial IT team sees: fleet health as data, and Prometheus metrics.
 
 Health is computed from the hub's clock only; a box's own clock is reported as skew, never
-trusted. Agencies in the directory that never connected are listed too: a box that never came
-up is the one most worth a phone call.
+trusted. A box that syncs but takes nothing in is *stalled*: documents wait for it at the hub,
+the oldest for longer than ``STALL_AFTER_MS``, and in that time it neither acknowledged one nor
+downloaded a blob (a reply it cannot read looks exactly like this from here). Agencies in the
+directory that never connected are listed too: a box that never came up is the one most worth
+a phone call.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from gateway.hub.state import HUB, HubState
 ONLINE_WITHIN_MS = 180_000
 SKEW_ALERT_MS = 300_000
 DISK_LOW_BYTES = 500 * 2**20
+STALL_AFTER_MS = 15 * 60_000
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,9 @@ class GatewayHealth:
     disk_free: int
     blobs_bad: int
     inbox_waiting: int
+    inbox_oldest_ms: int | None  # when the oldest waiting document was routed to it
+    last_progress_ms: int | None  # its last ack or blob download seen by the hub
+    stalled: bool
     problems: tuple[str, ...]
 
 
@@ -42,25 +49,44 @@ async def fleet(hub: HubState) -> list[GatewayHealth]:
         "SELECT agency, last_seen_ms, version, skew_ms, queue, disk_free, blobs_bad"
         " FROM gateways"))
     waiting_rows = await store.db.read(lambda c: c.execute_fetchall(
-        "SELECT recipient, count(*) FROM inbox WHERE acked_ms IS NULL GROUP BY recipient"))
-    waiting = {str(r[0]): int(r[1]) for r in waiting_rows}
+        "SELECT recipient, count(*), min(routed_ms) FROM inbox WHERE acked_ms IS NULL"
+        " GROUP BY recipient"))
+    acked_rows = await store.db.read(lambda c: c.execute_fetchall(
+        "SELECT recipient, max(acked_ms) FROM inbox WHERE acked_ms IS NOT NULL"
+        " GROUP BY recipient"))
+    waiting = {str(r[0]): (int(r[1]), int(r[2])) for r in waiting_rows}
+    progress = {str(r[0]): int(r[1]) for r in acked_rows}
+    for agency, at in hub.progress.items():
+        progress[agency] = max(at, progress.get(agency, at))
     seen = {str(r[0]): r for r in rows}
     out = []
     for code in sorted(set(store.directory) | set(seen)):
         name = store.directory[code].name if code in store.directory else "?"
+        count, oldest = waiting.get(code, (0, None))
+        last_progress = progress.get(code)
         r = seen.get(code)
         if r is None:
-            out.append(GatewayHealth(code, name, False, False, None, "", 0, 0, 0, 0,
-                                     waiting.get(code, 0), ("never connected",)))
+            out.append(GatewayHealth(code, name, False, False, None, "", 0, 0, 0, 0, count,
+                                     oldest, last_progress, False, ("never connected",)))
             continue
         last, skew, disk, bad = int(r[1]), int(r[3]), int(r[5]), int(r[6])
         online = now - last <= ONLINE_WITHIN_MS
+        stalled = online and _stalled(now, oldest, last_progress)
         problems = [p for p, bad_flag in (
-            ("offline", not online), ("clock skew", abs(skew) > SKEW_ALERT_MS),
+            ("offline", not online), ("stalled", stalled),
+            ("clock skew", abs(skew) > SKEW_ALERT_MS),
             ("disk low", disk < DISK_LOW_BYTES), ("corrupt blobs", bad > 0)) if bad_flag]
         out.append(GatewayHealth(code, name, True, online, last, str(r[2]), skew, int(r[4]),
-                                 disk, bad, waiting.get(code, 0), tuple(problems)))
+                                 disk, bad, count, oldest, last_progress, stalled,
+                                 tuple(problems)))
     return out
+
+
+def _stalled(now: int, oldest: int | None, last_progress: int | None) -> bool:
+    """Something has waited too long and nothing moved for as long."""
+    if oldest is None or now - oldest <= STALL_AFTER_MS:
+        return False
+    return last_progress is None or now - last_progress > STALL_AFTER_MS
 
 
 async def handle_fleet(request: web.Request) -> web.Response:
@@ -110,6 +136,15 @@ async def handle_metrics(request: web.Request) -> web.Response:
            [per_gateway(e.blobs_bad, e.agency) for e in entries])
     metric("gateway_inbox_waiting_documents", "gauge", "Documents at the hub not yet fetched.",
            [per_gateway(e.inbox_waiting, e.agency) for e in entries])
+    metric("gateway_inbox_oldest_age_seconds", "gauge",
+           "Age of the oldest document waiting at the hub for the gateway.",
+           [per_gateway((now - e.inbox_oldest_ms) / 1000, e.agency) for e in entries
+            if e.inbox_oldest_ms is not None])
+    metric("gateway_stalled", "gauge",
+           "1 if the gateway syncs but has taken nothing in for 15 minutes while documents wait.",
+           [per_gateway(int(e.stalled), e.agency) for e in entries])
+    metric("gateway_hub_refused_total", "counter", "Content the hub refused, by reason.",
+           [(f'{{reason="{_label(k)}"}}', v) for k, v in sorted(hub.refusals.items())])
     return web.Response(text="\n".join(lines) + "\n",
                         content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})

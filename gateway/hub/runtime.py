@@ -14,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.hub.app import build_app
+from gateway.hub.listener import ConnLimits, Listener
 from gateway.hub.schema import HUB_MIGRATIONS
 from gateway.hub.state import HubState
 from gateway.hub.store import HubStore
@@ -25,6 +26,7 @@ from gateway.store.db import Database
 from gateway.store.layout import write_atomic
 
 Clock = Callable[[], int]
+DEFAULT_CONN_LIMITS = ConnLimits()
 
 
 def wall_ms() -> int:
@@ -102,10 +104,14 @@ def tls_context(root: Path) -> ssl.SSLContext:
 
 def _listen_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
-    sock.setblocking(False)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
@@ -114,19 +120,39 @@ class RunningHub:
     state: HubState
     runner: web.AppRunner
     port: int
+    listener: Listener
 
     async def close(self) -> None:
+        await self.listener.close()
         await self.runner.cleanup()
         await self.state.store.db.close()
 
 
 async def serve_hub(root: Path, host: str = "127.0.0.1", port: int = 0,
-                    clock: Clock = wall_ms) -> RunningHub:
-    """Opens and serves a hub over mutual TLS; ``port=0`` picks a free port."""
-    state = await open_hub(root, clock)
-    runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=2.0)
-    await runner.setup()
+                    clock: Clock = wall_ms, limits: ConnLimits = DEFAULT_CONN_LIMITS
+                    ) -> RunningHub:
+    """Opens and serves a hub over mutual TLS; ``port=0`` picks a free port.
+
+    The port is bound first, so a port in use fails before anything else is open (an open
+    database would keep the process alive after the error)."""
     sock = _listen_socket(host, port)
-    site = web.SockSite(runner, sock, ssl_context=tls_context(root))
-    await site.start()
-    return RunningHub(state, runner, int(sock.getsockname()[1]))
+    try:
+        state = await open_hub(root, clock)
+    except BaseException:
+        sock.close()
+        raise
+    state.body_idle_s = limits.body_idle_s
+    runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=2.0,
+                           keepalive_timeout=limits.idle_s, lingering_time=limits.linger_s)
+    try:
+        await runner.setup()
+        server = runner.server
+        assert server is not None  # set by setup()
+        listener = Listener(sock, server, tls_context(root), limits)
+    except BaseException:
+        sock.close()
+        await runner.cleanup()
+        await state.store.db.close()
+        raise
+    listener.start()
+    return RunningHub(state, runner, int(sock.getsockname()[1]), listener)

@@ -86,4 +86,23 @@ HUB_MIGRATIONS = (
         )""",
         "CREATE TABLE kv(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     )),
+    # A status id is unique per sending agency, not globally: one commune cannot take
+    # another's id, and two recipients' automatic "01" never collide. Counted per document.
+    Migration(2, (
+        """CREATE TABLE statuses_v2(
+            agency TEXT NOT NULL,
+            sid TEXT NOT NULL,
+            doc_id TEXT NOT NULL,
+            code TEXT NOT NULL,
+            at_ms INTEGER NOT NULL,
+            PRIMARY KEY (agency, sid)
+        )""",
+        "INSERT INTO statuses_v2(agency, sid, doc_id, code, at_ms)"
+        " SELECT agency, sid, doc_id, code, at_ms FROM statuses",
+        "DROP TABLE statuses",
+        "ALTER TABLE statuses_v2 RENAME TO statuses",
+        "CREATE INDEX statuses_doc ON statuses(doc_id, agency)",
+        # Fleet: the oldest document still waiting for each recipient.
+        "CREATE INDEX inbox_waiting ON inbox(recipient, acked_ms, routed_ms)",
+    )),
 )

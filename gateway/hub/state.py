@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from gateway.hub.notify import Notifier
+from gateway.hub.status_policy import StatusRate
 from gateway.hub.store import HubStore
 from gateway.protocol.compression import SyncCompressor
 from gateway.protocol.limits import MAX_FRAME_RAW
@@ -36,9 +37,16 @@ class HubState:
     reserve_bytes: int = 100 * 2**20  # free disk below which no new document is accepted
     requests: dict[str, int] = field(default_factory=dict)
     lost_bytes: int = 0  # upload bytes that crossed the link but died in a cut mid-frame
+    status_rate: StatusRate = field(default_factory=StatusRate)
+    refusals: dict[str, int] = field(default_factory=dict)  # content refused, by reason
+    body_idle_s: float = 60.0  # a request body silent this long is given up (slow clients)
+    progress: dict[str, int] = field(default_factory=dict)  # agency: last blob download (ms)
 
     def count(self, name: str) -> None:
         self.requests[name] = self.requests.get(name, 0) + 1
+
+    def refusal(self, reason: str) -> None:
+        self.refusals[reason] = self.refusals.get(reason, 0) + 1
 
 
 HUB = web.AppKey("hub", HubState)

@@ -11,9 +11,11 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from gateway.hub.reply import inbox_item_size, receipt_size, take, too_large
+from gateway.hub.status_policy import StatusOutcome, store_statuses
 from gateway.model import Directory, Envelope, Refused, envelope_from_dict, envelope_to_dict
 from gateway.model.document import validate_envelope
-from gateway.protocol.limits import MAX_INBOX, MAX_RECEIPTS
+from gateway.protocol.limits import MAX_INBOX, MAX_RECEIPTS, REPLY_BUDGET
 from gateway.protocol.wire import BlobNeed, InboxItem, NodeReport, Receipt, Refusal, StatusMsg
 from gateway.store.blobs import BlobStore
 from gateway.store.db import Conn, Database
@@ -93,7 +95,7 @@ class HubStore:
             validate_envelope(env, lambda code: code in self.directory)
         except Refused as exc:
             return Refusal(env.id, exc.codes[0], str(exc)[:500])
-        return None
+        return too_large(env)
 
     async def ack(self, agency: str, seqs: Sequence[int]) -> frozenset[str]:
         """Marks inbox entries delivered; the sender gets a ``delivered`` receipt once."""
@@ -117,29 +119,12 @@ class HubStore:
         await self.db.write(tx)
         return frozenset(senders)
 
-    async def statuses(self, agency: str, items: Sequence[StatusMsg]) -> frozenset[str]:
-        """Stores recipient statuses once each (by ``sid``) for documents addressed to them."""
+    async def statuses(self, agency: str, items: Sequence[StatusMsg]) -> StatusOutcome:
+        """Stores the statuses ``agency`` may send (:mod:`gateway.hub.status_policy`)."""
         if not items:
-            return frozenset()
+            return StatusOutcome(frozenset(), ())
         now = self.clock()
-        senders: set[str] = set()
-
-        async def tx(conn: Conn) -> None:
-            for s in items:
-                row = await (await conn.execute(
-                    "SELECT d.sender FROM inbox i JOIN documents d ON d.id = i.doc_id"
-                    " WHERE i.doc_id = ? AND i.recipient = ?", (s.doc, agency))).fetchone()
-                if row is None:
-                    continue  # not addressed to this gateway: silently not stored
-                cur = await conn.execute(
-                    "INSERT OR IGNORE INTO statuses(sid, doc_id, agency, code, at_ms)"
-                    " VALUES (?,?,?,?,?)", (s.sid, s.doc, agency, s.code, now))
-                if cur.rowcount == 1:
-                    await _receipt(conn, str(row[0]), s.doc, agency, s.code, now, s.note)
-                    senders.add(str(row[0]))
-
-        await self.db.write(tx)
-        return frozenset(senders)
+        return await self.db.write(lambda conn: store_statuses(conn, agency, items, now))
 
     # Hub -> gateway ------------------------------------------------------------------------
 
@@ -154,20 +139,35 @@ class HubStore:
         return [BlobNeed(str(r[0]), self.blobs.partial_size(str(r[0])), int(r[1]), int(r[2]))
                 for r in rows]
 
-    async def inbox(self, agency: str) -> list[InboxItem]:
-        rows = await self.db.read(lambda c: c.execute_fetchall(
-            "SELECT i.seq, d.envelope FROM inbox i JOIN documents d ON d.id = i.doc_id"
-            " WHERE i.recipient = ? AND i.acked_ms IS NULL"
+    async def inbox(self, agency: str, budget: int = REPLY_BUDGET) -> list[InboxItem]:
+        """Waiting documents, most urgent first, within ``budget`` msgpack bytes (at least
+        one). Sizes are estimated from the stored JSON first, so a backlog of large envelopes
+        is never loaded whole; the exact sizes then decide."""
+        heads = await self.db.read(lambda c: c.execute_fetchall(
+            "SELECT i.seq, length(CAST(d.envelope AS BLOB)) FROM inbox i"
+            " JOIN documents d ON d.id = i.doc_id WHERE i.recipient = ? AND i.acked_ms IS NULL"
             " ORDER BY i.urgency DESC, i.seq LIMIT ?", (agency, MAX_INBOX)))
-        return [InboxItem(int(r[0]), envelope_from_dict(json.loads(str(r[1])))) for r in rows]
+        seqs = [int(r[0]) for r in heads][:take((int(r[1]) for r in heads), budget)]
+        if not seqs:
+            return []
+        marks = ",".join("?" * len(seqs))
+        rows = await self.db.read(lambda c: c.execute_fetchall(
+            f"SELECT i.seq, d.envelope FROM inbox i JOIN documents d ON d.id = i.doc_id"
+            f" WHERE i.seq IN ({marks}) AND i.acked_ms IS NULL", seqs))
+        by_seq = {int(r[0]): str(r[1]) for r in rows}
+        items = [InboxItem(seq, envelope_from_dict(json.loads(by_seq[seq])))
+                 for seq in seqs if seq in by_seq]
+        return items[:take((inbox_item_size(i) for i in items), budget)]
 
-    async def receipts(self, agency: str, after: int) -> list[Receipt]:
+    async def receipts(self, agency: str, after: int,
+                       budget: int = REPLY_BUDGET) -> list[Receipt]:
         rows = await self.db.read(lambda c: c.execute_fetchall(
             "SELECT rseq, doc_id, recipient, event, at_ms, note FROM receipts"
             " WHERE sender = ? AND rseq > ? ORDER BY rseq LIMIT ?",
             (agency, after, MAX_RECEIPTS)))
-        return [Receipt(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), str(r[5]))
-                for r in rows]
+        found = [Receipt(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), str(r[5]))
+                 for r in rows]
+        return found[:take((receipt_size(r) for r in found), budget)]
 
     # Blobs ---------------------------------------------------------------------------------
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
+
 from aiohttp import web
 
 from gateway.hub.auth import caller
+from gateway.hub.bodies import read_limited
+from gateway.hub.reply import fixed_size, inbox_item_size
 from gateway.hub.state import HUB, HubState
 from gateway.protocol.compression import BodyTooLarge, CompressionError
-from gateway.protocol.limits import MAX_COMPRESSED_BODY, MAX_NEED, SYNC_TYPE
+from gateway.protocol.limits import MAX_COMPRESSED_BODY, MAX_NEED, REPLY_BUDGET, SYNC_TYPE
 from gateway.protocol.wire import (
     HubConfig,
     Refusal,
@@ -18,12 +23,19 @@ from gateway.protocol.wire import (
     encode_reply,
 )
 
+log = logging.getLogger("gateway.hub")
+
 
 async def handle_sync(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     agency = caller(request)
     hub.count("sync")
     req = await _decode(request, hub)
+    retry = hub.status_rate.retry_after_s(agency, len(req.statuses), hub.store.clock())
+    if retry:  # refused whole and before any effect: the box keeps its statuses for later
+        hub.refusal("status_rate")
+        raise web.HTTPTooManyRequests(headers={"Retry-After": str(retry)},
+                                      text="too many statuses; try again later\n")
     hub.store.heartbeat(agency, req.node)
     # Below the disk reserve the hub takes no new documents; the gateways keep them queued
     # and offer them again at every sync, so nothing is lost while the disk is freed.
@@ -31,7 +43,14 @@ async def handle_sync(request: web.Request) -> web.Response:
     accepted = await hub.store.accept(agency, () if low_disk else req.out)
     touched = set(accepted.touched)
     touched |= await hub.store.ack(agency, req.acks)
-    touched |= await hub.store.statuses(agency, req.statuses)
+    outcome = await hub.store.statuses(agency, req.statuses)
+    touched |= outcome.touched
+    hub.status_rate.spend(agency, outcome.stored, hub.store.clock())
+    for reason in outcome.refused:
+        hub.refusal(reason)
+    if outcome.refused:
+        log.info("statuses refused from %s: %d of %d", agency, len(outcome.refused),
+                 len(req.statuses))
     hub.notifier.notify(touched - {agency})
     refused = accepted.refused + req.bad_out
     reply = await _reply(hub, agency, req, accepted.accepted, refused)
@@ -46,18 +65,6 @@ async def handle_sync(request: web.Request) -> web.Response:
     body = hub.compressor.compress(encode_reply(reply), dict_id)
     return web.Response(body=body, content_type=SYNC_TYPE,
                         headers={"X-Sync-Dict": str(dict_id)})
-
-
-async def read_limited(request: web.Request, limit: int) -> bytes:
-    """The whole body, refusing it (413) as soon as it passes ``limit``."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def _decode(request: web.Request, hub: HubState) -> SyncRequest:
@@ -78,12 +85,18 @@ async def _decode(request: web.Request, hub: HubState) -> SyncRequest:
 
 async def _reply(hub: HubState, agency: str, req: SyncRequest, accepted: tuple[str, ...],
                  refused: tuple[Refusal, ...]) -> SyncReply:
-    return SyncReply(
+    """The reply, its inbox and receipts filled within the byte budget (hub/reply.py)."""
+    reply = SyncReply(
         time_ms=hub.store.clock(),
         accepted=accepted,
         refused=refused,
         need=tuple(await hub.store.needs(agency))[:MAX_NEED],
-        inbox=tuple(await hub.store.inbox(agency)),
-        receipts=tuple(await hub.store.receipts(agency, req.rcursor)),
+        inbox=(),
+        receipts=(),
         config=HubConfig(frame_max=hub.frame_max, dict_id=hub.compressor.newest()),
     )
+    room = REPLY_BUDGET - fixed_size(reply)
+    inbox = tuple(await hub.store.inbox(agency, room))
+    room -= sum(inbox_item_size(i) for i in inbox)
+    receipts = tuple(await hub.store.receipts(agency, req.rcursor, room))
+    return replace(reply, inbox=inbox, receipts=receipts)

@@ -131,3 +131,21 @@ def _recall(d: Delivery, event: Event) -> Delivery:
     if RANK[d.state] < RANK[State.AT_HUB]:
         return Delivery(State.RECALLED)  # never left the box: the recall simply cancels it
     return replace(d, recall_pending=True)
+
+
+class Party(enum.Enum):
+    """Which side of a document a status comes from."""
+
+    SENDER = "sender"
+    RECIPIENT = "recipient"
+
+
+# Who may say what (QCVN 102 status packages, ../shared/DOMAIN.md): only the issuer recalls;
+# only a recipient reports arrival, handling or rejection and answers a recall request.
+SENDER_CODES = frozenset({"13"})
+RECIPIENT_CODES = frozenset({"01", "02", "03", "04", "05", "06", "15", "16"})
+
+
+def may_send(party: Party, code: str) -> bool:
+    """Whether ``party`` may send status ``code`` for a document; unknown codes never."""
+    return code in (SENDER_CODES if party is Party.SENDER else RECIPIENT_CODES)

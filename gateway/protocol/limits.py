@@ -42,6 +42,18 @@ MAX_ACCEPTED = MAX_OUT  # answers to one request's ``out``
 MAX_REFUSED = MAX_OUT
 MAX_WAIT = 60  # long-poll seconds
 
+# Bytes, not only counts: the client refuses a reply over MAX_COMPRESSED_BODY / MAX_BODY, so the
+# hub fills a reply's inbox and receipts up to REPLY_BUDGET msgpack bytes, always with at least
+# one of each that waits. An envelope is capped at acceptance so that one of them always fits.
+MAX_ENVELOPE_BYTES = 128 * 1024  # msgpack size of one envelope
+REPLY_BUDGET = 512 * 1024
+
+# A recipient's statuses at the hub: a document never needs more than a handful, and a peer
+# never more than a few full syncs' worth in a window (the excess is answered 429, kept).
+MAX_STATUSES_PER_DOC = 16  # per (document, agency sending the status), ever
+STATUS_WINDOW_S = 600
+MAX_STATUSES_PER_WINDOW = 2048
+
 # Text fields of messages (§4).
 MAX_NOTE = 500
 MAX_REASON = 1000

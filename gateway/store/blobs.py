@@ -4,22 +4,30 @@ A blob is written to a temp file, fsynced, renamed into place and the directory 
 after a power cut it is either whole or absent. Identical bytes are stored once however many
 documents use them. Partial files hold resumable transfers; their bytes only become a blob
 after the whole sha256 checks out.
+
+A blob file no document references (left by a ``gateway send`` killed between storing its
+files and committing the document) is swept once it is older than a grace period; an install
+holds a shared lock and refreshes the file's time, the sweep an exclusive one, so a send in
+progress never loses a blob it is about to commit.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import re
 import secrets
 import shutil
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from gateway.errors import StoreError
+from gateway.model.errors import Problem, Refused
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 COPY_BLOCK = 256 * 1024
@@ -39,8 +47,29 @@ class BlobError(StoreError):
     pass
 
 
-class BlobCorrupt(BlobError):
-    pass
+class BlobCorrupt(Refused, BlobError):
+    """A stored blob cannot be given out (damaged, or moved aside until fetched again); its
+    message is the one-line, bilingual text a clerk sees."""
+
+
+def printable_name(name: str) -> str:
+    """A file name safe to put in a one-line message (remote names may hold controls)."""
+    return "".join(c if c.isprintable() else "?" for c in name)[:80]
+
+
+def unreadable(name: str, *, missing: bool) -> BlobCorrupt:
+    shown = printable_name(name)
+    if missing:
+        return BlobCorrupt(Problem("blob.missing",
+            f"Tệp đính kèm '{shown}' không còn trên máy: bản hỏng đã được cách ly và được tải "
+            "lại từ máy chủ tỉnh nếu tỉnh còn bản đúng; hãy thử lại sau.",
+            f"Attachment '{shown}' is not on this box: the damaged copy was quarantined and is "
+            "fetched again from the hub when the hub has it; try again later."))
+    return BlobCorrupt(Problem("blob.corrupt",
+        f"Tệp đính kèm '{shown}' bị hỏng trên máy này; chạy 'gateway scrub' để cách ly nó và "
+        "tải lại bản đúng từ máy chủ tỉnh.",
+        f"Attachment '{shown}' is damaged on this box; run 'gateway scrub' to quarantine it "
+        "and fetch a good copy from the hub."))
 
 
 def check_digest(sha256: str) -> str:
@@ -112,12 +141,26 @@ class BlobStore:
             tmp.unlink(missing_ok=True)
         return sha, size
 
+    @contextlib.contextmanager
+    def _locked(self, kind: int) -> Iterator[None]:
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, kind)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
     def _install(self, tmp: Path, sha256: str) -> None:
         target = self.path(sha256)
-        if target.exists():
-            return  # stored once: identical bytes are already there
-        target.parent.mkdir(exist_ok=True)
-        tmp.replace(target)
+        with self._locked(fcntl.LOCK_SH):
+            if target.exists():
+                # Stored once: identical bytes are already there. Its time is refreshed, so
+                # the orphan sweep sees a send in progress (it may reuse an old orphan).
+                with contextlib.suppress(FileNotFoundError):
+                    os.utime(target)
+                    return
+            target.parent.mkdir(exist_ok=True)
+            tmp.replace(target)
         fsync_dir(target.parent)
 
     def read_chunks(self, sha256: str, offset: int = 0) -> Iterator[bytes]:
@@ -140,18 +183,24 @@ class BlobStore:
         return digest.hexdigest() == sha256
 
     def export(self, sha256: str, dest: Path) -> None:
-        """Copies a blob out, verifying it on the way; a corrupt blob leaves no file behind."""
+        """Copies a blob out, verifying it on the way; a corrupt blob leaves no file behind.
+
+        A damaged or quarantined blob raises :class:`BlobCorrupt` (one bilingual line)."""
         digest = hashlib.sha256()
         tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
         try:
-            with tmp.open("xb") as out:
-                for chunk in self.read_chunks(sha256):
+            source = self.path(sha256).open("rb")
+        except FileNotFoundError:
+            raise unreadable(dest.name, missing=True) from None
+        try:
+            with source, tmp.open("xb") as out:
+                for chunk in iter(lambda: source.read(COPY_BLOCK), b""):
                     digest.update(chunk)
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
             if digest.hexdigest() != sha256:
-                raise BlobCorrupt(f"blob {sha256[:12]} is corrupt")
+                raise unreadable(dest.name, missing=False)
             tmp.replace(dest)
         finally:
             tmp.unlink(missing_ok=True)
@@ -231,12 +280,34 @@ class BlobStore:
                 report.corrupt.append(sha)
         return report
 
-    def quarantine(self, sha256: str) -> None:
-        """Moves a corrupt blob aside so that it is fetched or re-added, never served."""
+    def quarantine(self, sha256: str) -> bool:
+        """Moves a corrupt blob aside so that it is fetched or re-added, never served; a
+        later copy of the same digest replaces an earlier one (one file per digest)."""
         bad = self.root / "corrupt"
         bad.mkdir(exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            shutil.move(str(self.path(sha256)), bad / sha256)
+        try:
+            self.path(sha256).replace(bad / sha256)
+        except FileNotFoundError:
+            return False
+        fsync_dir(self.path(sha256).parent)
+        return True
+
+    def sweep(self, referenced: Iterable[str], grace_s: float) -> list[str]:
+        """Removes blob files that no document references and that nobody wrote or reused
+        for ``grace_s`` seconds (a send stores its files, then commits the document)."""
+        keep = set(referenced)
+        cutoff = time.time() - grace_s
+        removed: list[str] = []
+        with self._locked(fcntl.LOCK_EX):
+            for sha in self.all_digests():
+                if sha in keep:
+                    continue
+                path = self.path(sha)
+                with contextlib.suppress(FileNotFoundError):
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed.append(sha)
+        return removed
 
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.root).free

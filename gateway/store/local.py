@@ -25,7 +25,7 @@ from gateway.model import (
     envelope_from_dict,
     envelope_to_dict,
 )
-from gateway.store.blobs import BlobStore
+from gateway.store.blobs import BlobStore, printable_name
 from gateway.store.db import Conn, Database
 from gateway.store.layout import Layout
 from gateway.store.schema import GATEWAY_MIGRATIONS
@@ -155,6 +155,16 @@ class LocalStore:
         now = self.clock()
 
         async def tx(conn: Conn) -> None:
+            lost = await conn.execute_fetchall(
+                "SELECT a.name, a.sha256 FROM attachments a JOIN bad_blobs b"
+                " ON b.sha256 = a.sha256 WHERE a.doc_id = ? AND b.state = 'lost'", (doc_id,))
+            damaged = [str(r[0]) for r in lost if not self.blobs.has(str(r[1]))]
+            if damaged:  # its bytes were quarantined: sending again needs the original file
+                raise Refused(Problem("document.blob_lost",
+                    f"Không gửi lại được: tệp đính kèm '{printable_name(damaged[0])}' đã hỏng "
+                    "trên máy này; hãy soạn lại văn bản từ tệp gốc.",
+                    f"Cannot resend: attachment '{printable_name(damaged[0])}' was damaged on "
+                    "this box; compose the document again from the original file."))
             cur = await conn.execute(
                 "UPDATE outbound SET state='pending', attempts=0, next_ms=0, last_error='' "
                 "WHERE doc_id = ? AND state = 'dead'", (doc_id,))
@@ -216,6 +226,8 @@ class LocalStore:
                 ("inbox", "SELECT count(*) FROM documents WHERE direction = 'in'"),
                 ("inbound_downloading", "SELECT count(*) FROM inbound_pending"),
                 ("statuses_unsent", "SELECT count(*) FROM status_out"),
+                ("blobs_refetching", "SELECT count(*) FROM bad_blobs WHERE state = 'refetch'"),
+                ("blobs_lost", "SELECT count(*) FROM bad_blobs WHERE state = 'lost'"),
             ):
                 row = await (await conn.execute(sql)).fetchone()
                 out[name] = int(row[0]) if row else 0

@@ -71,4 +71,14 @@ GATEWAY_MIGRATIONS = (
         )""",
         "CREATE TABLE kv(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     )),
+    # Blobs found damaged or missing (scrub, or a failed upload): 'refetch' ones come back from
+    # the hub, 'lost' ones cannot (never uploaded). Their count is the heartbeat's blobs_bad.
+    Migration(2, (
+        """CREATE TABLE bad_blobs(
+            sha256 TEXT PRIMARY KEY,
+            state TEXT NOT NULL CHECK (state IN ('refetch', 'lost')),
+            since_ms INTEGER NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        )""",
+    )),
 )

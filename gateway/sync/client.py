@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from gateway import __version__
 from gateway.protocol.wire import BlobNeed, NodeReport, SyncReply, SyncRequest
 from gateway.queue import Backoff
+from gateway.store.layout import DEFAULT_RESERVE_BYTES
 from gateway.store.local import LocalStore
+from gateway.sync.downloads import Downloader
 from gateway.sync.ledger import Ledger
-from gateway.sync.transfers import Downloader, Uploader
+from gateway.sync.transfers import Uploader
 from gateway.sync.transport import HubClient, HubRefused, HubUnavailable
 
 log = logging.getLogger("gateway.sync")
@@ -49,13 +51,16 @@ class LinkStats:
 
 class SyncClient:
     def __init__(self, store: LocalStore, hub: HubClient, *, clock: Clock,
-                 rng: random.Random | None = None, wait_s: int = 25) -> None:
+                 rng: random.Random | None = None, wait_s: int = 25,
+                 agency: str | None = None,
+                 reserve_bytes: int = DEFAULT_RESERVE_BYTES) -> None:
         self.store = store
         self.hub = hub
         self.clock = clock
         self.rng = rng or random.Random()
         self.wait_s = wait_s
-        self.ledger = Ledger(store)
+        self.reserve_bytes = reserve_bytes  # free disk that downloads leave untouched
+        self.ledger = Ledger(store, agency)
         self.stats = LinkStats()
         self.started = time.monotonic()
         self._wake = asyncio.Event()
@@ -91,8 +96,12 @@ class SyncClient:
         backoff = Backoff(base_s=1.0, cap_s=300.0, rng=self.rng)
         while not stop.is_set():
             try:
-                await self.sync_once()
+                reply = await self.sync_once()
                 backoff.succeeded()
+                if reply is not None and reply.inbox and not self._wake.is_set():
+                    # The hub answers at once while inbox items wait for their blobs (or for
+                    # disk space); asking again before anything changed is a hot loop.
+                    await self.sleep(self.wait_s)
             except HubUnavailable as exc:
                 await self._offline(str(exc))
                 await self.sleep(backoff.failed())
@@ -133,7 +142,7 @@ class SyncClient:
         self.uploader.needs_changed(list(reply.need), asked_at)
         if fresh or reply.inbox:
             self.downloader.inbound_changed()
-        if reply.accepted or reply.receipts or reply.inbox or reply.refused:
+        if reply.accepted or reply.receipts or fresh or reply.refused:
             self._wake.set()  # apply-and-answer at once: acks, statuses, the next batch
         return reply
 
@@ -157,12 +166,10 @@ class SyncClient:
 
     async def _node(self) -> NodeReport:
         counts = await self.store.counts()
-        bad = await self.store.db.read(lambda c: c.execute_fetchall(
-            "SELECT value FROM kv WHERE key = 'blobs_bad'"))
         return NodeReport(
             version=__version__, clock_ms=self.clock(),
             queue=counts["outbound_pending"] + counts["outbound_accepted"],
             disk_free=self.store.blobs.free_bytes(),
-            blobs_bad=int(next(iter(bad))[0]) if bad else 0,
+            blobs_bad=counts["blobs_refetching"] + counts["blobs_lost"],
             uptime_s=int(time.monotonic() - self.started),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -14,10 +15,12 @@ from gateway.security.identity import load_identity
 from gateway.security.tls import client_context
 from gateway.store.layout import GatewayConfig, Layout, load_config
 from gateway.store.local import LocalStore
+from gateway.store.repair import sweep_orphans
 from gateway.sync.client import SyncClient
 from gateway.sync.transport import DEFAULT_SNDBUF, HubClient
 
 WAKE_POLL_S = 0.5
+log = logging.getLogger("gateway.sync")
 
 
 def wall_ms() -> int:
@@ -54,8 +57,16 @@ async def open_gateway(data: Path, *, wait_s: int = 25, sndbuf: int | None = DEF
             "This box is not enrolled; run 'gateway enroll' with an enrollment token."))
     ssl_ctx = client_context(identity.ca_path, identity.cert_path, identity.key_path)
     store = await LocalStore.open(layout, wall_ms, check=True)
+    try:
+        swept = await sweep_orphans(store)  # files of sends killed before their commit
+    except BaseException:
+        await store.close()
+        raise
+    if swept:
+        log.info("removed %d unreferenced blob file(s)", len(swept))
     hub = HubClient(url, ssl_ctx, sndbuf=sndbuf)
-    client = SyncClient(store, hub, clock=wall_ms, rng=random.Random(seed), wait_s=wait_s)
+    client = SyncClient(store, hub, clock=wall_ms, rng=random.Random(seed), wait_s=wait_s,
+                        agency=config.agency, reserve_bytes=config.reserve_bytes)
     return Gateway(layout, config, store, hub, client)
 
 

@@ -18,10 +18,20 @@ from gateway.model.envelope_codec import envelope_to_dict
 from gateway.protocol.limits import MAX_ACKS, MAX_OUT, MAX_STATUSES
 from gateway.protocol.wire import InboxItem, Receipt, StatusMsg, SyncReply
 from gateway.store.db import Conn
+from gateway.store.layout import load_config
 from gateway.store.local import LocalStore, add_event, insert_document
 
 AUTO_STATUS_NS = uuid.UUID("6f1c1d2e-6a57-4c1e-9a43-0d0c0a8e5a01")  # sid of the automatic 01
-_RECEIPT_EVENTS = {"at_hub": Event.HUB_ACCEPTED, "delivered": Event.DELIVERED, **STATUS_EVENTS}
+# A recall (13) is the sender's own action, recorded here; a receipt claiming one comes from
+# a recipient and is ignored, so a peer cannot toggle 13/16 to grow this box's event log.
+_RECEIPT_EVENTS = {"at_hub": Event.HUB_ACCEPTED, "delivered": Event.DELIVERED,
+                   **{code: e for code, e in STATUS_EVENTS.items() if e is not Event.RECALL_13}}
+
+
+def auto_status_id(doc_id: str, recipient: str) -> str:
+    """The automatic 'Đã đến' (01) has one id per (document, recipient): a resend after a
+    crash is deduplicated by the hub, while two recipients' receipts stay two receipts."""
+    return str(uuid.uuid5(AUTO_STATUS_NS, f"{doc_id}\n{recipient}"))
 
 
 @dataclass(frozen=True)
@@ -43,8 +53,16 @@ async def _set_kv(conn: Conn, key: str, value: int | str) -> None:
 
 
 class Ledger:
-    def __init__(self, store: LocalStore) -> None:
+    def __init__(self, store: LocalStore, agency: str | None = None) -> None:
         self.store = store
+        self._agency = agency
+
+    @property
+    def agency(self) -> str:
+        """This box's own agency code (from its config unless given)."""
+        if self._agency is None:
+            self._agency = load_config(self.store.layout).agency
+        return self._agency
 
     async def outgoing(self, now_ms: int) -> Outgoing:
         async def q(conn: Conn) -> Outgoing:
@@ -68,7 +86,8 @@ class Ledger:
         return await self.store.db.read(q)
 
     async def apply_reply(self, sent: Outgoing, reply: SyncReply, clock_ms: int) -> int:
-        """Commits everything a reply says; returns how many new inbox entries it brought."""
+        """Commits everything a reply says; returns how many inbox entries need an answer
+        (new ones, and ones stored before whose ack was lost)."""
         now = self.store.clock()
 
         async def tx(conn: Conn) -> int:
@@ -102,6 +121,7 @@ class Ledger:
         """Commits a received document whose blobs are all verified, then queues its ack and
         the automatic 'Đã đến' (01) status for the sender."""
         now = self.store.clock()
+        sid = auto_status_id(env.id, self.agency)
 
         async def tx(conn: Conn) -> None:
             exists = await (await conn.execute(
@@ -111,8 +131,7 @@ class Ledger:
                 await add_event(conn, env.id, now, "hub", "received")
                 await conn.execute(
                     "INSERT OR IGNORE INTO status_out(sid, doc_id, code, note, at_ms)"
-                    " VALUES (?,?,?,?,?)", (str(uuid.uuid5(AUTO_STATUS_NS, env.id)), env.id,
-                                            "01", "", now))
+                    " VALUES (?,?,?,?,?)", (sid, env.id, "01", "", now))
             await conn.execute("DELETE FROM inbound_pending WHERE seq = ?", (seq,))
             await conn.execute("INSERT OR IGNORE INTO acks(seq) VALUES (?)", (seq,))
 
@@ -125,6 +144,17 @@ class Ledger:
         async def tx(conn: Conn) -> None:
             await _set_kv(conn, "last_error", reason[:300])
             await _set_kv(conn, "last_error_ms", now)
+
+        await self.store.db.write(tx)
+
+    async def set_disk_short(self, needed: int) -> None:
+        """Keeps how many bytes downloads wait for (0: none) where `gateway status` shows it;
+        written on change only, as the SD card wears."""
+        async def tx(conn: Conn) -> None:
+            if needed:
+                await _set_kv(conn, "disk_short_bytes", needed)
+            else:
+                await conn.execute("DELETE FROM kv WHERE key = 'disk_short_bytes'")
 
         await self.store.db.write(tx)
 
@@ -183,7 +213,8 @@ async def _inbox(conn: Conn, items: Iterable[InboxItem], now: int) -> int:
         stored = await (await conn.execute(
             "SELECT 1 FROM documents WHERE id = ?", (item.env.id,))).fetchone()
         if stored is not None:  # arrived before; the ack was lost: only ack again
-            await conn.execute("INSERT OR IGNORE INTO acks(seq) VALUES (?)", (item.seq,))
+            cur = await conn.execute("INSERT OR IGNORE INTO acks(seq) VALUES (?)", (item.seq,))
+            fresh += cur.rowcount
             continue
         cur = await conn.execute(
             "INSERT OR IGNORE INTO inbound_pending(seq, doc_id, urgency, envelope, first_seen_ms)"

@@ -5,6 +5,10 @@ With one request at a time, every small document costs an idle round trip (up to
 3G); a second worker fills that gap. Neither worker starts something less urgent than what is
 already moving, so a Hỏa tốc document never shares the link with bulk, and a running bulk
 upload ends at its next frame boundary when something more urgent appears.
+
+Uploads live here with the workers' shared rules; downloads in :mod:`gateway.sync.downloads`.
+A blob the hub refuses as not matching its digest is hashed again here: a damaged local copy
+is given up (its documents dead-lettered), an intact one waits out a long backoff.
 """
 
 from __future__ import annotations
@@ -12,26 +16,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from gateway.model import Envelope
 from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.pacing import FramePacer
 from gateway.protocol.wire import BlobNeed
 from gateway.queue import Backoff
-from gateway.sync.transport import HubRefused, HubUnavailable
+from gateway.store import repair
+from gateway.sync.transport import BlobRejected, HubRefused, HubUnavailable
 
 if TYPE_CHECKING:
     from gateway.sync.client import SyncClient
 
 log = logging.getLogger("gateway.sync")
 WORKERS = 2
-# About a second of link time per frame: a cut loses at most that, and a Hỏa tốc document
-# waits at most that behind bulk (13 bytes of header per frame are noise at any rate).
-FRAME_TARGET_S = 1.0
 PIECE = 8 * 1024  # frames leave in pieces this big: the granularity of stepping aside
 STEP_ASIDE_MAX_S = 20.0
 PACE_EVERY_S = 3.0  # how often a running upload re-measures the link
@@ -41,6 +41,10 @@ DOWNLOAD_SLICE_S = 8.0  # link time per download request: the granularity of inb
 # usually back within seconds, and every second waited past that is a second of link unused.
 # A refused connection costs a few dozen bytes, so trying every few seconds is cheap.
 TRANSFER_BACKOFF_CAP_S = 4.0
+# A blob the hub refused as not matching its digest, though it checks out here, is sent again
+# only after this backoff: every attempt costs the whole blob on a metered link.
+REJECTED_BASE_S = 60.0
+REJECTED_CAP_S = 6 * 3600.0
 
 
 def recovered(client: SyncClient, backoff: Backoff) -> None:
@@ -86,13 +90,16 @@ class Workers:
 class Uploader:
     def __init__(self, client: SyncClient) -> None:
         self.client = client
-        self.pacer = FramePacer(target_s=FRAME_TARGET_S)
+        self.pacer = FramePacer()
         self.workers = Workers()
         self.settled: set[str] = set()  # complete or refused: not to be sent again
         # What this uploader learned from the hub itself (PATCH/HEAD answers) and when: a sync
         # reply that was asked for before that moment is older news and must not bring back a
         # finished blob or an offset the hub has since passed.
         self.learned: dict[str, tuple[int, bool, float]] = {}
+        self.lost: set[str] = set()  # damaged here and dead-lettered: never to be sent
+        self.rejections: dict[str, Backoff] = {}  # per blob, after the hub's 422
+        self.not_before: dict[str, float] = {}  # monotonic time a rejected blob may go again
 
     def needs_changed(self, needs: list[BlobNeed], asked_at: float) -> None:
         """Takes the hub's list of what it still needs, corrected by anything newer."""
@@ -111,8 +118,10 @@ class Uploader:
     def pick(self) -> BlobNeed | None:
         # A need whose offset equals its size is still picked: the hub holds every byte but
         # was stopped before verifying them, and an empty PATCH makes it finish.
+        now = time.monotonic()
         pending = [n for n in self.client.stats.needs
-                   if n.sha256 not in self.settled and n.sha256 not in self.workers.active]
+                   if n.sha256 not in self.settled and n.sha256 not in self.workers.active
+                   and n.sha256 not in self.lost and self.not_before.get(n.sha256, 0.0) <= now]
         best = max(pending, key=lambda n: n.urgency, default=None)
         return best if best is not None and self.workers.may_start(best.urgency) else None
 
@@ -139,8 +148,13 @@ class Uploader:
                     if held.complete:
                         self._settle(need.sha256, need.size)
                         continue
+                if not c.store.blobs.has(need.sha256):
+                    await self._unusable(need)  # quarantined or lost on this box
+                    continue
                 await self.upload(need)
                 recovered(c, backoff)
+            except BlobRejected:
+                await self._rejected(need)
             except HubUnavailable:
                 unsure = True
                 await c.sleep(backoff.failed())
@@ -151,6 +165,28 @@ class Uploader:
                 await c.sleep(max(30.0, backoff.failed()))
             finally:
                 self.workers.finish(need.sha256)
+
+    async def _rejected(self, need: BlobNeed) -> None:
+        """After the hub's 422: a local copy that no longer matches its digest is given up
+        (its documents dead-lettered); an intact one is sent again only after a backoff."""
+        self._held(need, 0)
+        if not await asyncio.to_thread(self.client.store.blobs.verify, need.sha256):
+            await self._unusable(need)
+            return
+        backoff = self.rejections.setdefault(
+            need.sha256, Backoff(base_s=REJECTED_BASE_S, cap_s=REJECTED_CAP_S,
+                                 rng=self.client.rng))
+        wait = backoff.failed()
+        self.not_before[need.sha256] = time.monotonic() + wait
+        log.warning("hub refused blob %s as damaged though it checks out here; again in %.0f s",
+                    need.sha256[:12], wait)
+
+    async def _unusable(self, need: BlobNeed) -> None:
+        self.lost.add(need.sha256)
+        docs = await repair.dead_letter_blob(self.client.store, need.sha256)
+        if docs:
+            log.error("blob %s is damaged on this box: %d document(s) dead-lettered",
+                      need.sha256[:12], len(docs))
 
     def _held(self, need: BlobNeed, offset: int) -> BlobNeed:
         """Records how much of a blob the hub holds, until the next reply says it again."""
@@ -166,6 +202,8 @@ class Uploader:
         self._held(need, result.offset)
         if result.complete:
             self._settle(need.sha256, need.size)
+            self.rejections.pop(need.sha256, None)
+            self.not_before.pop(need.sha256, None)
             self.client.wake()  # the hub may have routed the document: fetch receipts now
 
     def _overtaken(self, need: BlobNeed) -> bool:
@@ -221,89 +259,3 @@ class Uploader:
                 stats.max_frame = max(stats.max_frame, len(raw))
         if flowing_since:
             self.pacer.observe(flowed, time.monotonic() - flowing_since)
-
-
-class Downloader:
-    def __init__(self, client: SyncClient) -> None:
-        self.client = client
-        self.pacer = FramePacer(target_s=FRAME_TARGET_S)
-        self.workers = Workers()
-
-    def inbound_changed(self) -> None:
-        self.workers.changed.fire()
-
-    async def run(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(*(self._worker(stop) for _ in range(WORKERS)))
-
-    async def _pick(self) -> tuple[int, Envelope, str | None] | None:
-        """The most urgent inbound document with a blob nobody is fetching (or none left)."""
-        blobs = self.client.store.blobs
-        for seq, env in await self.client.ledger.inbound_todo():
-            missing = [a for a in env.attachments if not blobs.has(a.sha256)]
-            if not missing:
-                return seq, env, None
-            free = [a for a in missing if a.sha256 not in self.workers.active]
-            if free and self.workers.may_start(int(env.urgency)):
-                return seq, env, free[0].sha256
-        return None
-
-    async def _worker(self, stop: asyncio.Event) -> None:
-        c = self.client
-        backoff = Backoff(base_s=0.5, cap_s=TRANSFER_BACKOFF_CAP_S, rng=c.rng)
-        while not stop.is_set():
-            picked = await self._pick()
-            if picked is None:
-                await self.workers.changed.wait(seconds=5.0)
-                continue
-            seq, env, sha = picked
-            if sha is None:
-                await c.ledger.store_inbound(seq, env)
-                c.stats.docs_in += 1
-                c.wake()
-                continue
-            self.workers.start(sha, int(env.urgency))
-            try:
-                size = next(a.size for a in env.attachments if a.sha256 == sha)
-                await self.fetch(sha, size)
-                recovered(c, backoff)
-            except HubUnavailable:
-                await c.sleep(backoff.failed())
-            except HubRefused:
-                await c.sleep(max(30.0, backoff.failed()))
-            except Exception:
-                log.exception("download for document %s failed", env.id)
-                await c.sleep(max(30.0, backoff.failed()))
-            finally:
-                self.workers.finish(sha)
-
-    async def fetch(self, sha256: str, size: int) -> None:
-        """Fetches one slice of a blob into its partial file; completes and verifies it."""
-        blobs = self.client.store.blobs
-        offset = blobs.partial_size(sha256)
-        if offset > size:
-            blobs.discard_partial(sha256)
-            offset = 0
-        frame = self.pacer.frame_size()
-        rate = self.pacer.rate or frame / 2.0
-        limit = max(2 * frame, int(rate * DOWNLOAD_SLICE_S))
-        started, got = time.monotonic(), 0
-        with blobs.open_partial(sha256, offset) as f:
-            try:
-                async for payload in self.client.hub.download(sha256, offset, limit, frame):
-                    if offset + got + len(payload) > size:
-                        break
-                    try:
-                        f.write(payload)
-                    except OSError:  # disk full: keep the file on a frame boundary, retry later
-                        f.truncate(offset + got)
-                        raise
-                    got += len(payload)
-                    self.client.stats.bytes_down += len(payload)
-                    self.client.stats.blob_bytes_down += len(payload)
-            finally:
-                f.flush()
-                os.fsync(f.fileno())
-                self.pacer.observe(got, time.monotonic() - started)
-        complete = blobs.partial_size(sha256) >= size
-        if complete and not await asyncio.to_thread(blobs.finish_partial, sha256):
-            raise HubUnavailable(f"blob {sha256[:12]} failed verification; fetching again")

@@ -39,6 +39,11 @@ class HubUnavailable(HubError):
     """Transient: the link is down, the hub is restarting or busy."""
 
 
+class BlobRejected(HubError):
+    """The hub received every byte of a blob and they did not match its digest (422): the
+    sender's copy may be damaged, or the bytes were changed on the way."""
+
+
 class HubRefused(HubError):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(f"hub refused ({status}): {reason}")
@@ -146,8 +151,8 @@ class HubClient:
                                  headers=headers) as resp:
             if resp.status == 409 and "Upload-Offset" in resp.headers:
                 return _offsets(resp, offset)
-            if resp.status == 422:
-                return UploadResult(0, False)  # the hub discarded a corrupt whole
+            if resp.status == 422:  # the hub discarded a whole that did not match its digest
+                raise BlobRejected(f"hub found sha256 mismatch for {sha256[:12]}")
             await _check(resp)
             return _offsets(resp, offset)
 

@@ -93,7 +93,7 @@ class DetailScreen(ClerkScreen[None]):
             self._busy = False
         doc, directory = self.doc, self.backend.directory
         title = t("detail.in" if doc.direction == "in" else "detail.out")
-        self.query_one("#title", Title).update(f"{title} — {doc.envelope.code}")
+        self.query_one("#title", Title).show(f"{title} — {doc.envelope.code}")
         self.query_one("#meta", Static).update(render.metadata(doc, directory))
         self.query_one("#attachments", Static).update(render.attachments(doc))
         deliveries = self.query_one("#deliveries", Static)

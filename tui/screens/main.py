@@ -122,7 +122,7 @@ class MainScreen(ClerkScreen[None]):
 
     async def action_language(self) -> None:
         set_language("vi" if lang() == "en" else "en")
-        self.query_one("#title", Title).update(t("app.title", agency=self.backend.agency_name))
+        self.query_one("#title", Title).show(t("app.title", agency=self.backend.agency_name))
         self.query_one("#inbox-empty", Static).update(t("empty.inbox"))
         self.query_one("#outbox-empty", Static).update(t("empty.outbox"))
         for table in self.query(DocTable):

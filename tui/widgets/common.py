@@ -6,6 +6,8 @@ from typing import ClassVar
 
 from textual.widgets import Input, Static
 
+from gateway.model.safe_text import safe_text
+
 
 class TextField(Input):
     """An Input whose cursor blink can be frozen (tests set ``BLINK = False``)."""
@@ -38,6 +40,8 @@ class MessageBar(Static):
         self.text = ""
 
     def show(self, text: str, *, error: bool = False) -> None:
+        """``text`` may quote remote words (an attachment name, a hub reason): made inert."""
+        text = safe_text(text, newlines=True)
         self.text = text
         self.set_class(error, "-error")
         self.set_class(not error and bool(text), "-ok")
@@ -58,4 +62,8 @@ class Title(Static):
     """
 
     def __init__(self, text: str, *, id: str | None = None) -> None:
-        super().__init__(text, id=id, markup=False)
+        super().__init__(safe_text(text), id=id, markup=False)
+
+    def show(self, text: str) -> None:
+        """A new title; it may hold a số/ký hiệu or an agency name from elsewhere."""
+        self.update(safe_text(text))

@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, OptionList, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from gateway.model import Directory
+from gateway.model.safe_text import safe_text
 from tui.format import clip, fmt_size, fold
 from tui.i18n import t
 from tui.messages import Notice, RecipientsChanged
@@ -33,7 +34,7 @@ class RecipientPicker(Vertical):
 
     def __init__(self, directory: Directory, own: str) -> None:
         super().__init__(id="recipients")
-        self.entries = [(c, directory[c].name) for c in directory if c != own]
+        self.entries = [(c, safe_text(directory[c].name)) for c in directory if c != own]
         self.chosen: list[str] = []
         self.names = dict(self.entries)
 
@@ -157,5 +158,6 @@ class AttachmentPicker(Vertical):
             files.add_option(t("c.files_none"))
             return
         files.add_options([
-            Text.assemble(f"{i}. {p.name}  ({fmt_size(size)})", (f"  {p.parent}", "dim"))
+            Text.assemble(f"{i}. {safe_text(p.name)}  ({fmt_size(size)})",
+                          (f"  {safe_text(str(p.parent))}", "dim"))
             for i, (p, size) in enumerate(zip(self.files, self.sizes, strict=True), 1)])

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import DataTable, Static
 
 from gateway.model import Agency
+from gateway.model.safe_text import safe_text
 from gateway.store.local import Doc
 from tui.format import doc_row
 from tui.i18n import t
@@ -38,6 +39,7 @@ class LinkBar(Static):
 
     def show(self, state: Link | None, head: str, queue: str = "") -> None:
         """One line when it fits, else the queue goes on a second line."""
+        head, queue = safe_text(head), safe_text(queue)
         self.text = f"{head} — {queue}" if queue else head
         for s in Link:
             self.set_class(state is s, f"-{s.value}")
