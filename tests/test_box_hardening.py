@@ -19,7 +19,7 @@ from gateway.protocol.wire import HubConfig, Receipt, SyncReply
 from gateway.store.blobs import BlobStore
 from gateway.store.layout import GatewayConfig, Layout, save_config
 from gateway.store.local import LocalStore
-from gateway.sync.ledger import Ledger, Outgoing
+from gateway.store.syncstate import Outgoing, SyncState
 from gateway.testbed import Testbed
 from gateway.testbed.bed import wait_until
 from tests.conftest import COMMUNE_A, COMMUNE_B, COMMUNE_C, CliRunner
@@ -214,7 +214,7 @@ async def test_item6_status_flood_does_not_grow_the_event_log(tmp_path: Path) ->
     try:
         env = envelope(recipients=(COMMUNE_B,))
         await store.queue_document(env)
-        ledger = Ledger(store)
+        ledger = SyncState(store)
         steps = [("at_hub", ""), ("delivered", ""), ("01", ""), ("05", "")]
         flood = [("13" if i % 2 == 0 else "16", "x" * 500) for i in range(256)]
         flood += [("05", f"đang xử lý {i}" + "y" * 480) for i in range(256)]

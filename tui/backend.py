@@ -20,9 +20,9 @@ from gateway.commands.common import load_directory, wake_daemon, wall_ms
 from gateway.commands.documents import SendRequest, send
 from gateway.model import Directory, Refused
 from gateway.store.blobs import BlobCorrupt
-from gateway.store.db import Conn
 from gateway.store.layout import GatewayConfig, Layout, load_config
 from gateway.store.local import Doc, EventRow, LocalStore
+from gateway.store.status import change_signature, sync_marks
 from tui.i18n import has, lang, t
 from tui.link import LinkInfo
 
@@ -59,26 +59,6 @@ def unique_target(folder: Path, name: str) -> Path:
     return target
 
 
-async def _signature(conn: Conn) -> tuple[int, ...]:
-    row = await (await conn.execute(
-        "SELECT (SELECT coalesce(max(id), 0) FROM events), (SELECT count(*) FROM documents),"
-        " (SELECT coalesce(sum(attempts), 0) FROM outbound),"
-        " (SELECT count(*) FROM outbound WHERE state = 'done')")).fetchone()
-    return tuple(int(v) for v in row) if row else ()
-
-
-async def _kv(conn: Conn) -> dict[str, str]:
-    rows = await conn.execute_fetchall("SELECT key, value FROM kv")
-    return {str(r[0]): str(r[1]) for r in rows}
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 @dataclass
 class Backend:
     layout: Layout
@@ -104,16 +84,15 @@ class Backend:
 
     async def signature(self) -> tuple[int, ...]:
         """Changes whenever a document, a delivery or the queue changes (cheap to ask)."""
-        return await self.store.db.read(_signature)
+        return await change_signature(self.store)
 
     async def documents(self) -> tuple[list[Doc], list[Doc]]:
         return await self.store.list_documents("in"), await self.store.list_documents("out")
 
     async def link_info(self) -> LinkInfo:
         counts = await self.store.counts()
-        kv = await self.store.db.read(_kv)
-        return LinkInfo(_int(kv.get("last_sync_ms")), _int(kv.get("skew_ms")) or 0, counts,
-                        bool(self.config.hub))
+        marks = await sync_marks(self.store)
+        return LinkInfo(marks.last_sync_ms, marks.skew_ms or 0, counts, bool(self.config.hub))
 
     async def document(self, doc_id: str) -> tuple[Doc, list[EventRow]]:
         return await self.store.document(doc_id), await self.store.events(doc_id)

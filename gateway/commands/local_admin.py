@@ -10,10 +10,10 @@ from gateway.commands.common import load_directory, load_directory_file, opened,
 from gateway.commands.render import emit_json, fmt_ms
 from gateway.model import AgencyCode, Directory, Problem, Refused, ui_language
 from gateway.model.safe_text import safe_text
-from gateway.store.db import Conn
 from gateway.store.layout import GatewayConfig, Layout, save_config, write_atomic
 from gateway.store.local import LocalStore
 from gateway.store.repair import record_scrub, sweep_orphans
+from gateway.store.status import sync_marks
 
 
 async def init(data: str, agency: str, hub: str | None, directory_file: str | None) -> Layout:
@@ -41,7 +41,7 @@ async def init(data: str, agency: str, hub: str | None, directory_file: str | No
 async def status(data: str, as_json: bool) -> None:
     async with opened(data) as (_, config, store):
         counts = await store.counts()
-        sync = await store.db.read(_kv)
+        sync = (await sync_marks(store)).recorded()
         free = store.blobs.free_bytes()
     report: dict[str, object] = {
         "agency": config.agency, "hub": config.hub, "disk_free": free,
@@ -88,14 +88,6 @@ async def status(data: str, as_json: bool) -> None:
                  else "Tệp đính kèm hỏng, chỉ thay được bằng tệp gốc")
         lines.append(f"{label}: {counts['blobs_lost']}")
     print("\n".join(lines))
-
-
-async def _kv(conn: Conn) -> dict[str, object]:
-    rows = await conn.execute_fetchall("SELECT key, value FROM kv")
-    out: dict[str, object] = {}
-    for key, value in rows:
-        out[str(key)] = int(value) if str(value).lstrip("-").isdigit() else str(value)
-    return out
 
 
 async def scrub(data: str) -> bool:

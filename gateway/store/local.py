@@ -1,7 +1,8 @@
 """The gateway's document store: documents, deliveries, the outbound queue and the event log.
 
 Everything a clerk did is committed before the command answers, so an id that was printed
-survives any crash. Sync-specific bookkeeping lives in :mod:`gateway.store.syncstate`.
+survives any crash. Sync-specific bookkeeping lives in :mod:`gateway.store.syncstate`, the
+daemon's scalars in :mod:`gateway.store.kv`, damaged blobs in :mod:`gateway.store.repair`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from gateway.model import (
     envelope_from_dict,
     envelope_to_dict,
 )
+from gateway.store import kv
 from gateway.store.blobs import BlobStore, printable_name
 from gateway.store.db import Conn, Database
 from gateway.store.layout import Layout
@@ -210,10 +212,7 @@ class LocalStore:
     async def hub_skew_ms(self) -> int:
         """Hub clock minus this box's clock at the last sync (0 before any): the box has no
         real-time clock, so dates a clerk sees are corrected by it."""
-        rows = await self.db.read(lambda c: c.execute_fetchall(
-            "SELECT value FROM kv WHERE key = 'skew_ms'"))
-        row = next(iter(rows), None)
-        return int(row[0]) if row is not None else 0
+        return await self.db.read(lambda c: kv.get(c, kv.SKEW_MS)) or 0
 
     async def counts(self) -> dict[str, int]:
         async def q(conn: Conn) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""The gateway's side of sync bookkeeping: what to send, and applying what came back.
+"""The box's sync bookkeeping: what to send the hub, and applying what came back.
 
 Each reply is applied in one transaction, acks and statuses are forgotten only once a reply
 proved the hub has them, and inbound documents are committed before they are acked: so a cut
@@ -17,6 +17,7 @@ from gateway.model.delivery import STATUS_EVENTS, Delivery
 from gateway.model.envelope_codec import envelope_to_dict
 from gateway.protocol.limits import MAX_ACKS, MAX_OUT, MAX_STATUSES
 from gateway.protocol.wire import InboxItem, Receipt, StatusMsg, SyncReply
+from gateway.store import kv
 from gateway.store.db import Conn
 from gateway.store.layout import load_config
 from gateway.store.local import LocalStore, add_event, insert_document
@@ -42,17 +43,7 @@ class Outgoing:
     rcursor: int
 
 
-async def _kv_int(conn: Conn, key: str) -> int:
-    row = await (await conn.execute("SELECT value FROM kv WHERE key = ?", (key,))).fetchone()
-    return int(row[0]) if row else 0
-
-
-async def _set_kv(conn: Conn, key: str, value: int | str) -> None:
-    await conn.execute("INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key)"
-                       " DO UPDATE SET value = excluded.value", (key, str(value)))
-
-
-class Ledger:
+class SyncState:
     def __init__(self, store: LocalStore, agency: str | None = None) -> None:
         self.store = store
         self._agency = agency
@@ -80,7 +71,7 @@ class Ledger:
                 tuple(int(r[0]) for r in acks),
                 tuple(StatusMsg(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]))
                       for r in statuses),
-                await _kv_int(conn, "rcursor"),
+                await kv.get(conn, kv.RCURSOR) or 0,
             )
 
         return await self.store.db.read(q)
@@ -104,10 +95,10 @@ class Ledger:
                     await add_event(conn, refusal.doc, now, "hub", "refused", refusal.reason)
             await _receipts(conn, reply.receipts)
             fresh = await _inbox(conn, reply.inbox, now)
-            await _set_kv(conn, "last_sync_ms", now)
-            await conn.execute("DELETE FROM kv WHERE key IN ('last_error', 'last_error_ms')")
-            await _set_kv(conn, "hub_time_ms", reply.time_ms)
-            await _set_kv(conn, "skew_ms", reply.time_ms - clock_ms)
+            await kv.put(conn, kv.LAST_SYNC_MS, now)
+            await kv.forget(conn, kv.LAST_ERROR, kv.LAST_ERROR_MS)
+            await kv.put(conn, kv.HUB_TIME_MS, reply.time_ms)
+            await kv.put(conn, kv.SKEW_MS, reply.time_ms - clock_ms)
             return fresh
 
         return await self.store.db.write(tx)
@@ -142,8 +133,8 @@ class Ledger:
         now = self.store.clock()
 
         async def tx(conn: Conn) -> None:
-            await _set_kv(conn, "last_error", reason[:300])
-            await _set_kv(conn, "last_error_ms", now)
+            await kv.put(conn, kv.LAST_ERROR, reason[:300])
+            await kv.put(conn, kv.LAST_ERROR_MS, now)
 
         await self.store.db.write(tx)
 
@@ -152,9 +143,9 @@ class Ledger:
         written on change only, as the SD card wears."""
         async def tx(conn: Conn) -> None:
             if needed:
-                await _set_kv(conn, "disk_short_bytes", needed)
+                await kv.put(conn, kv.DISK_SHORT_BYTES, needed)
             else:
-                await conn.execute("DELETE FROM kv WHERE key = 'disk_short_bytes'")
+                await kv.forget(conn, kv.DISK_SHORT_BYTES)
 
         await self.store.db.write(tx)
 
@@ -192,7 +183,7 @@ async def _advance(conn: Conn, doc_id: str, recipient: str | None, event: Event,
 
 
 async def _receipts(conn: Conn, receipts: Iterable[Receipt]) -> None:
-    cursor = await _kv_int(conn, "rcursor")
+    cursor = await kv.get(conn, kv.RCURSOR) or 0
     for r in receipts:
         if r.rseq <= cursor:
             continue
@@ -200,7 +191,7 @@ async def _receipts(conn: Conn, receipts: Iterable[Receipt]) -> None:
         if event is not None and await _advance(conn, r.doc, r.to, event, r.at_ms):
             await add_event(conn, r.doc, r.at_ms, r.to, r.event, r.note)
         cursor = r.rseq
-    await _set_kv(conn, "rcursor", cursor)
+    await kv.put(conn, kv.RCURSOR, cursor)
     await conn.execute(
         "UPDATE outbound SET state = 'done' WHERE state = 'accepted' AND NOT EXISTS ("
         " SELECT 1 FROM deliveries d WHERE d.doc_id = outbound.doc_id"

@@ -21,8 +21,8 @@ from gateway.protocol.wire import BlobNeed, NodeReport, SyncReply, SyncRequest
 from gateway.queue import Backoff
 from gateway.store.layout import DEFAULT_RESERVE_BYTES
 from gateway.store.local import LocalStore
+from gateway.store.syncstate import SyncState
 from gateway.sync.downloads import Downloader
-from gateway.sync.ledger import Ledger
 from gateway.sync.transfers import Uploader
 from gateway.sync.transport import HubClient, HubRefused, HubUnavailable
 
@@ -60,7 +60,7 @@ class SyncClient:
         self.rng = rng or random.Random()
         self.wait_s = wait_s
         self.reserve_bytes = reserve_bytes  # free disk that downloads leave untouched
-        self.ledger = Ledger(store, agency)
+        self.ledger = SyncState(store, agency)
         self.stats = LinkStats()
         self.started = time.monotonic()
         self._wake = asyncio.Event()

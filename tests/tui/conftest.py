@@ -1,7 +1,7 @@
 """TUI test fixtures: frozen cursor blink, Vietnamese by default, a real seeded data dir.
 
 The data directory is built once per session with the gateway's own functions (``init``,
-``send``, ``Ledger.store_inbound``) and copied for each test, which keeps the suite fast.
+``send``, ``SyncState.store_inbound``) and copied for each test, which keeps the suite fast.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Real data directories for TUI tests: ``init``, outbound documents through ``send`` and
-inbound documents committed by the daemon's own ``Ledger.store_inbound``."""
+inbound documents committed by the daemon's own ``SyncState.store_inbound``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from gateway.model import Attachment, Envelope, Urgency, uuid7
 from gateway.store.db import Conn
 from gateway.store.layout import Layout
 from gateway.store.local import LocalStore
-from gateway.sync.ledger import Ledger
+from gateway.store.syncstate import SyncState
 
 HOME = "000.00.31.H35"  # UBND xã Bản Lang (mẫu)
 OTHER = "000.00.32.H35"  # UBND xã Nậm Cuổi (mẫu)
@@ -61,7 +61,7 @@ async def add_inbound(data: Path, seq: int, *, number: str, notation: str, subje
             issue_date=date.today(), signer="Nguyễn Văn A", urgency=urgency, due_date=None,
             attachments=(Attachment("congvan.pdf", "application/pdf", sha, size),),
             created_ms=now)
-        await Ledger(store).store_inbound(seq, env)
+        await SyncState(store).store_inbound(seq, env)
         return env.id
     finally:
         await store.close()

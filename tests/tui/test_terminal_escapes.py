@@ -1,8 +1,8 @@
 """Item 7 in the TUI: remote text with escape sequences, controls, bidi and Rich markup is
 shown escaped, inert and literal in the inbox/outbox tables and on the detail screen.
 
-The data directory is filled through the daemon's own paths (``Ledger.store_inbound`` for a
-received document, ``Ledger.apply_reply`` for a hub refusal and a recipient's 02 note) and a
+The data directory is filled through the daemon's own paths (``SyncState.store_inbound`` for a
+received document, ``SyncState.apply_reply`` for a hub refusal and a recipient's 02 note) and a
 directory file whose agency name is hostile; the check reads what the screen really draws.
 """
 
@@ -21,7 +21,7 @@ from gateway.model import Attachment, Directory, Envelope, Urgency, uuid7
 from gateway.protocol.messages import HubConfig, Receipt, Refusal, SyncReply
 from gateway.store.layout import Layout
 from gateway.store.local import LocalStore
-from gateway.sync.ledger import Ledger, Outgoing
+from gateway.store.syncstate import Outgoing, SyncState
 from tests.hostile_text import attack, name_attack, unsafe
 from tests.tui.helpers import main_screen, rows
 from tests.tui.seed import HOME, OFFICE, OTHER, Seeded
@@ -55,7 +55,7 @@ async def plant(seeded: Seeded) -> str:
         sha, size = store.blobs.put_bytes(b"%PDF-1.7 hostile")
         assert sha == hashlib.sha256(b"%PDF-1.7 hostile").hexdigest()
         env = hostile_envelope(wall_ms(), sha, size)
-        ledger = Ledger(store)
+        ledger = SyncState(store)
         await ledger.store_inbound(90, env)
         now = wall_ms()
         reply = SyncReply(
