@@ -37,6 +37,9 @@ def auto_status_id(doc_id: str, recipient: str) -> str:
 
 @dataclass(frozen=True)
 class Outgoing:
+    """What one sync request carries; handed back to :meth:`SyncState.apply_reply`, it says
+    which acks and statuses the reply proves the hub now holds."""
+
     envelopes: tuple[Envelope, ...]
     acks: tuple[int, ...]
     statuses: tuple[StatusMsg, ...]
@@ -44,6 +47,9 @@ class Outgoing:
 
 
 class SyncState:
+    """The sync engine's door to the store: the outbound queue, acks, statuses to send,
+    inbound documents waiting for their blobs, and the sync marks in ``kv``."""
+
     def __init__(self, store: LocalStore, agency: str | None = None) -> None:
         self.store = store
         self._agency = agency
