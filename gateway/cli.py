@@ -152,7 +152,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         case "run":
             from gateway.commands.services import gateway_run
 
-            await gateway_run(args.data)
+            return await gateway_run(args.data)
         case "demo":
             from gateway.commands.services import demo
 

@@ -19,6 +19,7 @@ from gateway.protocol.wire import HubConfig, Receipt, SyncReply
 from gateway.store.blobs import BlobStore
 from gateway.store.layout import GatewayConfig, Layout, save_config
 from gateway.store.local import LocalStore
+from gateway.store.outbound import blob_documents
 from gateway.store.syncstate import Outgoing, SyncState
 from gateway.testbed import Testbed
 from gateway.testbed.bed import wait_until
@@ -110,7 +111,8 @@ async def test_item4_intact_blob_backs_off_after_422(bed: Testbed, tmp_path: Pat
     assert await wait_until(patched, 10, poll_s=0.05)
     await asyncio.sleep(1.5)  # an absence: the whole blob is not sent again at once
     assert requests(bed, "patch") == 1 and not bed.hub.state.store.blobs.has(sha)
-    assert gw.client.uploader.not_before[sha] - time.monotonic() > 1.0
+    held_back = await blob_documents(gw.store, [sha])
+    assert held_back and held_back[0].next_ms - gw.client.clock() > 1000
     doc = await gw.store.document(doc_id)
     assert doc.queue_state != "dead" and gw.store.blobs.verify(sha)
 

@@ -31,8 +31,8 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def gateway_run(data: str) -> None:
-    await run_daemon(Path(data), stop_on_signals())
+async def gateway_run(data: str) -> int:
+    return await run_daemon(Path(data), stop_on_signals())
 
 
 async def demo(data: str | None, profile: str, seed: int, once: bool, scale: float) -> int:

@@ -1,9 +1,15 @@
-"""The gateway's sync engine: one loop talks, one uploads, one downloads, all at once.
+"""The gateway's sync engine: one loop talks, two workers upload, two download, all at once.
 
 Uplink and downlink are separate on ADSL and 3G, so uploads and downloads run side by side
 while the sync loop long-polls. A new local document wakes the sync loop at once; its reply
 changes the upload needs, and the uploader ends its current request at the next frame boundary
 when something more urgent is waiting.
+
+The loop and the workers run under one :class:`asyncio.TaskGroup`. Each handles the failures
+it expects (the hub's errors, a full disk) itself; anything else ends :meth:`SyncClient.run`
+with that exception, so the daemon exits and systemd restarts it instead of running half
+alive. The hub, the clock, the random source and the way to sleep are injected, so that the
+scheduling is tested against :class:`gateway.testbed.fake_hub.FakeHub` in virtual time.
 """
 
 from __future__ import annotations
@@ -13,21 +19,27 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from gateway import __version__
 from gateway.protocol.wire import BlobNeed, NodeReport, SyncReply, SyncRequest
-from gateway.queue import Backoff
+from gateway.queue import Backoff, OutboundQueue
 from gateway.store.layout import DEFAULT_RESERVE_BYTES
 from gateway.store.local import LocalStore
 from gateway.store.syncstate import SyncState
 from gateway.sync.downloads import Downloader
-from gateway.sync.transfers import Uploader
-from gateway.sync.transport import HubClient, HubRefused, HubUnavailable
+from gateway.sync.link import HubLink, HubRefused, HubUnavailable
+from gateway.sync.transfers import WORKERS
+from gateway.sync.uploads import Uploader
 
 log = logging.getLogger("gateway.sync")
 Clock = Callable[[], int]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class _Stopping(Exception):
+    """Raised inside the task group when the stop event fires, to end every task."""
 
 
 @dataclass
@@ -50,44 +62,50 @@ class LinkStats:
 
 
 class SyncClient:
-    def __init__(self, store: LocalStore, hub: HubClient, *, clock: Clock,
-                 rng: random.Random | None = None, wait_s: int = 25,
-                 agency: str | None = None,
+    def __init__(self, store: LocalStore, hub: HubLink, *, clock: Clock,
+                 rng: random.Random | None = None, sleep: Sleep = asyncio.sleep,
+                 wait_s: int = 25, agency: str | None = None,
                  reserve_bytes: int = DEFAULT_RESERVE_BYTES) -> None:
         self.store = store
         self.hub = hub
         self.clock = clock
         self.rng = rng or random.Random()
+        self._sleep = sleep
         self.wait_s = wait_s
         self.reserve_bytes = reserve_bytes  # free disk that downloads leave untouched
         self.ledger = SyncState(store, agency)
+        self.queue = OutboundQueue(store, clock, self.rng)
         self.stats = LinkStats()
         self.started = time.monotonic()
-        self._wake = asyncio.Event()
+        self.woken = asyncio.Event()  # set by wake(), cleared when a sync starts
         self.uploader = Uploader(self)
         self.downloader = Downloader(self)
 
     def wake(self) -> None:
         """Sync now: a document was queued or marked."""
-        self._wake.set()
+        self.woken.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        tasks = [asyncio.create_task(coro) for coro in (
-            self._sync_loop(stop), self.uploader.run(stop), self.downloader.run(stop))]
+        """Runs the sync loop and the workers until ``stop`` is set; raises what a task did
+        not expect (the first, if several failed at once)."""
         try:
-            await stop.wait()
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._sync_loop(stop))
+                for _ in range(WORKERS):
+                    tasks.create_task(self.uploader.worker(stop))
+                    tasks.create_task(self.downloader.worker(stop))
+                tasks.create_task(_raise_on(stop))
+        except BaseExceptionGroup as group:
+            failures = [e for e in group.exceptions if not isinstance(e, _Stopping)]
+            if failures:
+                raise failures[0] from None
 
-    async def sleep(self, seconds: float, *events: asyncio.Event) -> None:
-        """Waits ``seconds`` or until one of ``events`` fires, whichever comes first."""
-        waiters = [asyncio.create_task(e.wait()) for e in (*events, self._wake)]
+    async def pause(self, seconds: float, *events: asyncio.Event) -> None:
+        """Waits ``seconds`` on the injected sleep, or until one of ``events`` is set."""
+        waiters = [asyncio.ensure_future(self._sleep(seconds)),
+                   *(asyncio.ensure_future(e.wait()) for e in events)]
         try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for w in waiters:
                 w.cancel()
@@ -98,22 +116,17 @@ class SyncClient:
             try:
                 reply = await self.sync_once()
                 backoff.succeeded()
-                if reply is not None and reply.inbox and not self._wake.is_set():
+                if reply is not None and reply.inbox and not self.woken.is_set():
                     # The hub answers at once while inbox items wait for their blobs (or for
                     # disk space); asking again before anything changed is a hot loop.
-                    await self.sleep(self.wait_s)
+                    await self.pause(self.wait_s, self.woken)
             except HubUnavailable as exc:
                 await self._offline(str(exc))
-                await self.sleep(backoff.failed())
+                await self.pause(backoff.failed(), self.woken)
             except HubRefused as exc:
                 await self._offline(str(exc))
                 log.warning("hub refused sync: %s", exc)
-                await self.sleep(max(60.0, backoff.failed()))
-            except Exception as exc:  # a daemon left alone for months must not die silently
-                log.exception("sync failed")
-                with contextlib.suppress(Exception):
-                    await self._offline(f"internal error: {exc}")
-                await self.sleep(max(30.0, backoff.failed()))
+                await self.pause(max(60.0, backoff.failed()), self.woken)
 
     async def _offline(self, reason: str) -> None:
         was_online = self.stats.online or not self.stats.last_error
@@ -126,8 +139,8 @@ class SyncClient:
     async def sync_once(self) -> SyncReply | None:
         out = await self.ledger.outgoing(self.clock())
         news = bool(out.envelopes or out.acks or out.statuses)
-        wait = 0 if news or self._wake.is_set() else self.wait_s
-        self._wake.clear()
+        wait = 0 if news or self.woken.is_set() else self.wait_s
+        self.woken.clear()
         req = SyncRequest(node=await self._node(), out=out.envelopes, acks=out.acks,
                           statuses=out.statuses, rcursor=out.rcursor, wait=wait)
         asked_at = time.monotonic()
@@ -143,14 +156,14 @@ class SyncClient:
         if fresh or reply.inbox:
             self.downloader.inbound_changed()
         if reply.accepted or reply.receipts or fresh or reply.refused:
-            self._wake.set()  # apply-and-answer at once: acks, statuses, the next batch
+            self.woken.set()  # apply-and-answer at once: acks, statuses, the next batch
         return reply
 
     async def _exchange(self, req: SyncRequest) -> SyncReply | None:
         if req.wait == 0:
             return await self.hub.sync(req)
         call = asyncio.create_task(self.hub.sync(req))
-        waker = asyncio.create_task(self._wake.wait())
+        waker = asyncio.create_task(self.woken.wait())
         try:
             done, _ = await asyncio.wait({call, waker}, return_when=asyncio.FIRST_COMPLETED)
             if call in done:
@@ -173,3 +186,8 @@ class SyncClient:
             blobs_bad=counts["blobs_refetching"] + counts["blobs_lost"],
             uptime_s=int(time.monotonic() - self.started),
         )
+
+
+async def _raise_on(stop: asyncio.Event) -> None:
+    await stop.wait()
+    raise _Stopping

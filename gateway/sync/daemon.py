@@ -1,4 +1,8 @@
-"""``gateway run``: the sync engine with its data directory, identity and wake-up file."""
+"""``gateway run``: the sync engine with its data directory, identity and wake-up file.
+
+When the engine fails in a way it does not expect, the daemon logs why in one line and
+exits non-zero, so that systemd restarts it (``Restart=always``) with a clean slate.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from gateway.store.layout import GatewayConfig, Layout, load_config
 from gateway.store.local import LocalStore
 from gateway.store.repair import sweep_orphans
 from gateway.sync.client import SyncClient
+from gateway.sync.link import HubLink
 from gateway.sync.transport import DEFAULT_SNDBUF, HubClient
 
 WAKE_POLL_S = 0.5
@@ -34,7 +39,7 @@ class Gateway:
     layout: Layout
     config: GatewayConfig
     store: LocalStore
-    hub: HubClient
+    hub: HubLink
     client: SyncClient
 
     async def close(self) -> None:
@@ -84,12 +89,25 @@ async def watch_wakeup(layout: Layout, client: SyncClient, stop: asyncio.Event) 
             await asyncio.wait_for(stop.wait(), WAKE_POLL_S)
 
 
-async def run_daemon(data: Path, stop: asyncio.Event) -> None:
-    gw = await open_gateway(data)
-    watcher = asyncio.create_task(watch_wakeup(gw.layout, gw.client, stop))
+async def supervise(client: SyncClient, layout: Layout, stop: asyncio.Event) -> int:
+    """Runs the engine until ``stop``: 0 then, 1 after logging what ended it otherwise."""
+    watcher = asyncio.create_task(watch_wakeup(layout, client, stop))
     try:
-        await gw.client.run(stop)
+        await client.run(stop)
+    except Exception as exc:
+        log.error("sync engine failed, exiting: %s: %s", type(exc).__name__, exc,
+                  exc_info=exc)
+        return 1
     finally:
         stop.set()
         await watcher
+    return 0
+
+
+async def run_daemon(data: Path, stop: asyncio.Event) -> int:
+    """``gateway run``; returns the process's exit status."""
+    gw = await open_gateway(data)
+    try:
+        return await supervise(gw.client, gw.layout, stop)
+    finally:
         await gw.close()

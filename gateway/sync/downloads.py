@@ -9,25 +9,18 @@ clerk can neither mark nor export anything.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from gateway.model import Envelope
 from gateway.protocol.pacing import FramePacer
 from gateway.queue import Backoff
 from gateway.store import repair
-from gateway.sync.transfers import (
-    DOWNLOAD_SLICE_S,
-    TRANSFER_BACKOFF_CAP_S,
-    WORKERS,
-    Workers,
-    recovered,
-)
-from gateway.sync.transport import HubRefused, HubUnavailable
+from gateway.sync.link import HubRefused, HubUnavailable
+from gateway.sync.transfers import DOWNLOAD_SLICE_S, IDLE_S, Workers, link_backoff, recovered
 
 if TYPE_CHECKING:
     from gateway.sync.client import SyncClient
@@ -57,9 +50,6 @@ class Downloader:
     def inbound_changed(self) -> None:
         self.workers.changed.fire()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(*(self._worker(stop) for _ in range(WORKERS)))
-
     async def _pick(self) -> tuple[int, Envelope] | Fetch | None:
         """A received document whose blobs are all here, else the most urgent blob nobody is
         fetching (blobs of new documents before quarantined ones), or None."""
@@ -78,13 +68,13 @@ class Downloader:
                 return Fetch(r.sha256, r.size, r.urgency, refetch=True)
         return None
 
-    async def _worker(self, stop: asyncio.Event) -> None:
+    async def worker(self, stop: asyncio.Event) -> None:
         c = self.client
-        backoff = Backoff(base_s=0.5, cap_s=TRANSFER_BACKOFF_CAP_S, rng=c.rng)
+        backoff = link_backoff(c)
         while not stop.is_set():
             picked = await self._pick()
             if picked is None:
-                await self.workers.changed.wait(seconds=5.0)
+                await c.pause(IDLE_S, self.workers.changed.next())
                 continue
             if isinstance(picked, tuple):
                 await c.ledger.store_inbound(*picked)
@@ -92,27 +82,33 @@ class Downloader:
                 c.wake()
                 continue
             if await self._disk_short(picked):
-                with contextlib.suppress(TimeoutError):  # no retries until space may be back
-                    await asyncio.wait_for(stop.wait(), self.disk_recheck_s)
+                await c.pause(self.disk_recheck_s, stop)  # no retries until space may be back
                 continue
             self.workers.start(picked.sha256, picked.urgency)
             try:
-                await self.fetch(picked.sha256, picked.size)
-                if picked.refetch and c.store.blobs.has(picked.sha256):
-                    await repair.refetched(c.store, picked.sha256)
-                recovered(c, backoff)
-            except HubUnavailable:
-                await c.sleep(backoff.failed())
-            except HubRefused as exc:
-                if picked.refetch:  # the hub cannot give it back: it stays counted as lost
-                    await repair.refetch_refused(c.store, picked.sha256, str(exc))
-                else:
-                    await c.sleep(max(30.0, backoff.failed()))
-            except Exception:
-                log.exception("download of %s failed", picked.sha256[:12])
-                await c.sleep(max(30.0, backoff.failed()))
+                await self._attempt(picked, backoff)
             finally:
                 self.workers.finish(picked.sha256)
+
+    async def _attempt(self, job: Fetch, backoff: Backoff) -> None:
+        """One slice of a blob; every failure the hub, the link or a full disk can cause is
+        handled here, anything else ends the engine."""
+        c = self.client
+        try:
+            await self.fetch(job.sha256, job.size)
+            if job.refetch and c.store.blobs.has(job.sha256):
+                await repair.refetched(c.store, job.sha256)
+            recovered(c, backoff)
+        except HubUnavailable:
+            await c.pause(backoff.failed(), c.woken)
+        except HubRefused as exc:
+            if job.refetch:  # the hub cannot give it back: it stays counted as lost
+                await repair.refetch_refused(c.store, job.sha256, str(exc))
+            else:
+                await c.pause(max(30.0, backoff.failed()), c.woken)
+        except OSError as exc:  # disk full or failing: the partial file ends on a frame
+            log.warning("download of %s failed: %s", job.sha256[:12], exc)
+            await c.pause(max(30.0, backoff.failed()), c.woken)
 
     async def _disk_short(self, job: Fetch) -> bool:
         """Downloads keep the same disk reserve as sending, so the box never fills its own
@@ -129,33 +125,45 @@ class Downloader:
         return short_mb > 0
 
     async def fetch(self, sha256: str, size: int) -> None:
-        """Fetches one slice of a blob into its partial file; completes and verifies it."""
+        """Fetches one slice of a blob into its partial file; completes and verifies it. The
+        file is written and fsynced off the event loop, one frame at a time."""
         blobs = self.client.store.blobs
         offset = blobs.partial_size(sha256)
         if offset > size:
-            blobs.discard_partial(sha256)
+            await asyncio.to_thread(blobs.discard_partial, sha256)
             offset = 0
         frame = self.pacer.frame_size()
         rate = self.pacer.rate or frame / 2.0
         limit = max(2 * frame, int(rate * DOWNLOAD_SLICE_S))
         started, got = time.monotonic(), 0
-        with blobs.open_partial(sha256, offset) as f:
-            try:
-                async for payload in self.client.hub.download(sha256, offset, limit, frame):
-                    if offset + got + len(payload) > size:
-                        break
-                    try:
-                        f.write(payload)
-                    except OSError:  # disk full: keep the file on a frame boundary, retry later
-                        f.truncate(offset + got)
-                        raise
-                    got += len(payload)
-                    self.client.stats.bytes_down += len(payload)
-                    self.client.stats.blob_bytes_down += len(payload)
-            finally:
-                f.flush()
-                os.fsync(f.fileno())
-                self.pacer.observe(got, time.monotonic() - started)
+        f = await asyncio.to_thread(blobs.open_partial, sha256, offset)
+        try:
+            async for payload in self.client.hub.download(sha256, offset, limit, frame):
+                if offset + got + len(payload) > size:
+                    break
+                await asyncio.to_thread(_append, f, payload, offset + got)
+                got += len(payload)
+                self.client.stats.bytes_down += len(payload)
+                self.client.stats.blob_bytes_down += len(payload)
+        finally:
+            await asyncio.to_thread(_sync_close, f)
+            self.pacer.observe(got, time.monotonic() - started)
         complete = blobs.partial_size(sha256) >= size
         if complete and not await asyncio.to_thread(blobs.finish_partial, sha256):
             raise HubUnavailable(f"blob {sha256[:12]} failed verification; fetching again")
+
+
+def _append(f: BinaryIO, payload: bytes, at: int) -> None:
+    try:
+        f.write(payload)
+    except OSError:  # disk full: keep the file on a frame boundary, retry later
+        f.truncate(at)
+        raise
+
+
+def _sync_close(f: BinaryIO) -> None:
+    try:
+        f.flush()
+        os.fsync(f.fileno())
+    finally:
+        f.close()

@@ -24,7 +24,8 @@ from gateway.security.identity import (
     save_identity,
 )
 from gateway.security.tls import client_context
-from gateway.sync.transport import HubClient, HubRefused, HubUnavailable
+from gateway.sync.link import HubRefused, HubUnavailable
+from gateway.sync.transport import HubClient
 
 FINGERPRINT_HEX = 32
 

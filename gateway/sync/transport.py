@@ -1,9 +1,8 @@
-"""HTTP to the hub: one small client per gateway, over mutual TLS.
+"""HTTP to the hub: one small client per gateway, over mutual TLS; the box's :class:`HubLink`.
 
-Errors come out as two kinds only: :class:`HubUnavailable` (the link or the hub is down; try
-again later, nothing is wrong with the data) and :class:`HubRefused` (the hub said no; a
-person or a code change must act). The send buffer is capped so a frame counts as sent when it
-has left for the link, not when it was parked in the kernel.
+Every network failure comes out as :class:`HubUnavailable`, an answer as the error class
+:mod:`gateway.sync.link` gives its status. The send buffer is capped so a frame counts as sent
+when it has left for the link, not when it was parked in the kernel.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import contextlib
 import socket
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -21,40 +19,16 @@ from aiohappyeyeballs import AddrInfoType
 from aiohttp.client_proto import ResponseHandler
 
 from gateway import __version__
-from gateway.errors import GatewayError
 from gateway.protocol.compression import SyncCompressor
 from gateway.protocol.frames import FrameDecoder, FrameError
 from gateway.protocol.limits import FRAMES_TYPE, SYNC_TYPE
 from gateway.protocol.wire import SyncReply, SyncRequest, WireError, decode_reply, encode_request
+from gateway.sync.link import BlobRejected, HubFault, HubRefused, HubUnavailable, UploadResult
 
 DEFAULT_SNDBUF = 32 * 1024
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ConnectionError)
-
-
-class HubError(GatewayError):
-    pass
-
-
-class HubUnavailable(HubError):
-    """Transient: the link is down, the hub is restarting or busy."""
-
-
-class BlobRejected(HubError):
-    """The hub received every byte of a blob and they did not match its digest (422): the
-    sender's copy may be damaged, or the bytes were changed on the way."""
-
-
-class HubRefused(HubError):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"hub refused ({status}): {reason}")
-        self.status = status
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class UploadResult:
-    offset: int
-    complete: bool
+# Timeouts, rate limits and a proxy's gateway errors concern the link, not the request.
+LINK_STATUSES = (408, 429, 502, 504)
 
 
 def _socket_factory(sndbuf: int | None) -> aiohttp.connector.SocketFactoryType | None:
@@ -202,6 +176,8 @@ async def _check(resp: aiohttp.ClientResponse) -> None:
     if resp.status < 400:
         return
     reason = (await resp.text())[:300].strip()
-    if resp.status >= 500 or resp.status in (408, 429):
+    if resp.status in LINK_STATUSES:
         raise HubUnavailable(f"{resp.status} {reason}")
+    if resp.status >= 500:
+        raise HubFault(resp.status, reason)
     raise HubRefused(resp.status, reason)

@@ -1,0 +1,86 @@
+"""The engine's seam to the hub: what the sync engine asks of a link, and how a link fails.
+
+:class:`gateway.sync.client.SyncClient` is given a :class:`HubLink`: in a box the aiohttp
+:class:`gateway.sync.transport.HubClient` over mutual TLS, in scheduling tests the in-memory
+:class:`gateway.testbed.fake_hub.FakeHub`. Nothing here imports a network library.
+
+Failures say whether they concern the link or one blob, because only the second may count
+towards a document's dead letter (a link that is down for a week dead-letters nothing)::
+
+    HubError (gateway.errors.GatewayError)
+    ├── HubUnavailable   the link is down, the hub restarts or is busy; the data is fine
+    │   └── HubFault     the hub answered this request with a server error (5xx but 502/504):
+    │                    for a blob request it concerns the documents of that blob
+    ├── BlobRejected     422: every byte arrived and they did not match the digest
+    └── HubRefused       the hub said no (4xx); its status and reason are kept
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.errors import GatewayError
+from gateway.protocol.wire import SyncReply, SyncRequest
+
+
+class HubError(GatewayError):
+    """The hub could not be asked, or it said no."""
+
+
+class HubUnavailable(HubError):
+    """Transient: the link is down, the hub is restarting or busy."""
+
+
+class HubFault(HubUnavailable):
+    """The hub answered with a server error; ``status`` is the HTTP status."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status} {reason}".strip())
+        self.status = status
+
+
+class BlobRejected(HubError):
+    """The hub received every byte of a blob and they did not match its digest (422): the
+    sender's copy may be damaged, or the bytes were changed on the way."""
+
+
+class HubRefused(HubError):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"hub refused ({status}): {reason}")
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """How much of a blob the hub holds, and whether it is complete and verified."""
+
+    offset: int
+    complete: bool
+
+
+class HubLink(Protocol):
+    """What the sync engine does with the hub (docs/protocol.md §3–§5)."""
+
+    async def sync(self, req: SyncRequest) -> SyncReply:
+        """``POST /v1/sync``: envelopes, acks and statuses out; needs, inbox, receipts in."""
+        ...
+
+    async def head(self, sha256: str) -> UploadResult:
+        """How much of a blob the hub holds: asked after a cut, before sending more."""
+        ...
+
+    async def upload(self, sha256: str, offset: int, size: int,
+                     frames: AsyncIterator[bytes]) -> UploadResult:
+        """Streams frames from ``offset``; returns what the hub holds afterwards."""
+        ...
+
+    def download(self, sha256: str, offset: int, limit: int,
+                 frame: int) -> AsyncIterator[bytes]:
+        """Yields verified payloads of up to ``limit`` bytes from ``offset``."""
+        ...
+
+    async def close(self) -> None:
+        ...

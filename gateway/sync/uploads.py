@@ -1,0 +1,250 @@
+"""Blob uploads: the blobs the hub still needs, in the outbound queue's order, two at a time.
+
+A running bulk upload ends at its next frame boundary when something more urgent appears, and
+pauses mid-frame while a more urgent upload holds the link. A failure that concerns one blob
+(the hub's server error or refusal for it, or its 422 on a blob that checks out here) goes to
+the queue (:mod:`gateway.queue.outbound`), which holds back its documents alone; a blob that no
+longer matches its digest here is given up (its documents dead-lettered); a cut link only
+makes the worker wait and ask the hub, before sending more, how much it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from gateway.protocol.frames import FrameEncoder
+from gateway.protocol.pacing import FramePacer
+from gateway.protocol.wire import BlobNeed
+from gateway.queue import Backoff
+from gateway.store import repair
+from gateway.sync.link import BlobRejected, HubFault, HubRefused, HubUnavailable
+from gateway.sync.transfers import IDLE_S, REQUEST_BUDGET_S, Workers, link_backoff, recovered
+
+if TYPE_CHECKING:
+    from gateway.sync.client import SyncClient
+
+log = logging.getLogger("gateway.sync")
+PIECE = 8 * 1024  # frames leave in pieces this big: the granularity of stepping aside
+STEP_ASIDE_MAX_S = 20.0
+PACE_EVERY_S = 3.0  # how often a running upload re-measures the link
+GONE = 404  # the hub no longer wants the blob (its documents completed meanwhile)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The blob a worker uploads next, or how long it may idle when there is none."""
+
+    need: BlobNeed | None
+    idle_s: float
+
+
+class Uploader:
+    def __init__(self, client: SyncClient) -> None:
+        self.client = client
+        self.pacer = FramePacer()
+        self.workers = Workers()
+        self.settled: set[str] = set()  # complete or gone: not to be sent again
+        # What this uploader learned from the hub itself (PATCH/HEAD answers) and when: a sync
+        # reply that was asked for before that moment is older news and must not bring back a
+        # finished blob or an offset the hub has since passed.
+        self.learned: dict[str, tuple[int, bool, float]] = {}
+        self.unsure: set[str] = set()  # cut mid-request: the hub may hold more than we know
+        self.held_back: set[str] = set()  # needs the queue last said may not go yet
+
+    def needs_changed(self, needs: list[BlobNeed], asked_at: float) -> None:
+        """Takes the hub's list of what it still needs, corrected by anything newer."""
+        fresh = {sha: v for sha, v in self.learned.items() if v[2] >= asked_at}
+        self.learned = fresh
+        self.settled = {sha for sha, (_, done, _) in fresh.items() if done}
+        self.client.stats.needs = [
+            BlobNeed(n.sha256, max(n.offset, fresh[n.sha256][0]), n.size, n.urgency)
+            if n.sha256 in fresh else n for n in needs]
+        self.workers.changed.fire()
+
+    def _settle(self, sha256: str, offset: int) -> None:
+        self.settled.add(sha256)
+        self.learned[sha256] = (offset, True, time.monotonic())
+
+    async def pick(self) -> Choice:
+        """The queue's first ready blob that nobody uploads, unless something more urgent is
+        moving. A need whose offset equals its size is still picked: the hub holds every byte
+        but was stopped before verifying them, and an empty PATCH makes it finish."""
+        needs = {n.sha256: n for n in self.client.stats.needs
+                 if n.sha256 not in self.settled and n.sha256 not in self.workers.active}
+        order = await self.client.queue.order(list(needs))
+        self.held_back = set(needs) - set(order.ready)
+        best = needs[order.ready[0]] if order.ready else None
+        if best is not None and self.workers.may_start(best.urgency):
+            return Choice(best, 0.0)
+        idle_s = IDLE_S
+        if order.due_ms is not None:
+            idle_s = min(idle_s, max(0.0, (order.due_ms - self.client.clock()) / 1000))
+        return Choice(None, idle_s)
+
+    async def worker(self, stop: asyncio.Event) -> None:
+        backoff = link_backoff(self.client)
+        while not stop.is_set():
+            choice = await self.pick()
+            if choice.need is None:
+                await self.client.pause(choice.idle_s, self.workers.changed.next())
+                continue
+            self.workers.start(choice.need.sha256, choice.need.urgency)
+            try:
+                await self._attempt(choice.need, backoff)
+            finally:
+                self.workers.finish(choice.need.sha256)
+
+    async def _attempt(self, need: BlobNeed, backoff: Backoff) -> None:
+        """One request's worth of a blob; every failure the hub or the link can cause is
+        handled here, anything else ends the engine."""
+        c = self.client
+        try:
+            if need.sha256 in self.unsure:
+                held = await c.hub.head(need.sha256)
+                self.unsure.discard(need.sha256)
+                if held.offset > need.offset:
+                    recovered(c, backoff)  # the cut request moved bytes: not a failure
+                need = self._held(need, held.offset)
+                if held.complete:
+                    self._settle(need.sha256, need.size)
+                    return
+            if not c.store.blobs.has(need.sha256):
+                await self._unusable(need)  # quarantined or lost on this box
+                return
+            await self.upload(need)
+            recovered(c, backoff)
+        except BlobRejected as exc:
+            await self._rejected(need, exc)
+        except HubFault as exc:  # the hub's server error for this blob: not the link's
+            self.unsure.add(need.sha256)
+            await self._failed(need, str(exc))
+        except HubUnavailable:
+            self.unsure.add(need.sha256)
+            await c.pause(backoff.failed(), c.woken)
+        except HubRefused as exc:
+            if exc.status == GONE:
+                self._settle(need.sha256, need.offset)  # not wanted; the next sync says why
+            else:
+                await self._failed(need, str(exc))
+        except OSError as exc:  # the local copy cannot be read
+            await self._failed(need, f"local read failed: {exc.strerror or exc}")
+
+    async def _failed(self, need: BlobNeed, reason: str) -> None:
+        outcome = await self.client.queue.failed(need.sha256, reason)
+        self.held_back.add(need.sha256)
+        if outcome.retrying:
+            log.warning("blob %s: %s; %d document(s) again in %.0f s", need.sha256[:12],
+                        reason, len(outcome.retrying), outcome.wait_s)
+        if outcome.dead:
+            log.error("blob %s: %s; %d document(s) dead-lettered", need.sha256[:12], reason,
+                      len(outcome.dead))
+
+    async def _rejected(self, need: BlobNeed, exc: BlobRejected) -> None:
+        """After the hub's 422: a local copy that no longer matches its digest is given up
+        (its documents dead-lettered); an intact one backs off in the queue, as every attempt
+        costs the whole blob on a metered link."""
+        self._held(need, 0)
+        if not await asyncio.to_thread(self.client.store.blobs.verify, need.sha256):
+            await self._unusable(need)
+            return
+        await self._failed(need, f"{exc} though it checks out here")
+
+    async def _unusable(self, need: BlobNeed) -> None:
+        docs = await repair.dead_letter_blob(self.client.store, need.sha256)
+        if docs:
+            log.error("blob %s is damaged on this box: %d document(s) dead-lettered",
+                      need.sha256[:12], len(docs))
+
+    def _held(self, need: BlobNeed, offset: int) -> BlobNeed:
+        """Records how much of a blob the hub holds, until the next reply says it again."""
+        updated = BlobNeed(need.sha256, offset, need.size, need.urgency)
+        self.learned[need.sha256] = (offset, False, time.monotonic())
+        self.client.stats.needs = [updated if n.sha256 == need.sha256 else n
+                                   for n in self.client.stats.needs]
+        return updated
+
+    async def upload(self, need: BlobNeed) -> None:
+        result = await self.client.hub.upload(need.sha256, need.offset, need.size,
+                                              self._frames(need))
+        self._held(need, result.offset)
+        if result.complete:
+            self._settle(need.sha256, need.size)
+            await self.client.queue.succeeded(need.sha256)
+            self.client.wake()  # the hub may have routed the document: fetch receipts now
+
+    def _overtaken(self, need: BlobNeed) -> bool:
+        """A more urgent blob waits that the queue has not held back."""
+        return any(n.urgency > need.urgency and n.sha256 not in self.settled
+                   and n.sha256 not in self.held_back
+                   for n in self.client.stats.needs if n.sha256 != need.sha256)
+
+    def _outranked(self, need: BlobNeed) -> bool:
+        return any(u > need.urgency for sha, u in self.workers.active.items()
+                   if sha != need.sha256)
+
+    async def _step_aside(self, need: BlobNeed) -> float:
+        """Pauses mid-frame while a more urgent upload runs (the hub waits for the rest of the
+        frame); returns the seconds paused. Bounded, so a connection never idles for long."""
+        started = time.monotonic()
+        while self._outranked(need) and time.monotonic() - started < STEP_ASIDE_MAX_S:
+            await self.client.pause(1.0, self.workers.changed.next())
+        return time.monotonic() - started
+
+    async def _frames(self, need: BlobNeed) -> AsyncIterator[bytes]:
+        """A frame is sent in pieces, so that a Hỏa tốc upload starting meanwhile gets the
+        link at once instead of after the rest of a bulk frame; the bulk request then ends at
+        that frame's boundary. The blob is read (and each frame compressed) off the event
+        loop, one frame at a time."""
+        stats = self.client.stats
+        encoder = FrameEncoder()
+        started = time.monotonic()
+        position = need.offset
+        # The link rate is what left after the first frame filled the (small) buffers: the
+        # average since then, not one frame's time, which only reflects buffer refills.
+        flowing_since, flowed = 0.0, 0
+        f = await asyncio.to_thread(_open_at, self.client.store.blobs.path(need.sha256),
+                                    position)
+        try:
+            while position < need.size:
+                if self._overtaken(need) or time.monotonic() - started > REQUEST_BUDGET_S:
+                    break  # end the body at this frame boundary
+                want = min(self.pacer.frame_size(), need.size - position)
+                raw_len, frame = await asyncio.to_thread(_read_frame, f, want, encoder)
+                if not raw_len:
+                    break
+                for at in range(0, len(frame), PIECE):
+                    if at and self._outranked(need):  # a more urgent upload is moving: let it
+                        flowing_since += await self._step_aside(need)  # have the whole link
+                    yield frame[at:at + PIECE]
+                now = time.monotonic()
+                if not flowing_since:
+                    flowing_since = now
+                elif (flowed := flowed + len(frame)) and now - flowing_since >= PACE_EVERY_S:
+                    self.pacer.observe(flowed, now - flowing_since)  # adapt within a request
+                    flowing_since, flowed = now, 0
+                position += raw_len
+                stats.bytes_up += len(frame)
+                stats.blob_bytes_up += raw_len
+                stats.frames_up += 1
+                stats.max_frame = max(stats.max_frame, raw_len)
+        finally:
+            f.close()
+        if flowing_since:
+            self.pacer.observe(flowed, time.monotonic() - flowing_since)
+
+
+def _open_at(path: Path, offset: int) -> BinaryIO:
+    f = path.open("rb")
+    f.seek(offset)
+    return f
+
+
+def _read_frame(f: BinaryIO, size: int, encoder: FrameEncoder) -> tuple[int, bytes]:
+    raw = f.read(size)
+    return len(raw), encoder.encode(raw) if raw else b""
