@@ -43,7 +43,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from bench.procstat import own_cpu_s, sample
 from gateway import __version__
-from gateway.hub.schema import HUB_MIGRATIONS
 from gateway.model import Attachment, Directory, Envelope, Urgency, uuid7
 from gateway.protocol.compression import SyncCompressor
 from gateway.protocol.frames import FrameDecoder, FrameEncoder
@@ -53,6 +52,7 @@ from gateway.security.ca import load_ca, private_key_pem
 from gateway.security.identity import csr_for
 from gateway.security.tls import client_context
 from gateway.store.db import Database
+from gateway.store.hub.schema import HUB_MIGRATIONS
 
 HEARTBEAT_S = 25.0  # an idle gateway long-polls with wait=25 s: one sync per 25 s per box
 _COMP = SyncCompressor()

@@ -11,9 +11,9 @@ import pytest_asyncio
 
 from gateway.hub.fleet import STALL_AFTER_MS, fleet
 from gateway.hub.runtime import init_hub, serve_hub, wall_ms
-from gateway.hub.schema import HUB_MIGRATIONS
 from gateway.model import Directory
 from gateway.store.db import Database
+from gateway.store.hub.schema import HUB_MIGRATIONS
 from tests.conftest import COMMUNE_A, COMMUNE_B, CliRunner
 from tests.factories import envelope
 from tests.security.hostile import Hub, sync_request

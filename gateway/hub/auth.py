@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from gateway.hub.store import HubStore
 from gateway.security.tls import cert_serial, peer_agency
 from gateway.security.tokens import token_digest
+from gateway.store.hub.documents import HubStore
 
 OPEN_PATHS = frozenset({"/v1/enroll", "/v1/ca", "/healthz"})
 ADMIN_PATHS = ("/v1/fleet", "/metrics", "/fleet")
@@ -35,11 +35,8 @@ async def certificate_agency(request: web.Request, store: HubStore) -> str | Non
     der = obj.getpeercert(binary_form=True)
     if der is None:
         return None
-    serial = format(cert_serial(der), "x")
-    rows = await store.db.read(lambda c: c.execute_fetchall(
-        "SELECT agency, revoked_ms FROM certificates WHERE serial = ?", (serial,)))
-    row = next(iter(rows), None)
-    if row is None or row[1] is not None or str(row[0]) != agency:
+    cert = await store.credentials.certificate(format(cert_serial(der), "x"))
+    if cert is None or cert.revoked_ms is not None or cert.agency != agency:
         return None  # unknown to this hub's records, or revoked
     return agency
 
@@ -49,10 +46,7 @@ async def admin_allowed(request: web.Request, store: HubStore) -> bool:
     if not header.startswith("Bearer ") or len(header) > 200:
         return False
     digest = token_digest(header.removeprefix("Bearer "))
-    rows = await store.db.read(lambda c: c.execute_fetchall(
-        "SELECT 1 FROM tokens WHERE digest = ? AND kind = 'admin' AND expires_ms > ?",
-        (digest, store.clock())))
-    return bool(list(rows))
+    return await store.credentials.admin_token_valid(digest, store.clock())
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

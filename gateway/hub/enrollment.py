@@ -17,37 +17,31 @@ from cryptography.hazmat.primitives import serialization
 
 from gateway.hub.bodies import read_limited
 from gateway.hub.state import HUB
-from gateway.hub.store import HubStore
 from gateway.protocol.limits import MAX_ENROLL_BODY
-from gateway.security.ca import PkiError
+from gateway.security.ca import CertificateAuthority, PkiError
 from gateway.security.tokens import new_admin_token, new_token, token_digest
-from gateway.store.db import Conn
+from gateway.store.hub.credentials import ENROLL, EnrollToken, Issue, Issued
+from gateway.store.hub.documents import HubStore
 
 ENROLL_BODY_S = 60.0  # no certificate yet: a whole body within a minute, however it trickles
 
 
-async def create_token(store: HubStore, agency: str, ttl: timedelta, kind: str = "enroll") -> str:
-    token = new_token() if kind == "enroll" else new_admin_token()
+async def create_token(store: HubStore, agency: str, ttl: timedelta, kind: str = ENROLL) -> str:
+    """A new one-time enrollment token, or an admin token; only its digest is kept."""
+    token = new_token() if kind == ENROLL else new_admin_token()
     expires = store.clock() + int(ttl.total_seconds() * 1000)
-    await store.db.write(lambda c: c.execute(
-        "INSERT INTO tokens(digest, agency, kind, expires_ms) VALUES (?,?,?,?)",
-        (token_digest(token), agency, kind, expires)))
+    await store.credentials.add_token(token_digest(token), agency, kind, expires)
     return token
 
 
 async def revoke(store: HubStore, agency: str) -> int:
-    now = store.clock()
-    cur = await store.db.write(lambda c: c.execute(
-        "UPDATE certificates SET revoked_ms = ? WHERE agency = ? AND revoked_ms IS NULL",
-        (now, agency)))
-    return int(cur.rowcount)
+    """Revokes every live certificate of ``agency`` as of now; returns how many."""
+    return await store.credentials.revoke(agency, store.clock())
 
 
 async def certificate_count(store: HubStore, agency: str) -> int:
     """How many certificates were ever issued to ``agency``, revoked or not."""
-    rows = await store.db.read(lambda c: c.execute_fetchall(
-        "SELECT count(*) FROM certificates WHERE agency = ?", (agency,)))
-    return int(next(iter(rows))[0])
+    return await store.credentials.certificate_count(agency)
 
 
 def _spki_sha256(csr: x509.CertificateSigningRequest) -> str:
@@ -83,33 +77,29 @@ async def handle_enroll(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="expected JSON with 'token' and 'csr' (PEM)\n") from None
     key_sha = _spki_sha256(csr)
     now = hub.store.clock()
+    issue = _issuer(ca, csr_pem, key_sha, now)
+    cert_pem_text = await hub.store.credentials.redeem(token_digest(token), key_sha, now, issue)
+    return web.json_response({"cert": cert_pem_text, "ca": ca.cert_pem.decode()})
 
-    async def tx(conn: Conn) -> str:
-        row = await (await conn.execute(
-            "SELECT agency, expires_ms, used_ms, key_sha256, cert_pem FROM tokens"
-            " WHERE digest = ? AND kind = 'enroll'", (token_digest(token),))).fetchone()
-        if row is None:
+
+def _issuer(ca: CertificateAuthority, csr_pem: bytes, key_sha: str, now: int) -> Issue:
+    """The decision on one token, taken inside the transaction that spends it."""
+
+    def issue(token: EnrollToken | None) -> Issued | str:
+        if token is None:
             raise _refuse("unknown enrollment token")
-        agency, expires, used, used_key, cert_pem = row
-        if used is not None:
-            if used_key == key_sha and cert_pem:
-                return str(cert_pem)  # the same box retrying: same certificate
+        if token.used_ms is not None:
+            if token.key_sha256 == key_sha and token.cert_pem:
+                return token.cert_pem  # the same box retrying: same certificate
             raise _refuse("this enrollment token was already used")
-        if int(expires) <= now:
+        if token.expires_ms <= now:
             raise _refuse("this enrollment token has expired")
         try:
-            cert = ca.sign_csr(csr_pem, str(agency),
+            cert = ca.sign_csr(csr_pem, token.agency,
                                now=datetime.fromtimestamp(now / 1000, UTC))
         except PkiError as exc:
             raise _refuse(f"certificate request refused: {str(exc)[:200]}") from None
         pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-        await conn.execute(
-            "UPDATE tokens SET used_ms = ?, key_sha256 = ?, cert_pem = ? WHERE digest = ?",
-            (now, key_sha, pem, token_digest(token)))
-        await conn.execute(
-            "INSERT INTO certificates(serial, agency, issued_ms) VALUES (?,?,?)",
-            (format(cert.serial_number, "x"), str(agency), now))
-        return pem
+        return Issued(format(cert.serial_number, "x"), token.agency, pem)
 
-    cert_pem_text = await hub.store.db.write(tx)
-    return web.json_response({"cert": cert_pem_text, "ca": ca.cert_pem.decode()})
+    return issue

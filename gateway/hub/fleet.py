@@ -45,40 +45,33 @@ async def fleet(hub: HubState) -> list[GatewayHealth]:
     store = hub.store
     await store.flush_heartbeats()
     now = store.clock()
-    rows = await store.db.read(lambda c: c.execute_fetchall(
-        "SELECT agency, last_seen_ms, version, skew_ms, queue, disk_free, blobs_bad"
-        " FROM gateways"))
-    waiting_rows = await store.db.read(lambda c: c.execute_fetchall(
-        "SELECT recipient, count(*), min(routed_ms) FROM inbox WHERE acked_ms IS NULL"
-        " GROUP BY recipient"))
-    acked_rows = await store.db.read(lambda c: c.execute_fetchall(
-        "SELECT recipient, max(acked_ms) FROM inbox WHERE acked_ms IS NOT NULL"
-        " GROUP BY recipient"))
-    waiting = {str(r[0]): (int(r[1]), int(r[2])) for r in waiting_rows}
-    progress = {str(r[0]): int(r[1]) for r in acked_rows}
+    records = await store.fleet.gateways()
+    waiting = await store.fleet.waiting()
+    progress = await store.fleet.last_acks()
     for agency, at in hub.progress.items():
         progress[agency] = max(at, progress.get(agency, at))
-    seen = {str(r[0]): r for r in rows}
+    seen = {r.agency: r for r in records}
     out = []
     for code in sorted(set(store.directory) | set(seen)):
         name = store.directory[code].name if code in store.directory else "?"
-        count, oldest = waiting.get(code, (0, None))
+        w = waiting.get(code)
+        count, oldest = (0, None) if w is None else (w.count, w.oldest_ms)
         last_progress = progress.get(code)
         r = seen.get(code)
         if r is None:
             out.append(GatewayHealth(code, name, False, False, None, "", 0, 0, 0, 0, count,
                                      oldest, last_progress, False, ("never connected",)))
             continue
-        last, skew, disk, bad = int(r[1]), int(r[3]), int(r[5]), int(r[6])
-        online = now - last <= ONLINE_WITHIN_MS
+        online = now - r.last_seen_ms <= ONLINE_WITHIN_MS
         stalled = online and _stalled(now, oldest, last_progress)
         problems = [p for p, bad_flag in (
             ("offline", not online), ("stalled", stalled),
-            ("clock skew", abs(skew) > SKEW_ALERT_MS),
-            ("disk low", disk < DISK_LOW_BYTES), ("corrupt blobs", bad > 0)) if bad_flag]
-        out.append(GatewayHealth(code, name, True, online, last, str(r[2]), skew, int(r[4]),
-                                 disk, bad, count, oldest, last_progress, stalled,
-                                 tuple(problems)))
+            ("clock skew", abs(r.skew_ms) > SKEW_ALERT_MS),
+            ("disk low", r.disk_free < DISK_LOW_BYTES),
+            ("corrupt blobs", r.blobs_bad > 0)) if bad_flag]
+        out.append(GatewayHealth(code, name, True, online, r.last_seen_ms, r.version,
+                                 r.skew_ms, r.queue, r.disk_free, r.blobs_bad, count, oldest,
+                                 last_progress, stalled, tuple(problems)))
     return out
 
 
@@ -102,9 +95,7 @@ async def handle_metrics(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     entries = [e for e in await fleet(hub) if e.seen]
     now = hub.store.clock()
-    docs = await hub.store.db.read(lambda c: c.execute_fetchall(
-        "SELECT complete_ms IS NOT NULL, count(*) FROM documents GROUP BY 1"))
-    by_state = {("complete" if r[0] else "incomplete"): int(r[1]) for r in docs}
+    docs = await hub.store.fleet.document_counts()
     lines: list[str] = []
 
     def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
@@ -123,7 +114,7 @@ async def handle_metrics(request: web.Request) -> web.Response:
            "Upload bytes received in frames that a cut left incomplete.",
            [("", hub.lost_bytes)])
     metric("gateway_hub_documents", "gauge", "Documents held by the hub, by state.",
-           [(f'{{state="{s}"}}', by_state.get(s, 0)) for s in ("complete", "incomplete")])
+           [('{state="complete"}', docs.complete), ('{state="incomplete"}', docs.incomplete)])
     metric("gateway_last_seen_age_seconds", "gauge", "Seconds since the gateway last synced.",
            [per_gateway((now - (e.last_seen_ms or now)) / 1000, e.agency) for e in entries])
     metric("gateway_queue_documents", "gauge", "Documents waiting in the gateway's queue.",

@@ -10,14 +10,17 @@ fits), which guarantees progress at every sync.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
+from typing import TypeVar
 
 import msgpack
 
 from gateway.model import Envelope, Problem, Refused, envelope_to_dict
 from gateway.protocol.limits import MAX_ENVELOPE_BYTES
 from gateway.protocol.wire import InboxItem, Receipt, Refusal, SyncReply
+
+T = TypeVar("T")
 
 
 def packed_size(obj: object) -> int:
@@ -56,6 +59,11 @@ def take(sizes: Iterable[int], room: int) -> int:
         count += 1
         used += size
     return count
+
+
+def within(items: Sequence[T], size: Callable[[T], int], room: int) -> tuple[T, ...]:
+    """The leading ``items`` that fit in ``room`` bytes by ``size`` (:func:`take`)."""
+    return tuple(items[:take(map(size, items), room)])
 
 
 def too_large(env: Envelope) -> Refusal | None:

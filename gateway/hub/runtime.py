@@ -15,14 +15,14 @@ from aiohttp import web
 
 from gateway.hub.app import build_app
 from gateway.hub.listener import ConnLimits, Listener
-from gateway.hub.schema import HUB_MIGRATIONS
 from gateway.hub.state import HubState
-from gateway.hub.store import HubStore
 from gateway.model import AgencyCode, Directory, Problem, Refused
 from gateway.security.ca import atomic_write, create_ca, default_server_names, load_ca
 from gateway.security.tls import server_context
 from gateway.store.blobs import BlobStore
 from gateway.store.db import Database
+from gateway.store.hub.documents import HubStore
+from gateway.store.hub.schema import HUB_MIGRATIONS
 from gateway.store.layout import write_atomic
 
 Clock = Callable[[], int]

@@ -9,10 +9,10 @@ from aiohttp import web
 
 from gateway.hub.notify import Notifier
 from gateway.hub.status_policy import StatusRate
-from gateway.hub.store import HubStore
 from gateway.protocol.compression import SyncCompressor
 from gateway.protocol.limits import MAX_FRAME_RAW
 from gateway.security.ca import CertificateAuthority
+from gateway.store.hub.documents import HubStore
 
 
 @dataclass

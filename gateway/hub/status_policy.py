@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from gateway.model.delivery import Party, may_send
 from gateway.protocol.limits import (
@@ -20,64 +21,34 @@ from gateway.protocol.limits import (
     STATUS_WINDOW_S,
 )
 from gateway.protocol.wire import StatusMsg
-from gateway.store.db import Conn
+from gateway.store.hub.documents import HubStore
+from gateway.store.hub.statuses import NOT_A_PARTY, DocParties, StatusOutcome
 
-# Refusal reasons (metric label values).
-NOT_A_PARTY = "status_not_a_party"
+# Refusal reasons (metric label values); the store adds its own two: NOT_A_PARTY for an
+# unknown document and DOC_LIMIT for the per-document cap (gateway/store/hub/statuses.py).
 FORBIDDEN = "status_code_forbidden"
 UNROUTED = "status_sender_unrouted"
-DOC_LIMIT = "status_document_limit"
 
 
-@dataclass(frozen=True)
-class StatusOutcome:
-    touched: frozenset[str]  # senders whose receipts changed
-    refused: tuple[str, ...]  # one reason per refused item
-    stored: int = 0  # new statuses (replays are neither stored nor refused)
-
-
-async def store_statuses(conn: Conn, agency: str, items: Sequence[StatusMsg],
-                         now: int) -> StatusOutcome:
+async def store_statuses(store: HubStore, agency: str,
+                         items: Sequence[StatusMsg]) -> StatusOutcome:
     """Stores each allowed status once (by ``(agency, sid)``) and makes its receipt."""
-    touched: set[str] = set()
-    refused: list[str] = []
-    stored = 0
-    for s in items:
-        row = await (await conn.execute(
-            "SELECT d.sender, EXISTS(SELECT 1 FROM inbox i WHERE i.doc_id = d.id"
-            " AND i.recipient = ?) FROM documents d WHERE d.id = ?", (agency, s.doc))).fetchone()
-        sender = "" if row is None else str(row[0])
-        party = None if row is None else _party(agency, sender, bool(row[1]))
-        if party is None:
-            refused.append(NOT_A_PARTY)  # unknown, or someone else's document
-            continue
-        if not may_send(party, s.code):
-            refused.append(FORBIDDEN)
-            continue
-        if party is Party.SENDER:
-            # A recall is the sender's to make, but this hub carries statuses to senders
-            # only; a recall has no route to the recipients yet, so it is not stored.
-            refused.append(UNROUTED)
-            continue
-        seen = await (await conn.execute(
-            "SELECT 1 FROM statuses WHERE agency = ? AND sid = ?", (agency, s.sid))).fetchone()
-        if seen is not None:
-            continue  # a replay after a lost reply: already stored, nothing to say
-        count = await (await conn.execute(
-            "SELECT count(*) FROM statuses WHERE doc_id = ? AND agency = ?",
-            (s.doc, agency))).fetchone()
-        if count is not None and int(count[0]) >= MAX_STATUSES_PER_DOC:
-            refused.append(DOC_LIMIT)
-            continue
-        await conn.execute(
-            "INSERT INTO statuses(agency, sid, doc_id, code, at_ms) VALUES (?,?,?,?,?)",
-            (agency, s.sid, s.doc, s.code, now))
-        await conn.execute(
-            "INSERT INTO receipts(sender, doc_id, recipient, event, at_ms, note)"
-            " VALUES (?,?,?,?,?,?)", (sender, s.doc, agency, s.code, now, s.note))
-        touched.add(sender)
-        stored += 1
-    return StatusOutcome(frozenset(touched), tuple(refused), stored)
+    return await store.statuses.record(agency, items, store.clock(), partial(_judge, agency),
+                                       MAX_STATUSES_PER_DOC)
+
+
+def _judge(agency: str, status: StatusMsg, doc: DocParties) -> str | None:
+    """Why ``agency`` may not send ``status`` about ``doc``, or None if it may."""
+    party = _party(agency, doc.sender, doc.addressed)
+    if party is None:
+        return NOT_A_PARTY  # someone else's document
+    if not may_send(party, status.code):
+        return FORBIDDEN
+    if party is Party.SENDER:
+        # A recall is the sender's to make, but this hub carries statuses to senders
+        # only; a recall has no route to the recipients yet, so it is not stored.
+        return UNROUTED
+    return None
 
 
 def _party(agency: str, sender: str, addressed: bool) -> Party | None:

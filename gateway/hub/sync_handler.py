@@ -9,8 +9,11 @@ from aiohttp import web
 
 from gateway.hub.auth import caller
 from gateway.hub.bodies import read_limited
-from gateway.hub.reply import fixed_size, inbox_item_size
+from gateway.hub.reply import fixed_size, inbox_item_size, receipt_size, too_large, within
 from gateway.hub.state import HUB, HubState
+from gateway.hub.status_policy import store_statuses
+from gateway.model import Envelope, Refused
+from gateway.model.document import validate_envelope
 from gateway.protocol.compression import BodyTooLarge, CompressionError
 from gateway.protocol.limits import MAX_COMPRESSED_BODY, MAX_NEED, REPLY_BUDGET, SYNC_TYPE
 from gateway.protocol.wire import (
@@ -40,10 +43,11 @@ async def handle_sync(request: web.Request) -> web.Response:
     # Below the disk reserve the hub takes no new documents; the gateways keep them queued
     # and offer them again at every sync, so nothing is lost while the disk is freed.
     low_disk = hub.store.blobs.free_bytes() < hub.reserve_bytes
-    accepted = await hub.store.accept(agency, () if low_disk else req.out)
+    offered = () if low_disk else [(env, _verdict(hub, agency, env)) for env in req.out]
+    accepted = await hub.store.accept(agency, offered)
     touched = set(accepted.touched)
     touched |= await hub.store.ack(agency, req.acks)
-    outcome = await hub.store.statuses(agency, req.statuses)
+    outcome = await store_statuses(hub.store, agency, req.statuses)
     touched |= outcome.touched
     hub.status_rate.spend(agency, outcome.stored, hub.store.clock())
     for reason in outcome.refused:
@@ -65,6 +69,19 @@ async def handle_sync(request: web.Request) -> web.Response:
     body = hub.compressor.compress(encode_reply(reply), dict_id)
     return web.Response(body=body, content_type=SYNC_TYPE,
                         headers={"X-Sync-Dict": str(dict_id)})
+
+
+def _verdict(hub: HubState, agency: str, env: Envelope) -> Refusal | None:
+    """Why the hub refuses ``env`` from ``agency`` on its face, or None (the store then checks
+    it against what it holds)."""
+    if env.sender != agency:
+        return Refusal(env.id, "forbidden.sender",
+                       "a gateway may only issue documents from its own agency")
+    try:
+        validate_envelope(env, lambda code: code in hub.store.directory)
+    except Refused as exc:
+        return Refusal(env.id, exc.codes[0], str(exc)[:500])
+    return too_large(env)
 
 
 async def _decode(request: web.Request, hub: HubState) -> SyncRequest:
@@ -96,7 +113,7 @@ async def _reply(hub: HubState, agency: str, req: SyncRequest, accepted: tuple[s
         config=HubConfig(frame_max=hub.frame_max, dict_id=hub.compressor.newest()),
     )
     room = REPLY_BUDGET - fixed_size(reply)
-    inbox = tuple(await hub.store.inbox(agency, room))
+    inbox = within(await hub.store.inbox(agency, room), inbox_item_size, room)
     room -= sum(inbox_item_size(i) for i in inbox)
-    receipts = tuple(await hub.store.receipts(agency, req.rcursor, room))
+    receipts = within(await hub.store.receipts(agency, req.rcursor), receipt_size, room)
     return replace(reply, inbox=inbox, receipts=receipts)

@@ -33,7 +33,6 @@ from hypothesis import strategies as st
 from gateway.commands.local_admin import init as init_gateway
 from gateway.hub.enrollment import create_token
 from gateway.hub.runtime import HubLayout, RunningHub, init_hub, serve_hub
-from gateway.hub.store import HubStore
 from gateway.model import Directory, Envelope
 from gateway.protocol.compression import SyncCompressor
 from gateway.protocol.frames import FRAME_HEADER, FrameEncoder
@@ -49,6 +48,7 @@ from gateway.protocol.wire import (
 )
 from gateway.security.tls import client_context
 from gateway.store.db import Conn
+from gateway.store.hub.documents import HubStore
 from gateway.sync.enroll import ca_fingerprint, enroll
 from tests.factories import attachment, envelope
 

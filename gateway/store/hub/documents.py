@@ -1,8 +1,12 @@
-"""The hub's state: accepted documents, routing into per-recipient inboxes, receipts, fleet.
+"""The hub's documents: acceptance, routing into per-recipient inboxes, receipts, holders.
 
 Every operation that changes state is one transaction and is idempotent, because every request
 may be a replay after a cut. Routing happens exactly once per document, at the moment its last
 blob is verified; ``reconcile`` repeats it after a crash between blob and database.
+
+What the hub accepts and how much a reply carries are its policy (:mod:`gateway.hub`): the
+verdict on each envelope and the byte budget come in as values. :class:`HubStore` is also the
+one handle on the hub's database, so it carries the other accessors of this package.
 """
 
 from __future__ import annotations
@@ -11,16 +15,30 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from gateway.hub.reply import inbox_item_size, receipt_size, take, too_large
-from gateway.hub.status_policy import StatusOutcome, store_statuses
-from gateway.model import Directory, Envelope, Refused, envelope_from_dict, envelope_to_dict
-from gateway.model.document import validate_envelope
+from gateway.model import Directory, Envelope, envelope_from_dict, envelope_to_dict
 from gateway.protocol.limits import MAX_INBOX, MAX_RECEIPTS, REPLY_BUDGET
-from gateway.protocol.wire import BlobNeed, InboxItem, NodeReport, Receipt, Refusal, StatusMsg
+from gateway.protocol.wire import BlobNeed, InboxItem, NodeReport, Receipt, Refusal
 from gateway.store.blobs import BlobStore
 from gateway.store.db import Conn, Database
+from gateway.store.hub.credentials import Credentials
+from gateway.store.hub.fleet import FleetRecords
+from gateway.store.hub.statuses import StatusLog, add_receipt
 
 Clock = Callable[[], int]
+
+# Receipt events the hub makes itself (the box's statuses are the others).
+AT_HUB = "at_hub"  # routed: every blob verified, in the recipient's inbox
+DELIVERED = "delivered"  # the recipient's box acknowledged it
+
+
+# The first MAX_INBOX waiting entries in reply order, cut where the running total of stored
+# envelope bytes passes the budget; the first always stays, so every sync makes progress.
+_FITTING_INBOX = (
+    "SELECT seq FROM (SELECT seq, row_number() OVER w AS n, sum(size) OVER w AS upto"
+    " FROM (SELECT i.seq, i.urgency, length(CAST(d.envelope AS BLOB)) AS size FROM inbox i"
+    " JOIN documents d ON d.id = i.doc_id WHERE i.recipient = ? AND i.acked_ms IS NULL"
+    " ORDER BY i.urgency DESC, i.seq LIMIT ?)"
+    " WINDOW w AS (ORDER BY urgency DESC, seq)) WHERE n = 1 OR upto <= ? ORDER BY n")
 
 
 @dataclass(frozen=True)
@@ -34,8 +52,11 @@ class HubStore:
     def __init__(self, db: Database, blobs: BlobStore, directory: Directory, clock: Clock):
         self.db = db
         self.blobs = blobs
-        self.directory = directory
+        self.directory = directory  # loaded at start-up; the hub validates addresses with it
         self.clock = clock
+        self.credentials = Credentials(db)
+        self.fleet = FleetRecords(db)
+        self.statuses = StatusLog(db)
         self.pending_heartbeats: dict[str, tuple[str | int, ...]] = {}
 
     # Gateway -> hub ------------------------------------------------------------------------
@@ -64,16 +85,18 @@ class HubStore:
             " disk_free=excluded.disk_free, blobs_bad=excluded.blobs_bad,"
             " uptime_s=excluded.uptime_s, syncs=syncs+1", rows))
 
-    async def accept(self, agency: str, envelopes: Sequence[Envelope]) -> Accepted:
-        if not envelopes:
+    async def accept(self, agency: str,
+                     offered: Sequence[tuple[Envelope, Refusal | None]]) -> Accepted:
+        """Stores the envelopes ``agency`` offered, each with the hub's verdict on it (None:
+        acceptable); a size contradicting a held blob or a reused id is refused here."""
+        if not offered:
             return Accepted((), (), frozenset())
         accepted: list[str] = []
         refused: list[Refusal] = []
         touched: set[str] = set()
 
         async def tx(conn: Conn) -> None:
-            for env in envelopes:
-                problem = self._check(agency, env)
+            for env, problem in offered:
                 if problem is None:
                     problem = await _check_sizes(conn, self.blobs, agency, env)
                 if problem is None:
@@ -86,16 +109,6 @@ class HubStore:
 
         await self.db.write(tx)
         return Accepted(tuple(accepted), tuple(refused), frozenset(touched))
-
-    def _check(self, agency: str, env: Envelope) -> Refusal | None:
-        if env.sender != agency:
-            return Refusal(env.id, "forbidden.sender",
-                           "a gateway may only issue documents from its own agency")
-        try:
-            validate_envelope(env, lambda code: code in self.directory)
-        except Refused as exc:
-            return Refusal(env.id, exc.codes[0], str(exc)[:500])
-        return too_large(env)
 
     async def ack(self, agency: str, seqs: Sequence[int]) -> frozenset[str]:
         """Marks inbox entries delivered; the sender gets a ``delivered`` receipt once."""
@@ -113,18 +126,11 @@ class HubStore:
                 if row is None:
                     continue  # unknown, foreign or already acked: a replay is harmless
                 await conn.execute("UPDATE inbox SET acked_ms = ? WHERE seq = ?", (now, seq))
-                await _receipt(conn, str(row[1]), str(row[0]), agency, "delivered", now)
+                await add_receipt(conn, str(row[1]), str(row[0]), agency, DELIVERED, now)
                 senders.add(str(row[1]))
 
         await self.db.write(tx)
         return frozenset(senders)
-
-    async def statuses(self, agency: str, items: Sequence[StatusMsg]) -> StatusOutcome:
-        """Stores the statuses ``agency`` may send (:mod:`gateway.hub.status_policy`)."""
-        if not items:
-            return StatusOutcome(frozenset(), ())
-        now = self.clock()
-        return await self.db.write(lambda conn: store_statuses(conn, agency, items, now))
 
     # Hub -> gateway ------------------------------------------------------------------------
 
@@ -140,14 +146,12 @@ class HubStore:
                 for r in rows]
 
     async def inbox(self, agency: str, budget: int = REPLY_BUDGET) -> list[InboxItem]:
-        """Waiting documents, most urgent first, within ``budget`` msgpack bytes (at least
-        one). Sizes are estimated from the stored JSON first, so a backlog of large envelopes
-        is never loaded whole; the exact sizes then decide."""
-        heads = await self.db.read(lambda c: c.execute_fetchall(
-            "SELECT i.seq, length(CAST(d.envelope AS BLOB)) FROM inbox i"
-            " JOIN documents d ON d.id = i.doc_id WHERE i.recipient = ? AND i.acked_ms IS NULL"
-            " ORDER BY i.urgency DESC, i.seq LIMIT ?", (agency, MAX_INBOX)))
-        seqs = [int(r[0]) for r in heads][:take((int(r[1]) for r in heads), budget)]
+        """Waiting documents, most urgent first, the leading ones whose stored JSON fits in
+        ``budget`` bytes (at least one), so a backlog of large envelopes is never loaded whole.
+        The hub then fits them by their exact wire sizes (:mod:`gateway.hub.reply`)."""
+        heads = await self.db.read(lambda c: c.execute_fetchall(_FITTING_INBOX,
+                                                                (agency, MAX_INBOX, budget)))
+        seqs = [int(r[0]) for r in heads]
         if not seqs:
             return []
         marks = ",".join("?" * len(seqs))
@@ -155,19 +159,18 @@ class HubStore:
             f"SELECT i.seq, d.envelope FROM inbox i JOIN documents d ON d.id = i.doc_id"
             f" WHERE i.seq IN ({marks}) AND i.acked_ms IS NULL", seqs))
         by_seq = {int(r[0]): str(r[1]) for r in rows}
-        items = [InboxItem(seq, envelope_from_dict(json.loads(by_seq[seq])))
-                 for seq in seqs if seq in by_seq]
-        return items[:take((inbox_item_size(i) for i in items), budget)]
+        return [InboxItem(seq, envelope_from_dict(json.loads(by_seq[seq])))
+                for seq in seqs if seq in by_seq]
 
-    async def receipts(self, agency: str, after: int,
-                       budget: int = REPLY_BUDGET) -> list[Receipt]:
+    async def receipts(self, agency: str, after: int) -> list[Receipt]:
+        """Receipts for ``agency``'s documents after its cursor, oldest first; the hub keeps
+        the leading ones that fit its reply (:mod:`gateway.hub.reply`)."""
         rows = await self.db.read(lambda c: c.execute_fetchall(
             "SELECT rseq, doc_id, recipient, event, at_ms, note FROM receipts"
             " WHERE sender = ? AND rseq > ? ORDER BY rseq LIMIT ?",
             (agency, after, MAX_RECEIPTS)))
-        found = [Receipt(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), str(r[5]))
-                 for r in rows]
-        return found[:take((receipt_size(r) for r in found), budget)]
+        return [Receipt(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), str(r[5]))
+                for r in rows]
 
     # Blobs ---------------------------------------------------------------------------------
 
@@ -236,7 +239,7 @@ class HubStore:
             await conn.execute(
                 "INSERT OR IGNORE INTO inbox(recipient, doc_id, urgency, routed_ms)"
                 " VALUES (?,?,?,?)", (recipient, doc_id, int(row[1]), now))
-            await _receipt(conn, sender, doc_id, recipient, "at_hub", now)
+            await add_receipt(conn, sender, doc_id, recipient, AT_HUB, now)
             await conn.executemany(
                 "INSERT OR IGNORE INTO blob_holders(sha256, agency) VALUES (?,?)",
                 [(a.sha256, recipient) for a in env.attachments])
@@ -275,9 +278,3 @@ async def _insert(conn: Conn, env: Envelope, now: int) -> Refusal | None:
         [(env.id, a.sha256, a.size) for a in env.attachments])
     return None
 
-
-async def _receipt(conn: Conn, sender: str, doc_id: str, recipient: str, event: str,
-                   at_ms: int, note: str = "") -> None:
-    await conn.execute(
-        "INSERT INTO receipts(sender, doc_id, recipient, event, at_ms, note)"
-        " VALUES (?,?,?,?,?,?)", (sender, doc_id, recipient, event, at_ms, note))
