@@ -137,10 +137,11 @@ class SyncClient:
             await self.ledger.record_failure(reason)
 
     async def sync_once(self) -> SyncReply | None:
+        woken = self.woken.is_set()
+        self.woken.clear()  # before reading: a wake while reading is for the next sync
         out = await self.ledger.outgoing(self.clock())
         news = bool(out.envelopes or out.acks or out.statuses)
-        wait = 0 if news or self.woken.is_set() else self.wait_s
-        self.woken.clear()
+        wait = 0 if news or woken else self.wait_s
         req = SyncRequest(node=await self._node(), out=out.envelopes, acks=out.acks,
                           statuses=out.statuses, rcursor=out.rcursor, wait=wait)
         asked_at = time.monotonic()

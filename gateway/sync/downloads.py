@@ -81,12 +81,12 @@ class Downloader:
                 c.stats.docs_in += 1
                 c.wake()
                 continue
-            if await self._disk_short(picked):
-                await c.pause(self.disk_recheck_s, stop)  # no retries until space may be back
-                continue
-            self.workers.start(picked.sha256, picked.urgency)
+            self.workers.start(picked.sha256, picked.urgency)  # before any await: it is ours
             try:
-                await self._attempt(picked, backoff)
+                if await self._disk_short(picked):
+                    await c.pause(self.disk_recheck_s, stop)  # no retry until space may be back
+                else:
+                    await self._attempt(picked, backoff)
             finally:
                 self.workers.finish(picked.sha256)
 

@@ -79,7 +79,9 @@ class Uploader:
                  if n.sha256 not in self.settled and n.sha256 not in self.workers.active}
         order = await self.client.queue.order(list(needs))
         self.held_back = set(needs) - set(order.ready)
-        best = needs[order.ready[0]] if order.ready else None
+        # The other worker may have started one of them while the queue was being read.
+        ready = [sha for sha in order.ready if sha not in self.workers.active]
+        best = needs[ready[0]] if ready else None
         if best is not None and self.workers.may_start(best.urgency):
             return Choice(best, 0.0)
         idle_s = IDLE_S

@@ -1,0 +1,44 @@
+"""Virtual time for scheduling tests: a clock and a sleep that move only when the test says.
+
+The sync engine takes its clock and its sleep as arguments; given these, a backoff of an hour
+passes the moment a test calls :meth:`VirtualTime.advance`, and nothing waits on a real timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+
+START_MS = 1_750_000_000_000
+
+
+class VirtualTime:
+    def __init__(self, start_ms: int = START_MS) -> None:
+        self.now_ms = start_ms
+        self._sleepers: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def clock(self) -> int:
+        return self.now_ms
+
+    async def sleep(self, seconds: float) -> None:
+        """Returns once the clock has been advanced by ``seconds`` (at once for none)."""
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        due = self.now_ms + max(1, round(seconds * 1000))
+        wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (due, next(self._order), wake))
+        await wake
+
+    def advance(self, seconds: float) -> None:
+        """Moves the clock on and wakes every sleeper that is due."""
+        self.now_ms += round(seconds * 1000)
+        while self._sleepers and self._sleepers[0][0] <= self.now_ms:
+            _, _, wake = heapq.heappop(self._sleepers)
+            if not wake.done():
+                wake.set_result(None)
+
+    def advance_to(self, ms: int) -> None:
+        self.advance(max(0, ms - self.now_ms) / 1000)

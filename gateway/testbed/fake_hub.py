@@ -1,0 +1,244 @@
+"""An in-memory hub for scheduling tests: a typed :class:`gateway.sync.link.HubLink`.
+
+It keeps what the real hub keeps, for one box: the envelopes it accepted, the bytes it holds
+of each blob (frames decoded with the real codec, offsets as the real hub reports them), an
+inbox with downloads, and receipts once a document's blobs are complete. Every request is
+logged with the virtual time it came at, and faults are injected per blob: a server error or a
+refusal for every request, a 422 at completion, a cut after some bytes, an exception that is
+not a hub error at all, or a pause after some frames that the test releases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from gateway.model import Envelope
+from gateway.protocol.frames import FrameDecoder
+from gateway.protocol.limits import MAX_FRAME
+from gateway.protocol.wire import (
+    BlobNeed,
+    HubConfig,
+    InboxItem,
+    Receipt,
+    SyncReply,
+    SyncRequest,
+)
+from gateway.sync.link import BlobRejected, HubFault, HubRefused, HubUnavailable, UploadResult
+from gateway.testbed.clock import VirtualTime
+
+
+class Kind(enum.Enum):
+    FAULT = "fault"  # HubFault(status) for every request of the blob
+    REFUSE = "refuse"  # HubRefused(status) for every request of the blob
+    REJECT = "reject"  # 422 when the blob completes, once
+    CUT = "cut"  # the link drops after ``after`` more payload bytes, once
+    CRASH = "crash"  # an exception no worker expects, for every request of the blob
+
+
+@dataclass
+class Fault:
+    kind: Kind
+    status: int = 0
+    after: int = 0
+    error: Exception | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the hub saw it; ``offset`` is where it started, ``held`` what the hub
+    held when it ended, ``clean`` whether an upload body ended on a frame boundary."""
+
+    at_ms: int
+    method: str
+    sha256: str = ""
+    offset: int = 0
+    held: int = 0
+    outcome: str = "ok"
+    clean: bool = True
+
+
+@dataclass
+class _Gate:
+    after_frames: int
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class FakeHub:
+    def __init__(self, time: VirtualTime, agency: str) -> None:
+        self.time = time
+        self.agency = agency
+        self.docs: dict[str, Envelope] = {}
+        self.held: dict[str, bytearray] = {}
+        self.complete: set[str] = set()
+        self.inbox: dict[int, Envelope] = {}
+        self.served: dict[str, bytes] = {}
+        self.receipts: list[Receipt] = []
+        self.calls: list[Call] = []
+        self.faults: dict[str, Fault] = {}
+        self.gates: dict[str, _Gate] = {}
+        self._news = asyncio.Event()
+
+    # -- what a test arranges ---------------------------------------------------------------
+
+    def fault(self, sha256: str, kind: Kind, *, status: int = 0, after: int = 0,
+              error: Exception | None = None) -> None:
+        self.faults[sha256] = Fault(kind, status, after, error)
+
+    def heal(self, sha256: str) -> None:
+        self.faults.pop(sha256, None)
+
+    def pause_after(self, sha256: str, frames: int) -> _Gate:
+        """Holds the blob's upload after ``frames`` frames until the gate is released."""
+        gate = self.gates[sha256] = _Gate(frames)
+        return gate
+
+    def deliver(self, seq: int, env: Envelope, blobs: dict[str, bytes]) -> None:
+        """Puts a document for the box in the inbox, with its attachments to download."""
+        self.inbox[seq] = env
+        self.served.update(blobs)
+        self._news.set()
+
+    def uploads(self, sha256: str) -> list[Call]:
+        return [c for c in self.calls if c.sha256 == sha256 and c.method == "PATCH"]
+
+    # -- HubLink ----------------------------------------------------------------------------
+
+    async def sync(self, req: SyncRequest) -> SyncReply:
+        accepted = tuple(env.id for env in req.out)
+        self.docs.update((env.id, env) for env in req.out)
+        for seq in req.acks:
+            self.inbox.pop(seq, None)
+        if req.wait and not (accepted or self._receipts_after(req.rcursor) or self.inbox):
+            self._news.clear()
+            sleeper = asyncio.ensure_future(self.time.sleep(req.wait))
+            news = asyncio.ensure_future(self._news.wait())
+            try:
+                await asyncio.wait({sleeper, news}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                news.cancel()
+        self.calls.append(Call(self.time.clock(), "SYNC"))
+        return SyncReply(
+            time_ms=self.time.clock(), accepted=accepted, refused=(), need=self._needs(),
+            inbox=tuple(InboxItem(seq, env) for seq, env in sorted(
+                self.inbox.items(), key=lambda i: (-int(i[1].urgency), i[0]))),
+            receipts=self._receipts_after(req.rcursor),
+            config=HubConfig(frame_max=MAX_FRAME, dict_id=0))
+
+    async def head(self, sha256: str) -> UploadResult:
+        self._check(sha256, "HEAD")
+        held = len(self.held.get(sha256, b""))
+        done = sha256 in self.complete
+        self.calls.append(Call(self.time.clock(), "HEAD", sha256, held=held))
+        return UploadResult(self._size(sha256) if done else held, done)
+
+    async def upload(self, sha256: str, offset: int, size: int,
+                     frames: AsyncIterator[bytes]) -> UploadResult:
+        self._check(sha256, "PATCH", offset)
+        held = self.held.setdefault(sha256, bytearray())
+        if sha256 in self.complete or offset != len(held):
+            self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, len(held),
+                                   "offset"))
+            return UploadResult(size if sha256 in self.complete else len(held),
+                                sha256 in self.complete)
+        decoder, count = FrameDecoder(), 0
+        fault = self.faults.get(sha256)
+        async for piece in frames:
+            for payload in decoder.feed(piece):
+                held += payload
+                count += 1
+                if fault is not None and fault.kind is Kind.CUT and \
+                        len(held) - offset >= fault.after:
+                    self.heal(sha256)
+                    self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset,
+                                           len(held), "cut", clean=False))
+                    raise HubUnavailable("connection reset (fake cut)")
+                await self._gate(sha256, count)
+        clean = decoder.buffered == 0
+        if len(held) < size:
+            self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, len(held),
+                                   clean=clean))
+            return UploadResult(len(held), False)
+        if self._pop(sha256, Kind.REJECT) or hashlib.sha256(held).hexdigest() != sha256:
+            held.clear()
+            self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, 0, "422"))
+            raise BlobRejected(f"hub found sha256 mismatch for {sha256[:12]}")
+        self.complete.add(sha256)
+        self._completed(sha256)
+        self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, size,
+                               "complete", clean))
+        return UploadResult(size, True)
+
+    async def download(self, sha256: str, offset: int, limit: int,
+                       frame: int) -> AsyncIterator[bytes]:
+        self._check(sha256, "GET", offset)
+        self.calls.append(Call(self.time.clock(), "GET", sha256, offset))
+        data = self.served[sha256][offset:offset + limit]
+        fault = self.faults.get(sha256)
+        for at in range(0, len(data), frame):
+            if fault is not None and fault.kind is Kind.CUT and at >= fault.after:
+                self.heal(sha256)
+                raise HubUnavailable("connection reset (fake cut)")
+            yield data[at:at + frame]
+
+    async def close(self) -> None:
+        self._news.set()
+
+    # -- the hub's bookkeeping --------------------------------------------------------------
+
+    def _check(self, sha256: str, method: str, offset: int = 0) -> None:
+        fault = self.faults.get(sha256)
+        if fault is None or fault.kind in (Kind.REJECT, Kind.CUT):
+            return
+        self.calls.append(Call(self.time.clock(), method, sha256, offset,
+                               len(self.held.get(sha256, b"")), fault.kind.value))
+        if fault.kind is Kind.FAULT:
+            raise HubFault(fault.status, "fake server error")
+        if fault.kind is Kind.REFUSE:
+            raise HubRefused(fault.status, "fake refusal")
+        raise fault.error or RuntimeError("fake crash")
+
+    def _pop(self, sha256: str, kind: Kind) -> bool:
+        fault = self.faults.get(sha256)
+        if fault is not None and fault.kind is kind:
+            self.heal(sha256)
+            return True
+        return False
+
+    async def _gate(self, sha256: str, frames: int) -> None:
+        gate = self.gates.get(sha256)
+        if gate is not None and frames >= gate.after_frames and not gate.release.is_set():
+            gate.reached.set()
+            await gate.release.wait()
+
+    def _size(self, sha256: str) -> int:
+        return next(a.size for env in self.docs.values() for a in env.attachments
+                    if a.sha256 == sha256)
+
+    def _needs(self) -> tuple[BlobNeed, ...]:
+        needs: dict[str, BlobNeed] = {}
+        for env in sorted(self.docs.values(), key=lambda e: -int(e.urgency)):
+            for a in env.attachments:
+                if a.sha256 not in self.complete and a.sha256 not in needs:
+                    needs[a.sha256] = BlobNeed(a.sha256, len(self.held.get(a.sha256, b"")),
+                                               a.size, int(env.urgency))
+        return tuple(needs.values())
+
+    def _completed(self, sha256: str) -> None:
+        """Documents whose blobs are all here are routed and, in this fake, delivered."""
+        for env in self.docs.values():
+            if sha256 in {a.sha256 for a in env.attachments} and \
+                    all(a.sha256 in self.complete for a in env.attachments):
+                for to in env.recipients:
+                    for event in ("at_hub", "delivered"):
+                        self.receipts.append(Receipt(len(self.receipts) + 1, env.id, to,
+                                                     event, self.time.clock(), ""))
+        self._news.set()
+
+    def _receipts_after(self, rcursor: int) -> tuple[Receipt, ...]:
+        return tuple(r for r in self.receipts if r.rseq > rcursor)

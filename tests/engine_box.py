@@ -1,0 +1,83 @@
+"""A box for engine tests: a real store in a temp folder, the real sync engine, the in-memory
+hub and virtual time. Nothing listens on a socket and nothing waits on a real timer; a test
+polls for an outcome in real time only to notice it, bounded by ``eventually``'s timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.model import Urgency
+from gateway.store.layout import GatewayConfig, Layout, save_config
+from gateway.store.local import LocalStore
+from gateway.sync.client import SyncClient
+from gateway.testbed.clock import VirtualTime
+from gateway.testbed.fake_hub import FakeHub
+from tests.conftest import COMMUNE_A, COMMUNE_B
+from tests.factories import attachment, envelope
+
+POLL_S = 0.005
+
+
+@dataclass
+class Box:
+    layout: Layout
+    time: VirtualTime
+    hub: FakeHub
+    store: LocalStore
+    client: SyncClient
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def data(self) -> str:
+        return str(self.layout.root)
+
+    async def send(self, size: int, urgency: Urgency = Urgency.THUONG) -> tuple[str, str]:
+        """Queues a document with one attachment of ``size`` random bytes; (doc id, sha)."""
+        payload = os.urandom(size)
+        sha, _ = self.store.blobs.put_bytes(payload)
+        env = envelope(COMMUNE_A, (COMMUNE_B,), urgency=urgency,
+                       attachments=(attachment("tep.pdf", payload),), now_ms=self.time.clock())
+        await self.store.queue_document(env)
+        self.client.wake()
+        return env.id, sha
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.client.run(self.stop))
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self.task is not None:
+            with contextlib.suppress(Exception):
+                await self.task
+        await self.store.close()
+
+    async def queue_state(self, doc_id: str) -> str | None:
+        return (await self.store.document(doc_id)).queue_state
+
+
+async def open_box(root: Path, seed: int = 9) -> Box:
+    clock = VirtualTime()
+    layout = Layout(root / "gw")
+    layout.root.mkdir(parents=True)
+    save_config(layout, GatewayConfig(agency=COMMUNE_A, reserve_bytes=0))
+    store = await LocalStore.open(layout, clock.clock)
+    hub = FakeHub(clock, COMMUNE_A)
+    client = SyncClient(store, hub, clock=clock.clock, rng=random.Random(seed),
+                        sleep=clock.sleep, agency=COMMUNE_A, reserve_bytes=0)
+    return Box(layout, clock, hub, store, client)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 5.0) -> None:
+    """Returns as soon as ``check`` holds; fails after ``timeout_s`` of real time."""
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(POLL_S)

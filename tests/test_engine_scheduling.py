@@ -1,0 +1,111 @@
+"""Scheduling against the in-memory hub, in virtual time: urgent pre-emption at a frame
+boundary, and transfers that resume where the hub (or the partial file) says after a cut."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from pathlib import Path
+
+from gateway.model import Urgency
+from gateway.protocol.limits import START_FRAME
+from gateway.testbed.fake_hub import Kind
+from tests.conftest import COMMUNE_A, COMMUNE_B
+from tests.engine_box import eventually, open_box
+from tests.factories import attachment, envelope
+
+
+async def test_hoa_toc_overtakes_bulk_at_a_frame_boundary(tmp_path: Path) -> None:
+    box = await open_box(tmp_path)
+    hub = box.hub
+    bulk = [await box.send(8 * START_FRAME) for _ in range(2)]
+    gates = [hub.pause_after(sha, frames=1) for _, sha in bulk]
+    box.start()
+    try:
+        for gate in gates:  # both workers are inside a bulk request, one frame sent
+            await asyncio.wait_for(gate.reached.wait(), 5)
+        urgent, urgent_sha = await box.send(2 * START_FRAME, Urgency.HOA_TOC)
+
+        async def needed() -> bool:
+            return any(n.sha256 == urgent_sha for n in box.client.stats.needs)
+
+        await eventually(needed)
+        for gate in gates:
+            gate.release.set()
+
+        async def all_done() -> bool:
+            return all([await box.queue_state(d) == "done" for d, _ in [*bulk, (urgent, "")]])
+
+        await eventually(all_done)
+        urgent_done = next(i for i, c in enumerate(hub.calls)
+                           if c.sha256 == urgent_sha and c.outcome == "complete")
+        for _, sha in bulk:
+            first, *rest = hub.uploads(sha)
+            # The bulk request ended at the frame boundary after the urgent need appeared...
+            assert first.outcome == "ok" and first.clean and 0 < first.held < 8 * START_FRAME
+            # ... and went on, from where the hub held it, only once the urgent one was in.
+            assert rest[0].offset == first.held
+            assert hub.calls.index(rest[0]) > urgent_done
+        assert hub.complete >= {sha for _, sha in bulk} | {urgent_sha}
+    finally:
+        await box.close()
+
+
+async def test_upload_resumes_from_the_hubs_offset_after_a_cut(tmp_path: Path) -> None:
+    box = await open_box(tmp_path)
+    doc_id, sha = await box.send(6 * START_FRAME)
+    box.hub.fault(sha, Kind.CUT, after=2 * START_FRAME)
+    box.start()
+    try:
+        async def cut() -> bool:
+            return any(c.outcome == "cut" for c in box.hub.uploads(sha))
+
+        await eventually(cut)
+        box.time.advance(5.0)  # the worker's link backoff (at most 4 s)
+
+        async def done() -> bool:
+            return await box.queue_state(doc_id) == "done"
+
+        await eventually(done)
+        calls = [c for c in box.hub.calls if c.sha256 == sha]
+        assert [c.method for c in calls] == ["PATCH", "HEAD", "PATCH"]
+        assert calls[0].held >= 2 * START_FRAME and not calls[0].clean
+        assert calls[1].held == calls[0].held == calls[2].offset  # HEAD, then on from there
+        assert calls[2].outcome == "complete"
+        doc = await box.store.document(doc_id)
+        assert doc.attempts == 0 and doc.last_error == ""  # a cut is not the document's fault
+    finally:
+        await box.close()
+
+
+async def test_download_resumes_from_the_partial_file_after_a_cut(tmp_path: Path) -> None:
+    box = await open_box(tmp_path)
+    payload = os.urandom(5 * START_FRAME)
+    sha = hashlib.sha256(payload).hexdigest()
+    env = envelope(COMMUNE_B, (COMMUNE_A,), attachments=(attachment("den.pdf", payload),),
+                   now_ms=box.time.clock())
+    box.hub.deliver(1, env, {sha: payload})
+    box.hub.fault(sha, Kind.CUT, after=2 * START_FRAME)
+    box.start()
+    try:
+        async def partial() -> bool:
+            return box.store.blobs.partial_size(sha) >= 2 * START_FRAME
+
+        await eventually(partial)
+        box.time.advance(5.0)
+
+        async def arrived() -> bool:
+            return [d.envelope.id for d in await box.store.list_documents("in")] == [env.id]
+
+        await eventually(arrived)
+        gets = [c for c in box.hub.calls if c.method == "GET"]
+        assert gets[0].offset == 0 and gets[1].offset == 2 * START_FRAME
+        assert box.store.blobs.verify(sha)
+
+        async def acked() -> bool:  # stored first, acked by the next sync
+            return 1 not in box.hub.inbox
+
+        await eventually(acked)
+    finally:
+        await box.close()
