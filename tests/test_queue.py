@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import random
+import re
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -74,3 +76,12 @@ def test_order_is_total_and_urgency_monotone(specs: list[tuple[int, int]]) -> No
     assert len(ordered) == len(jobs)
     urgencies = [j.urgency for j in ordered]
     assert urgencies == sorted(urgencies, reverse=True)
+
+
+def test_protocol_doc_states_the_retry_policy() -> None:
+    """docs/protocol.md §9 says what the queue does; it must not drift from the constants."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "protocol.md").read_text("utf-8")
+    base = re.search(r"tried again after (\d+) s\s+doubling", doc)
+    limit = re.search(r"The (\d+)th such failure in a row", doc)
+    assert base is not None and int(base.group(1)) == RETRY_BASE_S
+    assert limit is not None and int(limit.group(1)) == MAX_ATTEMPTS
