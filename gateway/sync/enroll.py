@@ -24,6 +24,7 @@ from gateway.security.identity import (
     save_identity,
 )
 from gateway.security.tls import client_context
+from gateway.store.layout import check_hub_url
 from gateway.sync.transport import HubClient, HubRefused, HubUnavailable
 
 FINGERPRINT_HEX = 32
@@ -50,10 +51,12 @@ async def _fetch_ca(hub_url: str) -> bytes:
 
 
 async def enroll(data: Path, agency: str, hub_url: str, token_text: str) -> Identity:
+    check_hub_url(hub_url)  # before any byte leaves: the token must never travel in clear
     token, sep, fingerprint = token_text.strip().partition("@")
     if not sep or len(fingerprint) != FINGERPRINT_HEX:
         raise _bad("Mã đăng ký không đúng dạng (thiếu phần '@...').",
                    "Malformed enrollment token (the '@…' part is missing).")
+    key_pem = load_or_create_key(data)  # a damaged key.pem is refused before the network
     try:
         ca_pem = await _fetch_ca(hub_url)
         if ca_fingerprint(ca_pem) != fingerprint.lower():
@@ -62,7 +65,6 @@ async def enroll(data: Path, agency: str, hub_url: str, token_text: str) -> Iden
         ca_path = data / "identity" / "ca-pending.pem"
         ca_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         ca_path.write_bytes(ca_pem)
-        key_pem = load_or_create_key(data)
         client = HubClient(hub_url, client_context(ca_path), sndbuf=None)
         try:
             reply = await client.post_json("/v1/enroll", {
