@@ -222,11 +222,11 @@ def _one_line(exc: BaseException) -> str:
     from gateway.security.certs import PkiError  # only on this path: it loads cryptography
 
     if isinstance(exc, PkiError):
-        return Refused(identity_damaged(str(exc))).text(ui_language())
+        return identity_damaged(str(exc)).text()
     if isinstance(exc, OSError) and exc.strerror:
         where = f": {exc.filename}" if exc.filename else ""
-        return Refused(system_error(f"{exc.strerror}{where}")).text(ui_language())
-    return Refused(unexpected_error(f"{type(exc).__name__}: {exc}")).text(ui_language())
+        return system_error(f"{exc.strerror}{where}").text()
+    return unexpected_error(f"{type(exc).__name__}: {exc}").text()
 
 
 def _say(line: str) -> None:

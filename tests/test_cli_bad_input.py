@@ -13,13 +13,7 @@ import unicodedata
 from pathlib import Path
 
 from tests.conftest import COMMUNE_A, COMMUNE_B, CliRunner, run_gateway
-
-
-def one_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
+from tests.test_cli_hardening import one_line
 
 
 def send(cli: CliRunner, data: Path, *files: str | Path) -> subprocess.CompletedProcess[str]:

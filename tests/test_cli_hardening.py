@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -17,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 
-from gateway.model import Attachment, Refused
+from gateway.model import Attachment, Refused, validate_envelope
 from gateway.security.ca import create_ca
 from gateway.security.identity import generate_key_and_csr, save_identity
 from gateway.store.db import Database, Migration
@@ -92,8 +94,7 @@ class PlainHttpHub:
 async def run_async(*args: str) -> subprocess.CompletedProcess[str]:
     """The CLI in a subprocess while this event loop keeps serving the fake hub."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.cli", *args, env={**__import__("os").environ,
-                                                          "GATEWAY_LANG": "en"},
+        sys.executable, "-m", "gateway.cli", *args, env={**os.environ, "GATEWAY_LANG": "en"},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None
@@ -167,7 +168,6 @@ def enrolled_box(tmp_path: Path) -> Path:
     ca = create_ca(tmp_path / "ca", "H35", now=now)
     key_pem, csr = generate_key_and_csr(COMMUNE_A)
     cert = ca.sign_csr(csr, COMMUNE_A, now=now)
-    from cryptography.hazmat.primitives.serialization import Encoding
     save_identity(data, key_pem, cert.public_bytes(Encoding.PEM), ca.cert_pem)
     return data
 
@@ -217,8 +217,6 @@ ACCEPTED_NAME = f"Kết quả {_PLACE.removeprefix('kết quả ')} bản chính
 def test_item8_name_limit_counts_utf8_bytes() -> None:
     assert len(LONG_NAME) <= 200 and utf8_len(LONG_NAME) + 15 > 255
     assert utf8_len(ACCEPTED_NAME) == MAX_NAME_BYTES
-    from gateway.model import validate_envelope
-
     def check(name: str) -> tuple[str, ...]:
         env = envelope(attachments=(Attachment(name, "application/pdf", "0" * 64, 1),))
         try:
