@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
+import os
 import sys
+import threading
 from collections.abc import Sequence
 
 from gateway.model import Problem, Refused, ui_language
+from gateway.model.errors import (
+    identity_damaged,
+    is_utf8,
+    not_utf8,
+    system_error,
+    unexpected_error,
+)
+from gateway.model.safe_text import safe_text
 
 
 def _local_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -191,15 +202,74 @@ async def _dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+# Arguments that name files may hold any bytes the file system allows; every other argument
+# becomes document text, which must be valid UTF-8.
+_PATH_ARGS = frozenset({"data", "dest", "directory", "files"})
+
+
+def _check_text_arguments(args: argparse.Namespace) -> None:
+    for name, value in vars(args).items():
+        if name in _PATH_ARGS:
+            continue
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and not is_utf8(text):
+                option = f"--{name.replace('_', '-')}"
+                raise Refused(not_utf8(option, option, text))
+
+
+def _one_line(exc: BaseException) -> str:
+    """The reason for a failure nobody refused on purpose, in one line."""
+    from gateway.security.certs import PkiError  # only on this path: it loads cryptography
+
+    if isinstance(exc, PkiError):
+        return identity_damaged(str(exc)).text()
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return system_error(f"{exc.strerror}{where}").text()
+    return unexpected_error(f"{type(exc).__name__}: {exc}").text()
+
+
+def _say(line: str) -> None:
+    print(f"gateway: {safe_text(' '.join(line.split()))}", file=sys.stderr, flush=True)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
-        return asyncio.run(_dispatch(args))
+        _check_text_arguments(args)
+        code = asyncio.run(_dispatch(args))
+        sys.stdout.flush()  # a closed pipe shows up here, while it can still be handled
+        return code
     except Refused as exc:
-        print(f"gateway: {exc.text(ui_language())}", file=sys.stderr)
+        _say(exc.text(ui_language()))
+        return 1
+    except BrokenPipeError:
+        # The reader (``head``, a pager) has gone: nothing left to say to it. Point stdout at
+        # /dev/null so the interpreter's final flush does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if os.environ.get("GATEWAY_DEBUG"):
+            raise
+        _say(_one_line(exc))
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # Paths given on the command line may hold bytes that are not UTF-8; print them back
+        # as they came instead of failing on them.
+        sys.stdout.reconfigure(errors="surrogateescape")
+    code = _run(build_parser().parse_args(argv))
+    if code != 0 and any(t.is_alive() and not t.daemon for t in threading.enumerate()
+                         if t is not threading.main_thread()):
+        # Last resort: a worker thread left behind by a failure (an unclosed database
+        # connection) would keep this process alive forever, and systemd would never restart
+        # it. The reason is already printed; stop here.
+        sys.stdout.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

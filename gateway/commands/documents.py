@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
+import stat
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -20,6 +24,10 @@ from gateway.model import (
     uuid7,
     validate_envelope,
 )
+from gateway.model.errors import printable
+from gateway.model.filenames import clash_key, unique_name
+from gateway.model.safe_text import safe_text
+from gateway.store.blobs import COPY_BLOCK, BlobError
 from gateway.store.local import LocalStore
 
 PLACEHOLDER_SHA = "0" * 64
@@ -49,15 +57,39 @@ def _parse_date(text: str) -> date:
                               f"Invalid date: {text[:20]} (YYYY-MM-DD)")) from None
 
 
-def _stat_files(files: list[str]) -> list[tuple[Path, int]]:
-    found: list[tuple[Path, int]] = []
-    for name in files:
-        path = Path(name)
-        if not path.is_file():
-            raise Refused(Problem("file.missing", f"Không thấy tệp: {name}",
-                                  f"File not found: {name}"))
-        found.append((path, path.stat().st_size))
-    return found
+def _file_problem(code: str, name: str, vi: str, en: str) -> Refused:
+    shown = printable(name, 200)
+    return Refused(Problem(code, f"{vi}: {shown}", f"{en}: {shown}"))
+
+
+def _open_input(name: str) -> tuple[int, int]:
+    """Opens one file to attach; returns (descriptor, size). ``O_NONBLOCK`` so that a FIFO
+    named by mistake cannot hang the command; the type is checked on the opened descriptor,
+    so what is read is what was checked."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise _file_problem("file.missing", name, "Không thấy tệp", "File not found") from None
+    except OSError as exc:
+        raise _file_problem("file.unreadable", name, f"Không đọc được tệp ({exc.strerror})",
+                            f"Cannot read file ({exc.strerror})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise _file_problem("file.not_regular", name,
+                            "Không phải tệp thông thường (thư mục, thiết bị hay ống dẫn)",
+                            "Not a regular file (a folder, device or pipe)")
+    os.set_blocking(fd, True)
+    return fd, info.st_size
+
+
+def _read_chunks(fd: int, name: str) -> Iterator[bytes]:
+    try:
+        while chunk := os.read(fd, COPY_BLOCK):
+            yield chunk
+    except OSError as exc:
+        raise _file_problem("file.unreadable", name, f"Không đọc được tệp ({exc.strerror})",
+                            f"Cannot read file ({exc.strerror})") from None
 
 
 def check_space(store: LocalStore, reserve: int, incoming: int) -> None:
@@ -71,35 +103,52 @@ def check_space(store: LocalStore, reserve: int, incoming: int) -> None:
             "safe; ask the IT team to free space."))
 
 
+@dataclass(frozen=True)
+class _Input:
+    path: Path
+    fd: int
+    size: int
+
+
+def _envelope(req: SendRequest, sender: str, now: int, files: list[_Input]) -> Envelope:
+    number, _, notation = req.number.partition("/")
+    return Envelope(
+        id=uuid7(now, os.urandom), sender=sender,
+        recipients=tuple(c.strip().upper() for c in req.to if c.strip()),
+        number=number.strip(), notation=notation.strip(), doc_type=req.doc_type,
+        subject=req.subject.strip(), issue_place=req.place,
+        issue_date=datetime.fromtimestamp(now / 1000, VN_TZ).date(),
+        signer=req.signer, urgency=Urgency.from_slug(req.urgency),
+        due_date=_parse_date(req.due) if req.due else None,
+        attachments=tuple(
+            Attachment(f.path.name,
+                       mimetypes.guess_type(f.path.name)[0] or "application/octet-stream",
+                       PLACEHOLDER_SHA, f.size) for f in files),
+        created_ms=now,
+    )
+
+
 async def send(req: SendRequest) -> str:
     secrecy = Secrecy.parse(req.secret)
-    number, _, notation = req.number.partition("/")
     async with opened(req.data) as (layout, config, store):
         directory = load_directory(layout)
-        files = _stat_files(req.files)
-        now = wall_ms() + await store.hub_skew_ms()
-        env = Envelope(
-            id=uuid7(now, os.urandom), sender=config.agency,
-            recipients=tuple(c.strip().upper() for c in req.to if c.strip()),
-            number=number.strip(), notation=notation.strip(), doc_type=req.doc_type,
-            subject=req.subject.strip(), issue_place=req.place,
-            issue_date=datetime.fromtimestamp(now / 1000, VN_TZ).date(),
-            signer=req.signer, urgency=Urgency.from_slug(req.urgency),
-            due_date=_parse_date(req.due) if req.due else None,
-            attachments=tuple(
-                Attachment(p.name, mimetypes.guess_type(p.name)[0] or "application/octet-stream",
-                           PLACEHOLDER_SHA, size) for p, size in files),
-            created_ms=now,
-        )
-        validate_envelope(env, lambda code: code in directory, secrecy=secrecy)
-        check_space(store, config.reserve_bytes, sum(size for _, size in files))
-        stored = []
-        for (path, size), att in zip(files, env.attachments, strict=True):
-            sha, written = store.blobs.put_file(path)
-            if written != size:
-                raise Refused(Problem("file.changed", f"Tệp {path.name} thay đổi khi đang đọc.",
-                                      f"File {path.name} changed while being read."))
-            stored.append(replace(att, sha256=sha))
+        with contextlib.ExitStack() as fds:
+            files = []
+            for name in req.files:
+                fd, size = _open_input(name)
+                fds.callback(os.close, fd)
+                files.append(_Input(Path(name), fd, size))
+            env = _envelope(req, config.agency, wall_ms() + await store.hub_skew_ms(), files)
+            validate_envelope(env, lambda code: code in directory, secrecy=secrecy)
+            check_space(store, config.reserve_bytes, sum(f.size for f in files))
+            stored = []
+            for f, att in zip(files, env.attachments, strict=True):
+                sha, written = store.blobs.put_stream(_read_chunks(f.fd, str(f.path)))
+                if written != f.size:
+                    raise Refused(Problem("file.changed",
+                        f"Tệp {f.path.name} thay đổi khi đang đọc.",
+                        f"File {f.path.name} changed while being read."))
+                stored.append(replace(att, sha256=sha))
         env = replace(env, attachments=tuple(stored))
         await store.queue_document(env)
         wake_daemon(layout)
@@ -126,18 +175,75 @@ async def show(data: str, doc_id: str, as_json: bool) -> None:
         print(doc_text(doc, events))
 
 
-async def export(data: str, doc_id: str, dest: str) -> list[Path]:
+def _export_dir(dest: str) -> tuple[Path, set[str]]:
+    """The folder to export into (made if missing) and the clash keys of what it holds."""
     out_dir = Path(dest)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return out_dir, {clash_key(p.name) for p in out_dir.iterdir()}
+    except (FileExistsError, NotADirectoryError):
+        raise _file_problem("export.not_a_folder", dest, "Không phải thư mục",
+                            "Not a folder") from None
+    except OSError as exc:
+        raise _file_problem("export.unwritable", dest, f"Không ghi được vào ({exc.strerror})",
+                            f"Cannot write to ({exc.strerror})") from None
+
+
+def _claim(out_dir: Path, name: str, used: set[str]) -> Path:
+    """Creates an empty file under a free, safe name (``O_EXCL``: never someone else's file);
+    the blob store then replaces it atomically with the verified content."""
+    while True:
+        target = out_dir / unique_name(name, used)
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644))
+        except FileExistsError:
+            continue  # appeared since the folder was listed: take the next number
+        except OSError as exc:
+            raise _file_problem("export.unwritable", str(out_dir),
+                                f"Không ghi được vào ({exc.strerror})",
+                                f"Cannot write to ({exc.strerror})") from None
+        return target
+
+
+async def export(data: str, doc_id: str, dest: str) -> list[Path]:
+    """Writes the attachments into ``dest``. Existing files are never replaced, and names a
+    USB stick cannot hold are made safe (:mod:`gateway.model.filenames`); each renamed file
+    is reported on stderr so the clerk knows what to look for."""
     written = []
     async with opened(data) as (_, _, store):
         doc = await store.document(doc_id)
+        out_dir, used = _export_dir(dest)
         for att in doc.envelope.attachments:
-            # Names were validated on entry (no separators); take the base name regardless.
-            target = out_dir / Path(att.name).name
-            store.blobs.export(att.sha256, target)
+            target = _claim(out_dir, att.name, used)
+            try:
+                store.blobs.export(att.sha256, target)
+            except (BlobError, OSError) as exc:
+                target.unlink(missing_ok=True)
+                raise _export_failed(att.name, exc) from None
+            if target.name != att.name:
+                print(f"gateway: {safe_text(_renamed(att.name, target.name).text())}.",
+                      file=sys.stderr)
             written.append(target)
     return written
+
+
+def _renamed(old: str, new: str) -> Problem:
+    return Problem("export.renamed",
+        f"'{printable(old, 200)}' được lưu thành '{new}' (tên đã có sẵn hoặc không ghi được "
+        "trên USB)",
+        f"'{printable(old, 200)}' saved as '{new}' (the name was taken or cannot be written "
+        "on a USB stick)")
+
+
+def _export_failed(name: str, exc: BaseException) -> Refused:
+    if isinstance(exc, BlobError | FileNotFoundError):
+        return _file_problem("export.blob_damaged", name,
+            "Tệp đính kèm trên máy bị hỏng hoặc thiếu; chạy 'gateway scrub' và báo cán bộ CNTT",
+            "The stored attachment is damaged or missing; run 'gateway scrub' and call the "
+            "IT team")
+    detail = exc.strerror if isinstance(exc, OSError) else str(exc)
+    return _file_problem("export.failed", name, f"Không xuất được tệp ({detail})",
+                         f"Could not export file ({detail})")
 
 
 async def mark(data: str, doc_id: str, status: str, note: str) -> None:

@@ -10,26 +10,44 @@ from gateway.commands.common import load_directory, load_directory_file, opened,
 from gateway.commands.render import emit_json, fmt_ms
 from gateway.model import AgencyCode, Directory, Problem, Refused, ui_language
 from gateway.model.safe_text import safe_text
-from gateway.store.layout import GatewayConfig, Layout, save_config, write_atomic
+from gateway.store.layout import (
+    GatewayConfig,
+    Layout,
+    check_hub_url,
+    save_config,
+    write_atomic,
+)
 from gateway.store.local import LocalStore
 from gateway.store.repair import record_scrub, sweep_orphans
 from gateway.store.status import sync_marks
 
 
+def _existing_agency(layout: Layout) -> str | None:
+    """The agency an existing config names; ``None`` when there is none or it is too damaged
+    to say, so that ``init`` can write a fresh one (the repair its damage message suggests)."""
+    try:
+        existing = json.loads(layout.config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    agency = existing.get("agency") if isinstance(existing, dict) else None
+    return agency if isinstance(agency, str) else None
+
+
 async def init(data: str, agency: str, hub: str | None, directory_file: str | None) -> Layout:
     layout = Layout(Path(data))
+    if hub is not None:
+        check_hub_url(hub)
     code = AgencyCode.parse(agency)
     directory = load_directory_file(directory_file)
     if code.text not in directory:
         raise Refused(Problem("agency.unknown",
             f"Mã {code} không có trong danh bạ cơ quan.",
             f"Agency {code} is not in the directory."))
-    if layout.config.exists():
-        existing = json.loads(layout.config.read_text(encoding="utf-8"))
-        if existing.get("agency") != code.text:
-            raise Refused(Problem("data.other_agency",
-                f"Thư mục này đã thuộc cơ quan {existing.get('agency')}.",
-                f"This data directory already belongs to {existing.get('agency')}."))
+    existing = _existing_agency(layout)
+    if existing not in (None, code.text):
+        raise Refused(Problem("data.other_agency",
+            f"Thư mục này đã thuộc cơ quan {existing}.",
+            f"This data directory already belongs to {existing}."))
     layout.root.mkdir(parents=True, exist_ok=True)
     write_atomic(layout.directory, directory.to_json().encode())
     save_config(layout, GatewayConfig(agency=code.text, hub=hub))

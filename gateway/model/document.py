@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from gateway.model.agency import AgencyCode
-from gateway.model.errors import Problem, Refused
+from gateway.model.errors import Problem, Refused, is_utf8, not_utf8
+from gateway.model.filenames import MAX_NAME_BYTES, utf8_len
 
 
 class Urgency(enum.IntEnum):
@@ -101,6 +102,7 @@ class Limits:
     max_subject_chars: int = 1000
     max_field_chars: int = 300
     max_name_chars: int = 200
+    max_name_bytes: int = MAX_NAME_BYTES  # what a file system can hold beside its temp name
 
 
 DEFAULT_LIMITS = Limits()
@@ -239,11 +241,19 @@ def _check_attachments(items: Sequence[Attachment], limits: Limits) -> list[Prob
             f"Too many attachments (at most {limits.max_attachments})."))
     names: set[str] = set()
     for a in items:
-        if not a.name or a.name in (".", "..") or _NAME_FORBIDDEN.search(a.name) \
-                or len(a.name) > limits.max_name_chars:
+        if not is_utf8(a.name):
+            problems.append(not_utf8("Tên tệp", "File name", a.name))
+        elif not a.name or a.name in (".", "..") or _NAME_FORBIDDEN.search(a.name):
             problems.append(_p("attachment.bad_name",
                 f"Tên tệp không hợp lệ: '{a.name[:60]}' (không được chứa / hoặc \\).",
                 f"Invalid attachment name: '{a.name[:60]}' (no path separators)."))
+        elif len(a.name) > limits.max_name_chars or utf8_len(a.name) > limits.max_name_bytes:
+            problems.append(_p("attachment.name_too_long",
+                f"Tên tệp quá dài: '{a.name[:60]}…' ({utf8_len(a.name)} byte; tối đa "
+                f"{limits.max_name_bytes} byte, khoảng {limits.max_name_bytes // 3} chữ có dấu)."
+                " Hãy đặt tên ngắn hơn.",
+                f"File name too long: '{a.name[:60]}…' ({utf8_len(a.name)} bytes; at most "
+                f"{limits.max_name_bytes}). Give the file a shorter name."))
         elif a.name in names:
             problems.append(_p("attachment.duplicate_name",
                 f"Hai tệp đính kèm trùng tên: {a.name}", f"Two attachments named {a.name}"))

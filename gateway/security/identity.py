@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -55,9 +55,7 @@ def generate_key_and_csr(agency: str) -> tuple[bytes, bytes]:
 def csr_for(key_pem: bytes, agency: str) -> bytes:
     """A CSR with CN=``agency`` for an existing key (an enrollment retried after a crash)."""
     check_agency(agency)
-    key = serialization.load_pem_private_key(key_pem, password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise PkiError("the gateway key must be an EC P-256 key")
+    key = _load_key(key_pem)
     csr = (
         x509.CertificateSigningRequestBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, agency)]))
@@ -71,26 +69,39 @@ def load_or_create_key(data_dir: Path) -> bytes:
     enrollment interrupted after the hub signed can be repeated with the same key."""
     path = Identity.under(data_dir).key_path
     if path.exists():
-        return path.read_bytes()
+        try:
+            key_pem = path.read_bytes()
+        except OSError as exc:
+            raise PkiError(f"{path}: {exc.strerror}") from None
+        _load_key(key_pem)
+        return key_pem
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key_pem = private_key_pem(ec.generate_private_key(ec.SECP256R1()))
     atomic_write(path, key_pem, mode=0o600)
     return key_pem
 
 
-def _parse(key_pem: bytes, cert_pem: bytes, ca_pem: bytes) -> x509.Certificate:
-    """Check the three files form one identity; returns the client certificate."""
+def _load_key(key_pem: bytes) -> ec.EllipticCurvePrivateKey:
     try:
         key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise PkiError(f"{KEY_FILE} is damaged: not a readable private key") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise PkiError(f"{KEY_FILE} is not an EC P-256 key")
+    return key
+
+
+def _parse(key_pem: bytes, cert_pem: bytes, ca_pem: bytes) -> x509.Certificate:
+    """Check the three files form one identity; returns the client certificate."""
+    key = _load_key(key_pem)
+    try:
         cert = x509.load_pem_x509_certificate(cert_pem)
         ca_certs = x509.load_pem_x509_certificates(ca_pem)
     except ValueError as exc:
-        raise PkiError(f"unreadable identity material: {exc}") from None
+        raise PkiError(f"unreadable identity material: {str(exc)[:120]}") from None
     if len(ca_certs) != 1:
         raise PkiError(f"the CA file must hold exactly one certificate, not {len(ca_certs)}")
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or not same_public_key(
-        cert.public_key(), key.public_key()
-    ):
+    if not same_public_key(cert.public_key(), key.public_key()):
         raise PkiError("the certificate does not belong to this gateway's key")
     try:
         cert.verify_directly_issued_by(ca_certs[0])
@@ -122,6 +133,8 @@ def load_identity(data_dir: Path) -> Identity | None:
         ca_pem = identity.ca_path.read_bytes()
     except FileNotFoundError as exc:
         raise PkiError(f"incomplete identity: {exc.filename} is missing") from None
+    except OSError as exc:
+        raise PkiError(f"unreadable identity: {exc.filename}: {exc.strerror}") from None
     _parse(key_pem, cert_pem, ca_pem)
     return identity
 

@@ -9,6 +9,7 @@ a clerk or to the hub: after a power cut it must still be there.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TypeVar
 import aiosqlite
 
 from gateway.errors import StoreError
+from gateway.model.errors import Refused, database_damaged, database_unavailable
 
 T = TypeVar("T")
 Conn = aiosqlite.Connection
@@ -35,18 +37,31 @@ class SchemaTooNew(StoreError):
     pass
 
 
+def open_refusal(path: Path, exc: sqlite3.Error) -> Refused:
+    """A one-line reason for a database that cannot be opened: damaged, or out of reach."""
+    damaged = isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+        exc, sqlite3.OperationalError)
+    return Refused((database_damaged if damaged else database_unavailable)(path, str(exc)))
+
+
 async def _connect(path: Path, *, readonly: bool) -> Conn:
+    """A configured connection. Each aiosqlite connection owns a non-daemon thread, so one
+    that fails half-way is closed here: left open, it would keep the process alive forever."""
     conn = await aiosqlite.connect(path, isolation_level=None, timeout=30.0)
-    conn.row_factory = aiosqlite.Row
-    for pragma in (
-        "PRAGMA journal_mode=WAL",
-        "PRAGMA synchronous=FULL",
-        "PRAGMA foreign_keys=ON",
-        "PRAGMA busy_timeout=30000",
-    ):
-        await conn.execute(pragma)
-    if readonly:
-        await conn.execute("PRAGMA query_only=ON")
+    try:
+        conn.row_factory = aiosqlite.Row
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=30000",
+        ):
+            await conn.execute(pragma)
+        if readonly:
+            await conn.execute("PRAGMA query_only=ON")
+    except BaseException:
+        await conn.close()
+        raise
     return conn
 
 
@@ -60,10 +75,18 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path, migrations: Sequence[Migration]) -> Database:
-        writer = await _connect(path, readonly=False)
+        """Opens both connections, or raises :class:`Refused` (damaged or unreachable file)
+        with every connection already closed."""
+        try:
+            writer = await _connect(path, readonly=False)
+        except sqlite3.Error as exc:
+            raise open_refusal(path, exc) from None
         try:
             await _migrate(writer, migrations)
             reader = await _connect(path, readonly=True)
+        except sqlite3.Error as exc:
+            await writer.close()
+            raise open_refusal(path, exc) from None
         except BaseException:
             await writer.close()
             raise

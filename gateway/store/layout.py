@@ -11,8 +11,9 @@ import os
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from gateway.model.errors import Problem, Refused
+from gateway.model.errors import Problem, Refused, hub_url_not_https
 from gateway.store.blobs import fsync_dir
 
 DEFAULT_RESERVE_BYTES = 128 * 2**20
@@ -88,13 +89,46 @@ def not_initialised(root: Path) -> Refused:
         f"{root} is not initialised; run 'gateway init' first."))
 
 
+def check_hub_url(url: str, where: str = "") -> str:
+    """Returns ``url`` if it is an https URL with a host; refuses anything else, so no token
+    and no document ever goes out in clear text (checked at init, enroll and config load)."""
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme.lower() == "https" and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise Refused(hub_url_not_https(url, where))
+    return url
+
+
+def config_damaged(layout: Layout, detail: str) -> Refused:
+    return Refused(Problem(
+        "config.damaged",
+        f"Tệp cấu hình {layout.config} bị hỏng ({detail[:100]}); chạy lại 'gateway init' "
+        "với cùng mã cơ quan hoặc báo cán bộ CNTT.",
+        f"The configuration file {layout.config} is damaged ({detail[:100]}); run "
+        "'gateway init' again with the same agency or call the IT team."))
+
+
 def load_config(layout: Layout) -> GatewayConfig:
+    """The box's config; a missing, unreadable or malformed file is a one-line refusal."""
     try:
         data = json.loads(layout.config.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise not_initialised(layout.root) from None
-    return GatewayConfig(
-        agency=str(data["agency"]),
-        hub=data.get("hub"),
-        reserve_bytes=int(data.get("reserve_bytes", DEFAULT_RESERVE_BYTES)),
-    )
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not JSON
+        raise config_damaged(layout, getattr(exc, "strerror", None) or str(exc)) from None
+    if not isinstance(data, dict):
+        raise config_damaged(layout, "not a JSON object")
+    agency, hub = data.get("agency"), data.get("hub")
+    reserve = data.get("reserve_bytes", DEFAULT_RESERVE_BYTES)
+    if not isinstance(agency, str) or not agency:
+        raise config_damaged(layout, "agency")
+    if hub is not None and not isinstance(hub, str):
+        raise config_damaged(layout, "hub")
+    if not isinstance(reserve, int) or isinstance(reserve, bool) or reserve < 0:
+        raise config_damaged(layout, "reserve_bytes")
+    if hub:
+        check_hub_url(hub, f"{layout.config}: ")
+    return GatewayConfig(agency=agency, hub=hub or None, reserve_bytes=reserve)

@@ -24,6 +24,7 @@ from gateway.security.identity import (
     save_identity,
 )
 from gateway.security.tls import client_context
+from gateway.store.layout import check_hub_url
 from gateway.sync.link import HubRefused, HubUnavailable
 from gateway.sync.transport import HubClient
 
@@ -33,6 +34,14 @@ FINGERPRINT_HEX = 32
 def ca_fingerprint(ca_pem: bytes) -> str:
     der = x509.load_pem_x509_certificate(ca_pem).public_bytes(serialization.Encoding.DER)
     return hashlib.sha256(der).hexdigest()[:FINGERPRINT_HEX]
+
+
+def _fingerprint_or_none(ca_pem: bytes) -> str | None:
+    """An unreadable CA is simply not the provincial one: the token stays unsent."""
+    try:
+        return ca_fingerprint(ca_pem)
+    except ValueError:
+        return None
 
 
 def _bad(vi: str, en: str) -> Refused:
@@ -51,19 +60,20 @@ async def _fetch_ca(hub_url: str) -> bytes:
 
 
 async def enroll(data: Path, agency: str, hub_url: str, token_text: str) -> Identity:
+    check_hub_url(hub_url)  # before any byte leaves: the token must never travel in clear
     token, sep, fingerprint = token_text.strip().partition("@")
     if not sep or len(fingerprint) != FINGERPRINT_HEX:
         raise _bad("Mã đăng ký không đúng dạng (thiếu phần '@...').",
                    "Malformed enrollment token (the '@…' part is missing).")
+    key_pem = load_or_create_key(data)  # a damaged key.pem is refused before the network
     try:
         ca_pem = await _fetch_ca(hub_url)
-        if ca_fingerprint(ca_pem) != fingerprint.lower():
+        if _fingerprint_or_none(ca_pem) != fingerprint.lower():
             raise _bad("Máy chủ không phải máy chủ của tỉnh (sai dấu vân tay CA). Không gửi mã.",
                        "The server is not the provincial hub (CA fingerprint mismatch).")
         ca_path = data / "identity" / "ca-pending.pem"
         ca_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         ca_path.write_bytes(ca_pem)
-        key_pem = load_or_create_key(data)
         client = HubClient(hub_url, client_context(ca_path), sndbuf=None)
         try:
             reply = await client.post_json("/v1/enroll", {
@@ -76,8 +86,8 @@ async def enroll(data: Path, agency: str, hub_url: str, token_text: str) -> Iden
     except HubRefused as exc:
         raise _bad(f"Máy chủ tỉnh từ chối đăng ký: {exc.reason}",
                    f"The hub refused enrollment: {exc.reason}") from None
-    except ValueError as exc:
-        raise _bad(f"Dữ liệu CA không hợp lệ: {exc}", f"Invalid CA data: {exc}") from None
+    except ValueError:  # the reply is not JSON (our own refusals are never ValueErrors)
+        raise _bad("Máy chủ trả lời sai định dạng.", "Malformed answer from the hub.") from None
     if not isinstance(reply, dict) or not isinstance(reply.get("cert"), str):
         raise _bad("Máy chủ trả lời sai định dạng.", "Malformed answer from the hub.")
     identity = save_identity(data, key_pem, str(reply["cert"]).encode(), ca_pem)

@@ -113,6 +113,7 @@ async def test_unreadable_store_shows_plain_words_not_a_traceback(tmp_path: Path
     app = ClerkApp(seeded.data)
     async with app.run_test(size=SIZE) as pilot:
         fatal = app.screen.query_one("#fatal", Static)
-        assert "Có lỗi không mong muốn" in str(fatal.content)
+        # The store refuses with its own one-line reason (issue 8 item 3), not a generic one.
+        assert "Không mở được cơ sở dữ liệu" in str(fatal.content)
         assert "Nhấn q để thoát" in str(fatal.content)
         await pilot.press("q")
