@@ -17,12 +17,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.procstat import ProcSample, sample
-from gateway.commands.documents import SendRequest, send
-from gateway.commands.local_admin import init as init_gateway
 from gateway.hub.enrollment import create_token
 from gateway.hub.runtime import HubLayout, init_hub, serve_hub
 from gateway.linkemu import PROFILES, LinkProxy
 from gateway.model import Directory
+from gateway.services.admin import init as init_gateway
+from gateway.services.send import SendRequest, send
 from gateway.sync.enroll import ca_fingerprint, enroll
 
 A, B = "000.00.31.H35", "000.00.32.H35"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.commands.local_admin import scrub, status
+from gateway.cli.admin import scrub, status
 from gateway.linkemu import PROFILES
 from gateway.model import State
 from gateway.protocol.wire import HubConfig, Receipt, SyncReply
@@ -118,9 +118,7 @@ async def test_item4_intact_blob_backs_off_after_422(bed: Testbed, tmp_path: Pat
 
 
 async def test_item9_download_pauses_at_disk_reserve(
-        bed: Testbed, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GATEWAY_LANG", "en")
+        bed: Testbed, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     receiver = bed.gateway(COMMUNE_B)
     receiver.client.downloader.disk_recheck_s = 0.3
     receiver.client.reserve_bytes = receiver.store.blobs.free_bytes() + 64 * 2**20
@@ -135,7 +133,7 @@ async def test_item9_download_pauses_at_disk_reserve(
     await asyncio.sleep(1.5)  # an absence: no downloads and no hot loop while paused
     assert requests(bed, "get") == gets == 0
     assert requests(bed, "sync") - syncs <= 4
-    await status(str(bed.nodes[COMMUNE_B].data), False)
+    await status(str(bed.nodes[COMMUNE_B].data), False, "en")
     assert re.search(r"Disk full: \d+ MB needed", capsys.readouterr().out)
     assert await bed.inbox(COMMUNE_B) == []
 
@@ -145,7 +143,7 @@ async def test_item9_download_pauses_at_disk_reserve(
         return [d.envelope.id for d in await bed.inbox(COMMUNE_B)] == [doc_id]
 
     assert await wait_until(arrived, 15)
-    await status(str(bed.nodes[COMMUNE_B].data), False)
+    await status(str(bed.nodes[COMMUNE_B].data), False, "en")
     assert "Disk full" not in capsys.readouterr().out
 
 
@@ -172,7 +170,7 @@ async def test_item10_scrub_quarantines_and_refetches(
         assert result.stderr.count("\n") == 1 and file.name in result.stderr, result.stderr
 
     export_fails()
-    assert not await scrub(str(data))
+    assert not await scrub(str(data), "vi")
     assert "đã cách ly" in capsys.readouterr().out
     assert (data / "blobs" / "corrupt" / sha).exists() and not blob.exists()
     export_fails()
@@ -268,7 +266,7 @@ async def test_low_orphan_blobs_swept_at_startup_and_in_scrub(
     assert set(blobs.all_digests()) == referenced | {young, reused}
     await bed.stop_gateway(COMMUNE_A)
     again = orphan(b"another killed send", old=True)
-    assert await scrub(str(data))
+    assert await scrub(str(data), "vi")
     assert again not in blobs.all_digests()
     assert set(blobs.all_digests()) == referenced | {young, reused}
     assert all(blobs.verify(sha) for sha in referenced)

@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from gateway.commands.local_admin import init as init_gateway
 from gateway.hub.enrollment import create_token
 from gateway.hub.runtime import HubLayout, init_hub, open_hub
 from gateway.linkemu import PROFILES, LinkProxy
 from gateway.model import Directory
+from gateway.services.admin import init as init_gateway
 from gateway.store.layout import Layout
 from gateway.store.local import LocalStore
 from gateway.sync.enroll import ca_fingerprint, enroll
@@ -98,7 +98,7 @@ async def provision(root: Path, hub_port: int, proxies: dict[str, LinkProxy]) ->
 
 
 async def queue(root: Path, sender: str, to: str, n: int, rng: random.Random) -> dict[str, str]:
-    from gateway.commands.documents import SendRequest, send
+    from gateway.services.send import SendRequest, send
 
     sent: dict[str, str] = {}
     for i in range(n):

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gateway.model import Refused
+from gateway.model import Refused, ui_language
 from gateway.store.layout import Layout, not_initialised
 from tui.i18n import lang, set_language
 
@@ -23,8 +23,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.lang:
-        set_language(args.lang)
+    set_language(args.lang or ui_language())
     data = Path(args.data)
     if not Layout(data).config.exists():
         problem: Refused = not_initialised(data)

@@ -13,7 +13,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from gateway.commands.common import wall_ms
+from gateway.services.box import wall_ms
 from tui.backend import Backend, Clock, explain
 from tui.i18n import set_language, t
 from tui.messages import DocumentChanged, DocumentSent

@@ -1,9 +1,9 @@
-"""The TUI's only door to the gateway: the local store, the directory and the send command.
+"""The TUI's only door to the gateway: the local store, the directory and the send service.
 
 Everything goes through :class:`~gateway.store.local.LocalStore` and
-:func:`gateway.commands.documents.send`, so validation, refusals and durability are exactly
-those of the CLI. The hub is never contacted; after a change the daemon (another process) is
-woken through the wake-up file.
+:func:`gateway.services.send.send`, so validation, refusals and durability are exactly those
+of the CLI. The hub is never contacted; after a change the daemon (another process) is woken
+through the wake-up file.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.commands.common import load_directory, wake_daemon, wall_ms
-from gateway.commands.documents import SendRequest, send
 from gateway.model import Directory, Refused
+from gateway.services.box import load_directory, read_config, wake_daemon, wall_ms
+from gateway.services.send import SendRequest, send
 from gateway.store.blobs import BlobCorrupt
-from gateway.store.layout import GatewayConfig, Layout, load_config
+from gateway.store.layout import GatewayConfig, Layout
 from gateway.store.local import Doc, EventRow, LocalStore
 from gateway.store.status import change_signature, sync_marks
 from tui.i18n import has, lang, t
@@ -69,10 +69,10 @@ class Backend:
 
     @classmethod
     async def open(cls, data: Path, clock: Clock = wall_ms) -> Backend:
-        layout = Layout(data)
-        config = load_config(layout)
+        layout, config = await asyncio.to_thread(read_config, str(data))
+        directory = await asyncio.to_thread(load_directory, layout)
         store = await LocalStore.open(layout, clock)
-        return cls(layout, config, store, load_directory(layout), clock)
+        return cls(layout, config, store, directory, clock)
 
     async def close(self) -> None:
         await self.store.close()
@@ -132,6 +132,6 @@ class Backend:
         return written
 
     async def send(self, req: SendRequest) -> str:
-        """Runs the CLI's own ``send`` in a thread, so copying big files never freezes the
-        screen; it validates, stores the blobs, queues the document and wakes the daemon."""
-        return await asyncio.to_thread(lambda: asyncio.run(send(req)))
+        """The send service: it validates, stores the blobs (in a worker thread, so copying
+        big files never freezes the screen), queues the document and wakes the daemon."""
+        return await send(req)

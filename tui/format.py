@@ -14,9 +14,9 @@ from datetime import date, datetime
 
 from rich.text import Text
 
-from gateway.commands.render import summary_state
 from gateway.model import Agency, State, Urgency
 from gateway.model.safe_text import safe_text
+from gateway.services import labels
 from gateway.store.local import Doc, EventRow
 from tui.i18n import lang, t
 
@@ -72,7 +72,11 @@ def urgency_label(u: Urgency) -> str:
 
 
 def state_label(s: State) -> str:
-    return s.label_en if lang() == "en" else s.label_vi
+    return labels.state_label(s, lang())
+
+
+def summary_state(doc: Doc) -> str:
+    return labels.summary_state(doc, lang())
 
 
 def urgency_cell(u: Urgency) -> Text:

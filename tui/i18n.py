@@ -1,14 +1,12 @@
 """Every word the clerk reads, in Vietnamese first and English second.
 
-The language is process-wide: :func:`set_language` also sets ``GATEWAY_LANG`` so that texts
-made by the gateway itself (``summary_state``, ``Refused.text()``) follow the same choice.
+The TUI's language lives here, in this module's :class:`_Language` (Vietnamese until
+:func:`set_language` says otherwise); texts made by the gateway itself
+(:func:`~gateway.services.labels.summary_state`, ``Refused.text``) get it passed as
+``lang()``. Nothing here reads or writes the environment.
 """
 
 from __future__ import annotations
-
-import os
-
-from gateway.model import ui_language
 
 _STRINGS: dict[str, tuple[str, str]] = {
     # Application and main screen
@@ -230,7 +228,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
 
 
 class _Language:
-    current = ui_language()
+    current = "vi"
 
 
 def lang() -> str:
@@ -240,7 +238,6 @@ def lang() -> str:
 def set_language(code: str) -> None:
     """Switches the UI language (``vi`` or ``en``) for this process."""
     _Language.current = "en" if code.lower().startswith("en") else "vi"
-    os.environ["GATEWAY_LANG"] = _Language.current
 
 
 def has(key: str) -> bool:

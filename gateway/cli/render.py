@@ -1,4 +1,4 @@
-"""Plain-words rendering of documents for the terminal and stable JSON for scripts.
+"""Plain-words rendering of documents and of the box for the terminal, stable JSON for scripts.
 
 Every field of a document, its events and the hub's words came from another party: each is
 passed through :func:`~gateway.model.safe_text.safe_text` before it reaches the terminal, and
@@ -10,10 +10,12 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 
-from gateway.model import State, envelope_to_dict, ui_language
+from gateway.model import Urgency, envelope_to_dict
 from gateway.model.envelope_codec import Plain
 from gateway.model.safe_text import safe_json
 from gateway.model.safe_text import safe_text as s
+from gateway.services.admin import BoxStatus, ScrubResult
+from gateway.services.labels import state_label, summary_state
 from gateway.store.local import Doc, EventRow
 
 
@@ -25,34 +27,16 @@ def fmt_ms(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _label(state: State) -> str:
-    return state.label_en if ui_language() == "en" else state.label_vi
+def _urgency(urgency: Urgency, lang: str) -> str:
+    return urgency.label_en if lang == "en" else urgency.label_vi
 
 
-def summary_state(doc: Doc) -> str:
-    """One phrase a clerk understands: where the document is right now."""
-    en = ui_language() == "en"
-    if doc.direction == "in":
-        return _label(doc.inbox_status or State.RECEIVED)
-    if doc.queue_state == "dead":
-        return ("Failed: " if en else "Gửi lỗi: ") + s(doc.last_error)
-    states = [d.state for d in doc.deliveries]
-    if not states:
-        return ""
-    slowest = min(states, key=lambda s: (not s.final, _RANK.get(s, 99)))
-    reached = sum(1 for s in states if s == slowest)
-    return f"{_label(slowest)} {reached}/{len(states)}" if len(states) > 1 else _label(slowest)
-
-
-_RANK = {s: i for i, s in enumerate(State)}
-
-
-def doc_json(doc: Doc, events: list[EventRow] | None = None) -> dict[str, Plain]:
+def doc_json(doc: Doc, lang: str, events: list[EventRow] | None = None) -> dict[str, Plain]:
     out: dict[str, Plain] = {
         "id": doc.envelope.id,
         "direction": doc.direction,
         "envelope": envelope_to_dict(doc.envelope),
-        "state": summary_state(doc),
+        "state": summary_state(doc, lang),
         "queue": doc.queue_state,
         "last_error": doc.last_error,
         "inbox_status": doc.inbox_status.value if doc.inbox_status else None,
@@ -70,18 +54,18 @@ def doc_json(doc: Doc, events: list[EventRow] | None = None) -> dict[str, Plain]
     return out
 
 
-def doc_summary_line(doc: Doc) -> str:
+def doc_summary_line(doc: Doc, lang: str) -> str:
     env = doc.envelope
     arrow = "→" if doc.direction == "out" else "←"
     peer = s(",".join(env.recipients) if doc.direction == "out" else env.sender)
-    urgency = env.urgency.label_en if ui_language() == "en" else env.urgency.label_vi
-    return (f"{s(env.id)}  {arrow} {peer[:40]:<40}  {s(env.code)[:24]:<24}  {urgency:<12}  "
-            f"{s(env.subject)[:50]}  [{summary_state(doc)}]")
+    return (f"{s(env.id)}  {arrow} {peer[:40]:<40}  {s(env.code)[:24]:<24}  "
+            f"{_urgency(env.urgency, lang):<12}  {s(env.subject)[:50]}  "
+            f"[{summary_state(doc, lang)}]")
 
 
-def doc_text(doc: Doc, events: list[EventRow]) -> str:
+def doc_text(doc: Doc, events: list[EventRow], lang: str = "vi") -> str:
     env = doc.envelope
-    en = ui_language() == "en"
+    en = lang == "en"
     lines = [
         f"{'Document' if en else 'Văn bản'}: {s(env.id)}",
         f"{'Number' if en else 'Số/ký hiệu'}: {s(env.code)}",
@@ -89,19 +73,74 @@ def doc_text(doc: Doc, events: list[EventRow]) -> str:
         f"{'Subject' if en else 'Trích yếu'}: {s(env.subject)}",
         f"{'From' if en else 'Nơi gửi'}: {s(env.sender)}",
         f"{'To' if en else 'Nơi nhận'}: {s(', '.join(env.recipients))}",
-        f"{'Urgency' if en else 'Độ khẩn'}: "
-        f"{env.urgency.label_en if en else env.urgency.label_vi}",
+        f"{'Urgency' if en else 'Độ khẩn'}: {_urgency(env.urgency, lang)}",
         f"{'Issued' if en else 'Ngày ban hành'}: {env.issue_date.isoformat()}",
         f"{'Due' if en else 'Hạn xử lý'}: {env.due_date.isoformat() if env.due_date else '-'}",
-        f"{'State' if en else 'Trạng thái'}: {summary_state(doc)}",
+        f"{'State' if en else 'Trạng thái'}: {summary_state(doc, lang)}",
         "",
         f"{'Attachments' if en else 'Tệp đính kèm'}:",
     ]
     lines += [f"  {s(a.name)}  {a.size} B  sha256 {s(a.sha256)}" for a in env.attachments]
     if doc.deliveries:
         lines += ["", f"{'Deliveries' if en else 'Tình trạng từng nơi nhận'}:"]
-        lines += [f"  {s(d.recipient)}  {_label(d.state)}  {fmt_ms(d.updated_ms)}"
+        lines += [f"  {s(d.recipient)}  {state_label(d.state, lang)}  {fmt_ms(d.updated_ms)}"
                   + (" (recall pending)" if d.recall_pending else "") for d in doc.deliveries]
     lines += ["", f"{'History' if en else 'Lịch sử'}:"]
     lines += [f"  {fmt_ms(e.at_ms)}  {s(e.actor):<8} {s(e.kind)}  {s(e.detail)}" for e in events]
     return "\n".join(lines)
+
+
+def status_text(st: BoxStatus, lang: str) -> str:
+    en = lang == "en"
+    counts, sync = st.counts, st.sync
+    last = sync.last_sync_ms
+    lines = [
+        f"{'Agency' if en else 'Cơ quan'}: {st.config.agency}",
+        f"{'Hub' if en else 'Máy chủ tỉnh'}: {st.config.hub or '-'}",
+        f"{'Waiting to send' if en else 'Chờ gửi'}: {counts['outbound_pending']}",
+        f"{'At hub, awaiting delivery' if en else 'Đã lên tỉnh, chờ chuyển'}: "
+        f"{counts['outbound_accepted']}",
+        f"{'Failed (needs a person)' if en else 'Gửi lỗi (cần xử lý)'}: "
+        f"{counts['outbound_dead']}",
+        f"{'Inbox' if en else 'Văn bản đến'}: {counts['inbox']}"
+        f" (+{counts['inbound_downloading']} {'downloading' if en else 'đang tải'})",
+        f"{'Last sync' if en else 'Đồng bộ lần cuối'}: "
+        f"{fmt_ms(last) if last else ('never' if en else 'chưa')}",
+        f"{'Disk free' if en else 'Dung lượng trống'}: {st.disk_free // 2**20} MB",
+    ]
+    if sync.last_error:
+        lines.append(f"{'Link problem' if en else 'Sự cố kết nối'}: {s(sync.last_error)}")
+    skew = sync.skew_ms
+    if skew is not None and abs(skew) > 60_000:
+        unit = "min (the hub's time is used)" if en else "phút (dùng giờ máy chủ tỉnh)"
+        lines.append(f"{'Clock is off by' if en else 'Đồng hồ của máy lệch'} "
+                     f"{round(skew / 60_000):+d} {unit}")
+    short = sync.disk_short_bytes
+    if short is not None and short > 0:
+        lines.append(f"Disk full: {short // 2**20} MB needed; downloads resume by themselves"
+                     if en else f"Đĩa đầy: cần thêm {short // 2**20} MB; việc tải văn bản đến "
+                     "sẽ tự tiếp tục")
+    if counts["blobs_refetching"]:
+        label = ("Damaged attachments, quarantined, being fetched again from the hub" if en
+                 else "Tệp đính kèm hỏng, đã cách ly, đang tải lại từ máy chủ tỉnh")
+        lines.append(f"{label}: {counts['blobs_refetching']}")
+    if counts["blobs_lost"]:
+        label = ("Damaged attachments that only the original file can replace" if en
+                 else "Tệp đính kèm hỏng, chỉ thay được bằng tệp gốc")
+        lines.append(f"{label}: {counts['blobs_lost']}")
+    return "\n".join(lines)
+
+
+def scrub_lines(result: ScrubResult, lang: str) -> list[str]:
+    en = lang == "en"
+    lines = [f"{'database' if en else 'cơ sở dữ liệu'}: {problem}"
+             for problem in result.database]
+    lines.append(f"{'checked' if en else 'đã kiểm tra'}: {result.blobs.checked}")
+    lines += [f"{'corrupt, quarantined, fetching again' if en else 'hỏng, đã cách ly, tải lại'}"
+              f": {sha}" for sha in result.blobs.corrupt]
+    lines += [f"{'missing, fetching again' if en else 'thiếu, tải lại'}: {sha}"
+              for sha in result.blobs.missing]
+    if result.swept:
+        lines.append(f"{'unreferenced files removed' if en else 'đã xóa tệp thừa'}: "
+                     f"{len(result.swept)}")
+    return lines

@@ -1,10 +1,13 @@
-"""Shared plumbing for subcommands: clocks, opening the store, the agency directory."""
+"""Opening a box's data directory: its config and store, its agency directory, the clock, and
+the wake-up file that tells a running daemon to sync now."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.model import Directory, Problem, Refused
@@ -17,6 +20,7 @@ def wall_ms() -> int:
 
 
 def load_directory(layout: Layout) -> Directory:
+    """The directory ``init`` saved in the data directory; the sample one when there is none."""
     if layout.directory.exists():
         return Directory.load(layout.directory)
     return Directory.sample()
@@ -32,15 +36,28 @@ def load_directory_file(path: str | None) -> Directory:
                               f"Directory file {path} not found")) from None
 
 
-@contextlib.asynccontextmanager
-async def opened(data: str) -> AsyncIterator[tuple[Layout, GatewayConfig, LocalStore]]:
+def read_config(data: str) -> tuple[Layout, GatewayConfig]:
     layout = Layout(Path(data))
     if not layout.config.exists():
         raise not_initialised(layout.root)
-    config = load_config(layout)
+    return layout, load_config(layout)
+
+
+@dataclass(frozen=True)
+class Box:
+    """An opened data directory."""
+
+    layout: Layout
+    config: GatewayConfig
+    store: LocalStore
+
+
+@contextlib.asynccontextmanager
+async def opened(data: str) -> AsyncIterator[Box]:
+    layout, config = await asyncio.to_thread(read_config, data)
     store = await LocalStore.open(layout, wall_ms)
     try:
-        yield layout, config, store
+        yield Box(layout, config, store)
     finally:
         await store.close()
 

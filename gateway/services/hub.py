@@ -1,63 +1,19 @@
-"""Long-running and provincial subcommands: run, enroll, and ``gateway hub …``."""
+"""The provincial hub's use cases: create it, serve it, issue enrollment and admin tokens,
+revoke a commune's certificates. Only the hub's own front end imports this module."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
-import sys
-import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from gateway.commands.common import load_directory_file, opened
 from gateway.hub.enrollment import certificate_count, create_token, revoke
-from gateway.hub.runtime import HubLayout, init_hub, open_hub, serve_hub
+from gateway.hub.runtime import HubLayout, RunningHub, init_hub, open_hub, serve_hub
 from gateway.model import AgencyCode, Problem, Refused
 from gateway.security.tokens import parse_ttl
-from gateway.store.layout import save_config
-from gateway.sync.daemon import run_daemon
-from gateway.sync.enroll import ca_fingerprint, enroll
-
-
-def stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
-async def gateway_run(data: str) -> int:
-    return await run_daemon(Path(data), stop_on_signals())
-
-
-async def demo(data: str | None, profile: str, seed: int, once: bool, scale: float) -> int:
-    from gateway.linkemu import get_profile
-    from gateway.testbed import demo as demo_run
-
-    try:
-        link = get_profile(profile)
-    except ValueError as exc:
-        raise Refused(Problem("profile.unknown", str(exc), str(exc))) from None
-    stop = stop_on_signals()
-    with contextlib.ExitStack() as stack:
-        root = Path(data) if data else Path(stack.enter_context(
-            tempfile.TemporaryDirectory(prefix="gateway-demo-")))
-        result = await demo_run.run(root, link, seed, sys.stdout, once=once, stop=stop,
-                                    scale=scale)
-    return 0 if result.ok else 1
-
-
-async def gateway_enroll(data: str, hub: str, token: str) -> str:
-    async with opened(data) as (layout, config, _):
-        identity = await enroll(Path(data), config.agency, hub, token)
-        if config.hub != hub:
-            save_config(layout, replace(config, hub=hub))
-    return str(identity.cert_path)
+from gateway.services.box import load_directory_file
+from gateway.sync.enroll import ca_fingerprint
 
 
 def _ttl(text: str) -> timedelta:
@@ -68,27 +24,33 @@ def _ttl(text: str) -> timedelta:
                               f"Invalid TTL: {exc}")) from None
 
 
+def _init(data: str, province: str, directory: str | None, names: Sequence[str]) -> Path:
+    return init_hub(Path(data), province, load_directory_file(directory), names).root
+
+
 async def hub_init(data: str, province: str, directory: str | None,
                    names: Sequence[str]) -> Path:
-    layout = init_hub(Path(data), province, load_directory_file(directory), names)
-    return layout.root
+    """Creates the hub's data, provincial CA and TLS certificate; returns its folder."""
+    return await asyncio.to_thread(_init, data, province, directory, names)
 
 
-async def hub_run(data: str, listen: str) -> None:
+def listen_address(listen: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8443``, ``:8443`` for every interface) as host and port."""
     host, _, port = listen.rpartition(":")
     if not port.isdigit():
         raise Refused(Problem("listen.invalid", f"Địa chỉ lắng nghe không hợp lệ: {listen}",
                               f"Invalid listen address: {listen}"))
-    stop = stop_on_signals()
-    hub = await serve_hub(Path(data), host.strip("[]") or "0.0.0.0", int(port))
-    print(f"hub listening on https://{host}:{hub.port}", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await hub.close()
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+async def hub_serve(data: str, listen: str) -> RunningHub:
+    """Starts serving the hub over mutual TLS; the caller closes it."""
+    host, port = listen_address(listen)
+    return await serve_hub(Path(data), host, port)
 
 
 async def hub_token(data: str, agency: str, ttl: str) -> str:
+    """A one-time enrollment token for ``agency``, with the CA fingerprint the box checks."""
     state = await open_hub(Path(data))
     try:
         code = AgencyCode.parse(agency).text
@@ -96,13 +58,14 @@ async def hub_token(data: str, agency: str, ttl: str) -> str:
             raise Refused(Problem("agency.unknown", f"Mã {code} không có trong danh bạ.",
                                   f"Agency {code} is not in the directory."))
         token = await create_token(state.store, code, _ttl(ttl))
-        fingerprint = ca_fingerprint(HubLayout(Path(data)).ca_cert.read_bytes())
-        return f"{token}@{fingerprint}"
+        ca_pem = await asyncio.to_thread(HubLayout(Path(data)).ca_cert.read_bytes)
+        return f"{token}@{ca_fingerprint(ca_pem)}"
     finally:
         await state.store.db.close()
 
 
 async def hub_admin_token(data: str, ttl: str) -> str:
+    """A token for the fleet and metrics endpoints."""
     state = await open_hub(Path(data))
     try:
         return await create_token(state.store, "admin", _ttl(ttl), kind="admin")

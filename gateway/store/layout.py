@@ -91,7 +91,9 @@ def not_initialised(root: Path) -> Refused:
 
 def check_hub_url(url: str, where: str = "") -> str:
     """Returns ``url`` if it is an https URL with a host; refuses anything else, so no token
-    and no document ever goes out in clear text (checked at init, enroll and config load)."""
+    and no document ever goes out in clear text. Checked where a URL is used (init, enroll,
+    the daemon's start), not when the config is loaded: an old config naming a plain-http hub
+    must not lock the clerk out of the documents already on the box."""
     try:
         parts = urlsplit(url)
         ok = parts.scheme.lower() == "https" and bool(parts.hostname)
@@ -129,6 +131,4 @@ def load_config(layout: Layout) -> GatewayConfig:
         raise config_damaged(layout, "hub")
     if not isinstance(reserve, int) or isinstance(reserve, bool) or reserve < 0:
         raise config_damaged(layout, "reserve_bytes")
-    if hub:
-        check_hub_url(hub, f"{layout.config}: ")
     return GatewayConfig(agency=agency, hub=hub or None, reserve_bytes=reserve)

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from gateway.commands.documents import SendRequest, send
-from gateway.commands.local_admin import init as init_gateway
 from gateway.hub.enrollment import create_token
 from gateway.hub.runtime import HubLayout, RunningHub, init_hub, serve_hub, wall_ms
 from gateway.linkemu import LinkProfile, LinkProxy
 from gateway.model import Directory
+from gateway.services.admin import init as init_gateway
+from gateway.services.send import SendRequest, send
 from gateway.store.local import Doc
 from gateway.sync.daemon import Gateway, open_gateway
 from gateway.sync.enroll import ca_fingerprint, enroll

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from gateway.linkemu import LinkProfile
-from gateway.model import Directory, State, ui_language
+from gateway.model import Directory, State
 from gateway.model.delivery import RANK
 from gateway.testbed.bed import Testbed
 from gateway.testbed.samples import text_pdf, write_samples
@@ -51,14 +51,15 @@ class DemoResult:
     urgent_latency_s: float | None
 
 
-def _t(vi: str, en: str) -> str:
-    return en if ui_language() == "en" else vi
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class Demo:
     def __init__(self, root: Path, profile: LinkProfile, seed: int, out: TextIO,
-                 scale: float = 1.0) -> None:
+                 scale: float = 1.0, lang: str = "vi") -> None:
         self.root = root
+        self.lang = lang
         self.profile = profile
         self.seed = seed
         self.out = out
@@ -70,19 +71,23 @@ class Demo:
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
+    def t(self, vi: str, en: str) -> str:
+        return en if self.lang == "en" else vi
+
     async def queue(self, sender: str, to: tuple[str, ...], path: Path, urgency: str) -> None:
         doc_id = await self.tb.send(sender, list(to), [path], urgency=urgency,
                                     subject=f"{path.stem} ({self.names[sender].name})")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = await asyncio.to_thread(_sha256, path)
         self.sent.append(Sent(doc_id, sender, to, path, digest, urgency == "hoa-toc",
                               time.monotonic()))
 
     async def run(self, stop: asyncio.Event) -> DemoResult:
-        self.say(_t(f"Tỉnh mẫu tại {self.root} — đường truyền: {self.profile.describe()}",
+        self.say(self.t(f"Tỉnh mẫu tại {self.root} — đường truyền: {self.profile.describe()}",
                     f"Sample province in {self.root} — link: {self.profile.describe()}"))
         await self.tb.start(COMMUNES)
         started = time.monotonic()
-        files = write_samples(self.root / "samples", self.seed, 11, scale=self.scale)
+        files = await asyncio.to_thread(write_samples, self.root / "samples", self.seed, 11,
+                                        scale=self.scale)
         a, b, c = COMMUNES
         for i, path in enumerate(files[:9]):  # bulk, each commune to the next
             sender = COMMUNES[i % 3]
@@ -91,9 +96,10 @@ class Demo:
         await self.queue(c, (a, b), files[10], "thuong")
         await asyncio.sleep(1.0)  # the Hỏa tốc document is queued behind the bulk upload
         urgent = self.root / "samples" / "hoa-toc.pdf"
-        urgent.write_bytes(text_pdf(random.Random(self.seed), URGENT_SUBJECT, 60))
+        await asyncio.to_thread(urgent.write_bytes,
+                                text_pdf(random.Random(self.seed), URGENT_SUBJECT, 60))
         await self.queue(a, (b,), urgent, "hoa-toc")
-        self.say(_t(f"Đã xếp hàng {len(self.sent)} văn bản ({self._raw_up() // 1024} KB).",
+        self.say(self.t(f"Đã xếp hàng {len(self.sent)} văn bản ({self._raw_up() // 1024} KB).",
                     f"Queued {len(self.sent)} documents ({self._raw_up() // 1024} KB)."))
         while not stop.is_set() and not await self._progress():
             await _sleep_or_stop(stop, 2.0)
@@ -122,7 +128,7 @@ class Demo:
             parts.append(f"{self.names[agency].name[:22]}: ↑{acked}/{len(outbox)} "
                          f"↓{got}/{len(want)} ({stats.bytes_up // 1024}/"
                          f"{stats.bytes_down // 1024} KB, {stats.cuts} "
-                         f"{_t('lần mất mạng', 'cuts')})")
+                         f"{self.t('lần mất mạng', 'cuts')})")
         self.say(f"[{now - self.sent[0].queued_at:6.1f}s] " + " | ".join(parts))
         return finished
 
@@ -145,7 +151,7 @@ class Demo:
                    if urgent and urgent.arrived_at else None)
         result = DemoResult(ok, len(self.sent), sum(len(s.recipients) for s in self.sent),
                             raw, wire, elapsed, limit, latency)
-        self.say(format_summary(result))
+        self.say(format_summary(result, self.lang))
         return result
 
     def _limit(self, agency: str) -> float:
@@ -166,7 +172,10 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
-def format_summary(r: DemoResult) -> str:
+def format_summary(r: DemoResult, lang: str) -> str:
+    def _t(vi: str, en: str) -> str:
+        return en if lang == "en" else vi
+
     ratio = f"{r.elapsed_s / r.limit_s:.2f}×" if r.limit_s else _t("không giới hạn", "unlimited")
     lines = [
         "",
@@ -189,16 +198,16 @@ def format_summary(r: DemoResult) -> str:
 
 
 async def run(root: Path, profile: LinkProfile, seed: int, out: TextIO, *, once: bool,
-              stop: asyncio.Event, scale: float = 1.0,
+              stop: asyncio.Event, scale: float = 1.0, lang: str = "vi",
               on_ready: Callable[[Demo], None] | None = None) -> DemoResult:
-    demo = Demo(root, profile, seed, out, scale)
+    demo = Demo(root, profile, seed, out, scale, lang)
     try:
         result = await demo.run(stop)
         if on_ready is not None:
             on_ready(demo)
         if not once and not stop.is_set():
             data = demo.tb.nodes[COMMUNES[1]].data
-            demo.say(_t(f"Tỉnh mẫu vẫn chạy; thử: gateway list --data {data} --inbox"
+            demo.say(demo.t(f"Tỉnh mẫu vẫn chạy; thử: gateway list --data {data} --inbox"
                         "  (Ctrl-C để dừng)",
                         f"The province keeps running; try: gateway list --data {data} "
                         "--inbox  (Ctrl-C stops)"))

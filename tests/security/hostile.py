@@ -30,7 +30,6 @@ import msgpack
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from gateway.commands.local_admin import init as init_gateway
 from gateway.hub.enrollment import create_token
 from gateway.hub.runtime import HubLayout, RunningHub, init_hub, serve_hub
 from gateway.model import Directory, Envelope
@@ -47,6 +46,7 @@ from gateway.protocol.wire import (
     encode_request,
 )
 from gateway.security.tls import client_context
+from gateway.services.admin import init as init_gateway
 from gateway.store.db import Conn
 from gateway.store.hub.documents import HubStore
 from gateway.sync.enroll import ca_fingerprint, enroll

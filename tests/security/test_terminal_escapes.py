@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from gateway.commands.documents import SendRequest, send
 from gateway.model import Envelope, State, Urgency, uuid7
 from gateway.protocol.wire import StatusMsg, decode_reply
+from gateway.services.send import SendRequest, send
 from gateway.sync.daemon import Gateway, open_gateway
 from gateway.testbed.bed import wait_until
 from tests.factories import attachment

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from gateway.commands.common import wall_ms
-from gateway.commands.documents import SendRequest, send
-from gateway.commands.local_admin import init
 from gateway.model import Attachment, Envelope, Urgency, uuid7
+from gateway.services.admin import init
+from gateway.services.box import wall_ms
+from gateway.services.send import SendRequest, send
 from gateway.store.db import Conn
 from gateway.store.layout import Layout
 from gateway.store.local import LocalStore

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from textual.app import App
 
-from gateway.commands.common import wall_ms
 from gateway.model import Attachment, Directory, Envelope, Urgency, uuid7
 from gateway.protocol.messages import HubConfig, Receipt, Refusal, SyncReply
+from gateway.services.box import wall_ms
 from gateway.store.layout import Layout
 from gateway.store.local import LocalStore
 from gateway.store.syncstate import Outgoing, SyncState

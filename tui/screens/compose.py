@@ -1,7 +1,8 @@
 """Soạn văn bản đi: recipients from the directory, the form, attachments, then ``send``.
 
-Sending calls the CLI's own :func:`gateway.commands.documents.send`, so every check (unknown
-recipient, secrecy, disk reserve, file sizes) and every refusal text is the CLI's.
+Sending calls the send service (:func:`gateway.services.send.send`) the CLI also uses, so
+every check (unknown recipient, secrecy, disk reserve, file sizes) and every refusal text is
+the CLI's.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
-from gateway.commands.documents import SendRequest
 from gateway.model import Refused, Secrecy, Urgency
+from gateway.services.send import SendRequest
 from tui.backend import Backend, explain
 from tui.format import urgency_label
 from tui.i18n import t

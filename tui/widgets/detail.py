@@ -14,7 +14,6 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gateway.commands.render import summary_state
 from gateway.model import Agency
 from gateway.store.local import Doc, EventRow
 from tui.format import (
@@ -26,6 +25,7 @@ from tui.format import (
     fmt_time,
     plain,
     state_label,
+    summary_state,
     urgency_cell,
 )
 from tui.i18n import t

@@ -1,0 +1,48 @@
+"""The box's own subcommands: init, status, scrub, agencies."""
+
+from __future__ import annotations
+
+from gateway.cli.render import emit_json, scrub_lines, status_text
+from gateway.model import Problem, Refused
+from gateway.model.safe_text import safe_text
+from gateway.services import admin
+
+
+async def init(data: str, agency: str, hub: str | None, directory: str | None,
+               token: str | None) -> None:
+    """Creates the data directory and, given a token, enrolls at once; prints the folder."""
+    layout = await admin.init(data, agency, hub, directory)
+    if token:
+        if not hub:
+            raise Refused(Problem("hub.unset", "--token cần đi kèm --hub.",
+                                  "--token needs --hub."))
+        from gateway.services.daemon import enroll  # loads the sync engine: only when asked
+
+        await enroll(data, hub, token)
+    print(layout.root)
+
+
+async def status(data: str, as_json: bool, lang: str) -> None:
+    report = await admin.status(data)
+    if as_json:
+        emit_json(report.report())
+    else:
+        print(status_text(report, lang))
+
+
+async def scrub(data: str, lang: str) -> bool:
+    """Prints what the scrub found; ``True`` when everything checked out."""
+    result = await admin.scrub(data)
+    for line in scrub_lines(result, lang):
+        print(line)
+    return result.ok
+
+
+def agencies(data: str | None, as_json: bool) -> None:
+    entries = admin.agencies(data)
+    if as_json:
+        emit_json([a.to_dict() for a in entries])
+        return
+    for a in entries:
+        parent = a.parent.text if a.parent else "-"
+        print(f"{a.code.text:<16} {a.level}  {parent:<16} {safe_text(a.name)}")

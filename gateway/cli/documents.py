@@ -1,0 +1,48 @@
+"""The clerk's subcommands: send, list, show, export, mark, retry — the use cases of
+:mod:`gateway.services`, printed."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+from gateway.cli.render import doc_json, doc_summary_line, doc_text, emit_json
+from gateway.model.safe_text import safe_text
+from gateway.services import documents
+from gateway.services.send import SendRequest, send
+
+
+async def send_document(req: SendRequest) -> None:
+    print(await send(req), flush=True)
+
+
+async def list_docs(data: str, direction: str | None, as_json: bool, lang: str) -> None:
+    docs = await documents.list_documents(data, direction)
+    if as_json:
+        emit_json([doc_json(d, lang) for d in docs])
+        return
+    for d in docs:
+        print(doc_summary_line(d, lang))
+
+
+async def show(data: str, doc_id: str, as_json: bool, lang: str) -> None:
+    doc, events = await documents.document(data, doc_id)
+    if as_json:
+        emit_json(doc_json(doc, lang, events))
+    else:
+        print(doc_text(doc, events, lang))
+
+
+async def export(data: str, doc_id: str, dest: str, lang: str) -> None:
+    """Prints the path of each file written; a file written under another name (taken, or
+    not writable on a USB stick) is also reported on stderr, so the clerk knows what to look
+    for."""
+    written: list[Path] = []
+    async with contextlib.aclosing(documents.export(data, doc_id, dest)) as files:
+        async for exported in files:
+            if (renamed := exported.renamed) is not None:
+                print(f"gateway: {safe_text(renamed.text(lang))}.", file=sys.stderr)
+            written.append(exported.path)
+    for path in written:
+        print(path)

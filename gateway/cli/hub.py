@@ -1,0 +1,91 @@
+"""Subcommands that talk to the hub or are one: enroll, run, demo and ``gateway hub …``.
+
+The two daemons (``run``, ``hub run``) configure logging first (:mod:`gateway.logs`) and stop
+cleanly on SIGINT or SIGTERM. The sync engine, the hub and the testbed are imported only by
+the subcommand that needs them, so the clerk's quick commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from gateway import logs
+from gateway.model import Problem, Refused
+
+
+def stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run(data: str, log_level: str) -> int:
+    from gateway.services import daemon
+
+    logs.configure(log_level)
+    return await daemon.run(data, stop_on_signals())
+
+
+async def enroll(data: str, hub: str, token: str) -> None:
+    from gateway.services import daemon
+
+    print(await daemon.enroll(data, hub, token))
+
+
+async def demo(data: str | None, profile: str, seed: int, once: bool, scale: float,
+               lang: str) -> int:
+    from gateway.linkemu import get_profile
+    from gateway.testbed import demo as demo_run
+
+    try:
+        link = get_profile(profile)
+    except ValueError as exc:
+        raise Refused(Problem("profile.unknown", str(exc), str(exc))) from None
+    stop = stop_on_signals()
+    with contextlib.ExitStack() as stack:
+        root = Path(data) if data else Path(stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="gateway-demo-")))
+        result = await demo_run.run(root, link, seed, sys.stdout, once=once, stop=stop,
+                                    scale=scale, lang=lang)
+    return 0 if result.ok else 1
+
+
+async def _serve(data: str, listen: str, log_level: str) -> None:
+    from gateway.services.hub import hub_serve
+
+    logs.configure(log_level)
+    stop = stop_on_signals()
+    hub = await hub_serve(data, listen)
+    host = listen.rpartition(":")[0]
+    print(f"hub listening on https://{host}:{hub.port}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await hub.close()
+
+
+async def hub_command(args: argparse.Namespace) -> int:
+    """``gateway hub …``; the hub's modules load only here, never for the box's commands."""
+    from gateway.services import hub
+
+    match args.hub_command:
+        case "init":
+            print(await hub.hub_init(args.data, args.province, args.directory, args.names))
+        case "run":
+            await _serve(args.data, args.listen, args.log_level)
+        case "token":
+            print(await hub.hub_token(args.data, args.agency, args.ttl))
+        case "admin-token":
+            print(await hub.hub_admin_token(args.data, args.ttl))
+        case "revoke":
+            print(await hub.hub_revoke(args.data, args.agency))
+    return 0
