@@ -81,3 +81,15 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 5.
     while not await check():
         assert time.monotonic() < deadline, "condition never held"
         await asyncio.sleep(POLL_S)
+
+
+async def advancing(box: Box, check: Callable[[], Awaitable[bool]], step_s: float = 1.0,
+                    timeout_s: float = 5.0) -> None:
+    """Like :func:`eventually`, moving virtual time on by ``step_s`` at each look: for a wait
+    whose start the test cannot see (a worker's link backoff begins after the failure the
+    test observes), so a single jump could come before the worker starts waiting."""
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        assert time.monotonic() < deadline, "condition never held"
+        box.time.advance(step_s)
+        await asyncio.sleep(POLL_S)

@@ -1,17 +1,17 @@
 """The outbound queue in the engine: the hub answers 503 for one document's blob only. The
 others are delivered; that one backs off (waits grow, jittered), is dead-lettered at the
-limit with a reason `gateway show` prints, and `gateway retry` revives it. Virtual time."""
+limit with a reason `gateway show` prints, and `gateway retry` revives it. Virtual time;
+the daemon's own wake-up watcher notices the retry."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-import pytest
-
-from gateway.commands.documents import retry, show
+from gateway.cli.render import doc_text
 from gateway.queue import MAX_ATTEMPTS
 from gateway.queue.order import RETRY_BASE_S
+from gateway.services.documents import document, retry
 from gateway.store.outbound import blob_documents
 from gateway.sync.daemon import supervise
 from gateway.testbed.fake_hub import Kind
@@ -22,8 +22,7 @@ async def failures(box: Box, sha: str) -> int:
     return sum(1 for c in box.hub.calls if c.sha256 == sha and c.outcome == "fault")
 
 
-async def test_one_blob_503_backs_off_dead_letters_and_retry_revives(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_one_blob_503_backs_off_dead_letters_and_retry_revives(tmp_path: Path) -> None:
     box = await open_box(tmp_path)
     first, _ = await box.send(3000)
     sick, sick_sha = await box.send(4000)
@@ -60,12 +59,11 @@ async def test_one_blob_503_backs_off_dead_letters_and_retry_revives(
         box.time.advance(24 * 3600.0)  # an absence: a dead letter is never tried again
         await asyncio.sleep(0.05)
         assert await failures(box, sick_sha) == MAX_ATTEMPTS
-        await show(box.data, sick, False)
-        shown = capsys.readouterr().out
+        shown = doc_text(*await document(box.data, sick))  # what `gateway show` prints
         assert "Gửi lỗi" in shown and "503" in shown and f"{MAX_ATTEMPTS} lần thử" in shown
 
         box.hub.heal(sick_sha)
-        await retry(box.data, sick)  # the CLI's own function: store.retry, then the wake-up
+        await retry(box.data, sick)  # `gateway retry`'s service: store.retry, then the wake-up
 
         async def delivered() -> bool:
             return await box.queue_state(sick) == "done"

@@ -12,7 +12,7 @@ from gateway.model import Urgency
 from gateway.protocol.limits import START_FRAME
 from gateway.testbed.fake_hub import Kind
 from tests.conftest import COMMUNE_A, COMMUNE_B
-from tests.engine_box import eventually, open_box
+from tests.engine_box import advancing, eventually, open_box
 from tests.factories import attachment, envelope
 
 
@@ -62,12 +62,11 @@ async def test_upload_resumes_from_the_hubs_offset_after_a_cut(tmp_path: Path) -
             return any(c.outcome == "cut" for c in box.hub.uploads(sha))
 
         await eventually(cut)
-        box.time.advance(5.0)  # the worker's link backoff (at most 4 s)
 
         async def done() -> bool:
             return await box.queue_state(doc_id) == "done"
 
-        await eventually(done)
+        await advancing(box, done)  # through the worker's link backoff (at most 4 s)
         calls = [c for c in box.hub.calls if c.sha256 == sha]
         assert [c.method for c in calls] == ["PATCH", "HEAD", "PATCH"]
         assert calls[0].held >= 2 * START_FRAME and not calls[0].clean
@@ -93,12 +92,11 @@ async def test_download_resumes_from_the_partial_file_after_a_cut(tmp_path: Path
             return box.store.blobs.partial_size(sha) >= 2 * START_FRAME
 
         await eventually(partial)
-        box.time.advance(5.0)
 
         async def arrived() -> bool:
             return [d.envelope.id for d in await box.store.list_documents("in")] == [env.id]
 
-        await eventually(arrived)
+        await advancing(box, arrived)
         gets = [c for c in box.hub.calls if c.method == "GET"]
         assert gets[0].offset == 0 and gets[1].offset == 2 * START_FRAME
         assert box.store.blobs.verify(sha)

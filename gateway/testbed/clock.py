@@ -22,15 +22,16 @@ class VirtualTime:
     def clock(self) -> int:
         return self.now_ms
 
-    async def sleep(self, seconds: float) -> None:
-        """Returns once the clock has been advanced by ``seconds`` (at once for none)."""
-        if seconds <= 0:
-            await asyncio.sleep(0)
-            return
-        due = self.now_ms + max(1, round(seconds * 1000))
+    def sleep(self, seconds: float) -> asyncio.Future[None]:
+        """Resolves once the clock has been advanced by ``seconds`` from now, the moment of
+        the call (not of the first await: a test may advance in between)."""
         wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (due, next(self._order), wake))
-        await wake
+        if seconds <= 0:
+            wake.set_result(None)
+        else:
+            due = self.now_ms + max(1, round(seconds * 1000))
+            heapq.heappush(self._sleepers, (due, next(self._order), wake))
+        return wake
 
     def advance(self, seconds: float) -> None:
         """Moves the clock on and wakes every sleeper that is due."""

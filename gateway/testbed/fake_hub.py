@@ -115,13 +115,13 @@ class FakeHub:
             self.inbox.pop(seq, None)
         if req.wait and not (accepted or self._receipts_after(req.rcursor) or self.inbox):
             self._news.clear()
-            sleeper = asyncio.ensure_future(self.time.sleep(req.wait))
-            news = asyncio.ensure_future(self._news.wait())
+            waiters: list[asyncio.Future[None] | asyncio.Task[bool]] = [
+                self.time.sleep(req.wait), asyncio.ensure_future(self._news.wait())]
             try:
-                await asyncio.wait({sleeper, news}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                sleeper.cancel()
-                news.cancel()
+                for waiter in waiters:
+                    waiter.cancel()
         self.calls.append(Call(self.time.clock(), "SYNC"))
         return SyncReply(
             time_ms=self.time.clock(), accepted=accepted, refused=(), need=self._needs(),
