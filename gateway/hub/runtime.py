@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from gateway.hub.access_log import ACCESS_LOG, HubAccessLogger
 from gateway.hub.app import build_app
 from gateway.hub.listener import ConnLimits, Listener
 from gateway.hub.state import HubState
@@ -142,7 +143,8 @@ async def serve_hub(root: Path, host: str = "127.0.0.1", port: int = 0,
         sock.close()
         raise
     state.body_idle_s = limits.body_idle_s
-    runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=2.0,
+    runner = web.AppRunner(build_app(state), access_log_class=HubAccessLogger,
+                           access_log=ACCESS_LOG, shutdown_timeout=2.0,
                            keepalive_timeout=limits.idle_s, lingering_time=limits.linger_s)
     try:
         await runner.setup()
