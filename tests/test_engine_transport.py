@@ -27,8 +27,11 @@ async def hub_answering() -> AsyncIterator[tuple[HubClient, dict[str, int]]]:
 
     async def blob(request: web.Request) -> web.Response:
         await request.read()
+        headers = {"Upload-Offset": "0"}
+        if answer.get("retry_after"):
+            headers["Retry-After"] = str(answer["retry_after"])
         return web.Response(status=answer["status"], text="" if answer["status"] == 204
-                            else "no", headers={"Upload-Offset": "0"})
+                            else "no", headers=headers)
 
     app = web.Application()
     app.router.add_route("*", "/v1/blobs/{sha}", blob)
@@ -59,6 +62,17 @@ async def test_blob_answers_are_classified(
     assert (type(raised.value) is HubFault) == (error is HubFault)
     if isinstance(raised.value, HubFault):
         assert raised.value.status == status
+
+
+async def test_a_503_with_retry_after_is_the_whole_hub_not_the_document(
+        hub_answering: tuple[HubClient, dict[str, int]]) -> None:
+    """The hub below its disk reserve answers every upload 503 with Retry-After: waiting it
+    out must not dead-letter the documents that happened to be uploading."""
+    client, answer = hub_answering
+    answer.update(status=503, retry_after=600)
+    with pytest.raises(HubUnavailable) as raised:
+        await client.upload(SHA, 0, 10, frames())
+    assert not isinstance(raised.value, HubFault)
 
 
 async def test_a_closed_port_is_the_link() -> None:

@@ -176,7 +176,9 @@ async def _check(resp: aiohttp.ClientResponse) -> None:
     if resp.status < 400:
         return
     reason = (await resp.text())[:300].strip()
-    if resp.status in LINK_STATUSES:
+    if resp.status in LINK_STATUSES or (resp.status == 503 and "Retry-After" in resp.headers):
+        # A 503 with Retry-After is the hub as a whole saying "later" (its disk is below the
+        # reserve): like a down link it must not count against the documents that met it.
         raise HubUnavailable(f"{resp.status} {reason}")
     if resp.status >= 500:
         raise HubFault(resp.status, reason)
