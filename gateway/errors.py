@@ -14,8 +14,10 @@
     │   └── BlobError
     │       └── BlobCorrupt
     ├── PkiError             security: a key, certificate or CSR that does not check out
-    └── HubError             sync: the hub could not be asked, or said no
-        ├── HubUnavailable   try again later (link down, 5xx, unreadable reply)
+    └── HubError             sync (gateway/sync/link.py): the hub could not be asked, or said no
+        ├── HubUnavailable   try again later (link down, unreadable reply, 503 Retry-After)
+        │   └── HubFault     a server error for this request: counts against its documents
+        ├── BlobRejected     422: every byte arrived and they did not match the digest
         └── HubRefused       the hub refuses this request as it stands
 
 None of them is a ``ValueError``: code that parses text with the standard library catches
