@@ -9,7 +9,7 @@ through the wake-up file.
 from __future__ import annotations
 
 import asyncio
-import errno
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from gateway.model import Directory, Refused
 from gateway.services.box import load_directory, read_config, wake_daemon, wall_ms
+from gateway.services.documents import export_attachments
 from gateway.services.send import SendRequest, send
-from gateway.store.blobs import BlobCorrupt
 from gateway.store.layout import GatewayConfig, Layout
 from gateway.store.local import Doc, EventRow, LocalStore
 from gateway.store.status import change_signature, sync_marks
@@ -30,33 +30,16 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], int]
 
 
-class ExportProblem(Exception):
-    """An export that failed, already worded for the clerk."""
-
-
 def explain(exc: BaseException) -> str:
     """Plain words for any failure; never a traceback."""
     if isinstance(exc, Refused):
         hints = [t(f"hint.{c}") for c in dict.fromkeys(exc.codes) if has(f"hint.{c}")]
         return " ".join([exc.text(lang()), *hints])
-    if isinstance(exc, ExportProblem):
-        return str(exc)
     log.error("unexpected failure in the TUI", exc_info=exc)
     what = exc.__class__.__name__
     if isinstance(exc, sqlite3.OperationalError | OSError):
         what = f"{what}: {str(exc)[:80]}"
     return t("msg.unexpected", what=what)
-
-
-def unique_target(folder: Path, name: str) -> Path:
-    """``name`` in ``folder``, or ``name (1)``, ``name (2)``… so nothing is overwritten."""
-    base = Path(Path(name).name)
-    target = folder / base
-    n = 1
-    while target.exists():
-        target = folder / f"{base.stem} ({n}){base.suffix}"
-        n += 1
-    return target
 
 
 @dataclass
@@ -106,30 +89,11 @@ class Backend:
         wake_daemon(self.layout)
 
     async def export(self, doc: Doc, folder: Path) -> list[Path]:
-        """Copies every attachment out (verified on the way) without overwriting anything."""
-        return await asyncio.to_thread(self._export, doc, folder)
-
-    def _export(self, doc: Doc, folder: Path) -> list[Path]:
-        written: list[Path] = []
-        try:
-            folder = folder.expanduser()
-            folder.mkdir(parents=True, exist_ok=True)
-            for att in doc.envelope.attachments:
-                if not self.store.blobs.has(att.sha256):
-                    raise ExportProblem(t("msg.blob_corrupt", name=att.name))
-                target = unique_target(folder, att.name)
-                try:
-                    self.store.blobs.export(att.sha256, target)
-                except BlobCorrupt:
-                    raise ExportProblem(t("msg.blob_corrupt", name=att.name)) from None
-                written.append(target)
-        except (OSError, RuntimeError) as exc:  # RuntimeError: '~nobody' cannot be expanded
-            err = exc.errno if isinstance(exc, OSError) else errno.ENOENT
-            name = errno.errorcode.get(err or 0, "")
-            strerror = exc.strerror if isinstance(exc, OSError) else None
-            why = t(f"os.{name}") if has(f"os.{name}") else (strerror or name)
-            raise ExportProblem(t("msg.export_failed", dir=folder, why=why)) from None
-        return written
+        """Copies every attachment out through the export service: verified on the way,
+        nothing overwritten, names a USB stick can hold."""
+        async with contextlib.aclosing(
+                export_attachments(self.store, doc, str(folder))) as files:
+            return [exported.path async for exported in files]
 
     async def send(self, req: SendRequest) -> str:
         """The send service: it validates, stores the blobs (in a worker thread, so copying

@@ -129,14 +129,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
                     "Queued for sending again; it goes out when the link is up."),
     "msg.exported": ("Đã xuất {n} tệp vào thư mục {dir}", "Exported {n} files to {dir}"),
     "msg.no_files": ("Văn bản này không có tệp đính kèm.", "This document has no attachments."),
-    "msg.export_failed": ("Không ghi được vào thư mục {dir} ({why}). Hãy kiểm tra USB đã cắm, "
-                          "còn chỗ trống và đường dẫn đúng.",
-                          "Could not write to {dir} ({why}). Check the USB stick is in, has "
-                          "space, and the path is right."),
-    "msg.blob_corrupt": ("Tệp {name} lưu trên máy bị hỏng nên không xuất được. Hãy báo cán bộ "
-                         "CNTT (lệnh 'gateway scrub').",
-                         "File {name} is damaged on this box and was not exported. Call the "
-                         "IT team ('gateway scrub')."),
     "msg.sent": ("Đã lưu và xếp hàng gửi văn bản {code} — mã {id}. Văn bản sẽ tự gửi lên "
                  "tỉnh khi có mạng.", "Saved and queued {code} — id {id}. It is sent to the "
                  "province when the link is up."),
@@ -218,6 +210,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
                         "it, or keep writing."),
     "c.sending": ("Đang lưu văn bản…", "Saving the document…"),
     "c.refused": ("Chưa gửi được: {why}", "Not sent: {why}"),
+    "hint.export.unwritable": ("Hãy kiểm tra USB đã cắm, còn chỗ trống và đường dẫn đúng.",
+                               "Check the USB stick is in, has space, and the path is right."),
+    "hint.export.not_a_folder": ("Hãy gõ đường dẫn tới một thư mục, không phải một tệp.",
+                                 "Type the path of a folder, not of a file."),
     "hint.recipients.empty": ("Chọn ít nhất một nơi nhận ở cột bên trái.",
                               "Choose at least one recipient on the left."),
     "hint.number.empty": ("Điền Số/ký hiệu, ví dụ 12/UBND-VP.", "Fill in the number."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from gateway.model.filenames import clash_key, unique_name
 from gateway.services.box import opened, wake_daemon
 from gateway.services.send import file_problem
 from gateway.store.blobs import BlobError, BlobStore
-from gateway.store.local import Doc, EventRow
+from gateway.store.local import Doc, EventRow, LocalStore
 
 
 async def list_documents(data: str, direction: str | None) -> list[Doc]:
@@ -61,8 +62,12 @@ class Exported:
 
 
 def _export_dir(dest: str) -> tuple[Path, set[str]]:
-    """The folder to export into (made if missing) and the clash keys of what it holds."""
-    out_dir = Path(dest)
+    """The folder to export into (made if missing) and the clash keys of what it holds; a
+    leading ``~`` is the clerk's home (the TUI has no shell to expand it)."""
+    try:
+        out_dir = Path(dest).expanduser()
+    except RuntimeError:  # '~nobody': no such user, so the name stays as typed
+        out_dir = Path(dest)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         return out_dir, {clash_key(p.name) for p in out_dir.iterdir()}
@@ -109,10 +114,18 @@ async def export(data: str, doc_id: str, dest: str) -> AsyncGenerator[Exported, 
     iterator (``contextlib.aclosing``) if not read to the end."""
     async with opened(data) as box:
         doc = await box.store.document(doc_id)
-        out_dir, used = await asyncio.to_thread(_export_dir, dest)
-        for att in doc.envelope.attachments:
-            yield await asyncio.to_thread(_export_one, box.store.blobs, att.sha256, att.name,
-                                          out_dir, used)
+        async with contextlib.aclosing(export_attachments(box.store, doc, dest)) as files:
+            async for exported in files:
+                yield exported
+
+
+async def export_attachments(store: LocalStore, doc: Doc,
+                             dest: str) -> AsyncGenerator[Exported, None]:
+    """:func:`export` for a caller that holds the store open already (the TUI)."""
+    out_dir, used = await asyncio.to_thread(_export_dir, dest)
+    for att in doc.envelope.attachments:
+        yield await asyncio.to_thread(_export_one, store.blobs, att.sha256, att.name,
+                                      out_dir, used)
 
 
 def _export_failed(name: str, exc: BaseException) -> Refused:

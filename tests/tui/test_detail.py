@@ -113,7 +113,7 @@ async def test_export_attachments_never_overwrites(app: ClerkApp, seeded: Seeded
             await pilot.pause()
             await app.workers.wait_for_complete()
         assert message(app) == f"Đã xuất 1 tệp vào thư mục {folder}"
-        assert sorted(p.name for p in folder.iterdir()) == ["congvan (1).pdf", "congvan.pdf"]
+        assert sorted(p.name for p in folder.iterdir()) == ["congvan (2).pdf", "congvan.pdf"]
         assert (folder / "congvan.pdf").read_bytes().startswith(b"%PDF-1.7 V/v")
         blocker = tmp_path / "file"
         blocker.write_text("x")
@@ -123,8 +123,8 @@ async def test_export_attachments_never_overwrites(app: ClerkApp, seeded: Seeded
         await pilot.press("enter")
         await pilot.pause()
         await app.workers.wait_for_complete()
-        assert message(app).startswith(f"Không ghi được vào thư mục {blocker / 'sub'} "
-                                       "(đường dẫn không phải thư mục)")
+        assert message(app) == (f"Không phải thư mục: {blocker / 'sub'}. "
+                                "Hãy gõ đường dẫn tới một thư mục, không phải một tệp.")
 
 
 async def test_failed_document_can_be_resent(app: ClerkApp, seeded: Seeded) -> None:

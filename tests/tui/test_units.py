@@ -12,7 +12,6 @@ import pytest
 from gateway.store.local import EventRow
 from tests.tui.conftest import NOW_MS
 from tui.__main__ import main
-from tui.backend import unique_target
 from tui.format import event_label, fold
 from tui.i18n import set_language
 from tui.link import Link, LinkInfo, describe
@@ -65,14 +64,6 @@ def test_fold_and_event_words() -> None:
     assert event_label(EventRow(0, "000.00.32.H35", "delivered", "")) == \
         "Đã chuyển tới nơi nhận"
     assert event_label(EventRow(0, "hub", "queued", "")) == "Xếp hàng chờ gửi"
-
-
-def test_unique_target(tmp_path: Path) -> None:
-    assert unique_target(tmp_path, "a.pdf") == tmp_path / "a.pdf"
-    (tmp_path / "a.pdf").write_text("x")
-    (tmp_path / "a (1).pdf").write_text("x")
-    assert unique_target(tmp_path, "a.pdf") == tmp_path / "a (2).pdf"
-    assert unique_target(tmp_path, "../x.pdf") == tmp_path / "x.pdf"
 
 
 def test_entry_point_refuses_an_uninitialised_folder(tmp_path: Path,
