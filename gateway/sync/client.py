@@ -73,7 +73,7 @@ class SyncClient:
         self._sleep = sleep
         self.wait_s = wait_s
         self.reserve_bytes = reserve_bytes  # free disk that downloads leave untouched
-        self.ledger = SyncState(store, agency)
+        self.syncstate = SyncState(store, agency)
         self.queue = OutboundQueue(store, clock, self.rng)
         self.stats = LinkStats()
         self.started = time.monotonic()
@@ -134,12 +134,12 @@ class SyncClient:
         self.stats.failures += 1
         self.stats.last_error = reason[:300]
         if was_online:  # one write per outage, not one per retry: SD cards wear out
-            await self.ledger.record_failure(reason)
+            await self.syncstate.record_failure(reason)
 
     async def sync_once(self) -> SyncReply | None:
         woken = self.woken.is_set()
         self.woken.clear()  # before reading: a wake while reading is for the next sync
-        out = await self.ledger.outgoing(self.clock())
+        out = await self.syncstate.outgoing(self.clock())
         news = bool(out.envelopes or out.acks or out.statuses)
         wait = 0 if news or woken else self.wait_s
         req = SyncRequest(node=await self._node(), out=out.envelopes, acks=out.acks,
@@ -149,7 +149,7 @@ class SyncClient:
         if reply is None:
             return None
         # Skew against the clock when the reply arrived: the hub stamps it after a long-poll.
-        fresh = await self.ledger.apply_reply(out, reply, self.clock())
+        fresh = await self.syncstate.apply_reply(out, reply, self.clock())
         self.stats.online, self.stats.last_error = True, ""
         self.stats.syncs += 1
         self.stats.last_sync_ms = self.clock()

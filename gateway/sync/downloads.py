@@ -54,7 +54,7 @@ class Downloader:
         """A received document whose blobs are all here, else the most urgent blob nobody is
         fetching (blobs of new documents before quarantined ones), or None."""
         store = self.client.store
-        for seq, env in await self.client.ledger.inbound_todo():
+        for seq, env in await self.client.syncstate.inbound_todo():
             missing = [a for a in env.attachments if not store.blobs.has(a.sha256)]
             if not missing:
                 return seq, env
@@ -77,7 +77,7 @@ class Downloader:
                 await c.pause(IDLE_S, self.workers.changed.next())
                 continue
             if isinstance(picked, tuple):
-                await c.ledger.store_inbound(*picked)
+                await c.syncstate.store_inbound(*picked)
                 c.stats.docs_in += 1
                 c.wake()
                 continue
@@ -121,7 +121,7 @@ class Downloader:
             if short_mb and not self.short_mb:
                 log.warning("disk full: downloads paused, %d MB needed", short_mb)
             self.short_mb = short_mb
-            await self.client.ledger.set_disk_short(short_mb * 2**20)
+            await self.client.syncstate.set_disk_short(short_mb * 2**20)
         return short_mb > 0
 
     async def fetch(self, sha256: str, size: int) -> None:
