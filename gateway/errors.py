@@ -1,0 +1,5 @@
+"""The project's exception root."""
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway raises on purpose."""
