@@ -139,3 +139,19 @@ def make_pki(d: Path) -> Pki:
                _party(d, "root", "root", root_k, root_c, []),
                _party(d, "inter", "inter", inter_k, inter_c, [root_c]),
                signer, agency, revoked, stranger, tsa)
+
+
+_made: dict[str, Pki] = {}
+
+
+def shared_pki() -> Pki:
+    """One hierarchy per test process (RSA key generation is the slow part), removed at exit."""
+    if "pki" not in _made:
+        import atexit
+        import shutil
+        import tempfile
+
+        d = Path(tempfile.mkdtemp(prefix="gw-signing-pki-"))
+        atexit.register(shutil.rmtree, d, True)
+        _made["pki"] = make_pki(d)
+    return _made["pki"]

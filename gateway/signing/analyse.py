@@ -26,6 +26,11 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.policy_decl import (
+    CertRevTrustPolicy,
+    RevocationCheckingPolicy,
+    RevocationCheckingRule,
+)
 
 from gateway.signing.verdict import (
     MAX_SIGNATURES,
@@ -96,24 +101,53 @@ def analyse_pdf(stream: BinaryIO, trust: ParsedTrust,
                       detail=f"{more} more signatures not checked" if more > 0 else "")
 
 
-def _context(trust: ParsedTrust, moment: datetime | None) -> ValidationContext:
+_SOFT = RevocationCheckingRule.CHECK_IF_DECLARED_SOFT
+_CRL = RevocationCheckingRule.CRL_REQUIRED
+
+
+def _context(trust: ParsedTrust, moment: datetime | None, *,
+             crl_required: bool = False) -> ValidationContext:
+    """Soft-fail revocation checks, except that a CRL we hold for the signer's issuer must be
+    applied: pyhanko's soft mode ignores held CRLs when the certificate names no
+    distribution point, which would let a revoked certificate through."""
+    policy = RevocationCheckingPolicy(_CRL if crl_required else _SOFT, _SOFT)
     return ValidationContext(trust_roots=list(trust.roots), crls=list(trust.crls),
-                             allow_fetching=trust.allow_fetching, revocation_mode="soft-fail",
-                             moment=moment)
+                             allow_fetching=trust.allow_fetching,
+                             revinfo_policy=CertRevTrustPolicy(policy), moment=moment)
+
+
+def _holds_crl_for(trust: ParsedTrust, sig: EmbeddedPdfSignature) -> bool:
+    try:
+        issuer = sig.signer_cert.issuer
+    except Exception:  # no signer certificate: validation below reports it
+        return False
+    return any(cl.issuer == issuer for cl in trust.crls)
+
+
+async def _validate(sig: EmbeddedPdfSignature, vc: ValidationContext, trust: ParsedTrust,
+                    moment: datetime | None) -> PdfSignatureStatus:
+    return await async_validate_pdf_signature(
+        sig, vc, ts_validation_context=_context(trust, moment), key_usage_settings=_KEY_USAGE)
 
 
 async def _one(sig: EmbeddedPdfSignature, trust: ParsedTrust,
                moment: datetime | None) -> SignatureVerdict:
     name = clip(str(sig.field_name or ""))
-    vc = _context(trust, moment)
+    held = _holds_crl_for(trust, sig)
+    vc = _context(trust, moment, crl_required=held)
     try:
-        status = await async_validate_pdf_signature(
-            sig, vc, ts_validation_context=_context(trust, moment),
-            key_usage_settings=_KEY_USAGE)
+        status = await _validate(sig, vc, trust, moment)
+        crl_unusable = False
+        if held and not status.trusted and status.revocation_details is None:
+            # the held CRL could not be applied (expired, wrong signer): judge the rest
+            # without it and say revocation was not checked
+            vc = _context(trust, moment)
+            status = await _validate(sig, vc, trust, moment)
+            crl_unusable = True
     except Exception as e:  # pyhanko raises many kinds for malformed CMS; all mean the same
         return SignatureVerdict(name, SigStatus.UNREADABLE,
                                 detail=clip(f"{type(e).__name__}: {e}"))
-    return _verdict(name, status, vc, trust)
+    return _verdict(name, status, _revocation(status, vc, trust, held, crl_unusable))
 
 
 def _later(status: PdfSignatureStatus) -> LaterChanges:
@@ -137,19 +171,23 @@ def _status(status: PdfSignatureStatus, later: LaterChanges) -> SigStatus:
     return SigStatus.CERT_INVALID
 
 
-def _revocation(status: PdfSignatureStatus, vc: ValidationContext,
-                trust: ParsedTrust) -> Revocation:
+def _declares_revinfo(cert: asn1_x509.Certificate) -> bool:
+    return bool(cert.crl_distribution_points or cert.ocsp_urls)
+
+
+def _revocation(status: PdfSignatureStatus, vc: ValidationContext, trust: ParsedTrust,
+                held: bool, crl_unusable: bool) -> Revocation:
+    """Checked only when a CRL was really applied: a held CRL under the strict rule, or one
+    fetched (hub only) for a certificate that names where its revocation data lives."""
     details = status.revocation_details
     if details is not None:
         return Revocation(RevocationState.REVOKED, revoked_at=details.revocation_date)
     if status.validation_path is None or status.trust_problem_indic in _NO_CHAIN:
         return Revocation(RevocationState.NOT_CHECKED, NotChecked.CHAIN_UNTRUSTED)
-    issuer = status.signing_cert.issuer
-    have_crl = any(cl.issuer == issuer for cl in vc.revinfo_manager.crls)
-    if vc.soft_fail_exceptions:
-        return Revocation(RevocationState.NOT_CHECKED, NotChecked.ERROR if have_crl
+    if crl_unusable or vc.soft_fail_exceptions:
+        return Revocation(RevocationState.NOT_CHECKED, NotChecked.ERROR if held
                           else NotChecked.NO_CRL if trust.allow_fetching else NotChecked.OFFLINE)
-    if have_crl:
+    if held or (trust.allow_fetching and _declares_revinfo(status.signing_cert)):
         return Revocation(RevocationState.GOOD)
     return Revocation(RevocationState.NOT_CHECKED,
                       NotChecked.NO_CRL if trust.allow_fetching else NotChecked.OFFLINE)
@@ -162,8 +200,7 @@ def _subject(cert: asn1_x509.Certificate, key: str) -> str:
     return clip(str(value))
 
 
-def _verdict(name: str, status: PdfSignatureStatus, vc: ValidationContext,
-             trust: ParsedTrust) -> SignatureVerdict:
+def _verdict(name: str, status: PdfSignatureStatus, revocation: Revocation) -> SignatureVerdict:
     later = _later(status)
     ts = status.timestamp_validity
     proven = ts.timestamp if ts is not None and ts.intact and ts.valid else None
@@ -177,5 +214,5 @@ def _verdict(name: str, status: PdfSignatureStatus, vc: ValidationContext,
         signer=_subject(cert, "common_name"), organisation=_subject(cert, "organization_name"),
         claimed_time=status.signer_reported_dt, proven_time=proven,
         timestamp_trusted=bool(proven is not None and ts is not None and ts.trusted),
-        serial=format(cert.serial_number, "x"), revocation=_revocation(status, vc, trust),
+        serial=format(cert.serial_number, "x"), revocation=revocation,
         detail=clip("; ".join(notes)))

@@ -3,6 +3,7 @@
 Secrets never come from the command line (other users can read it in ``ps``): a PKCS#12
 password comes from a file or an environment variable, a token PIN from a file or a prompt
 callback (the TUI asks the clerk). A secret file readable by everyone is refused.
+pyhanko is imported only when a key is opened, so loading the config stays light.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from pyhanko.config.pkcs11 import TokenCriteria
-from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
-from pyhanko.sign.signers import Signer, SimpleSigner
+from typing import TYPE_CHECKING
 
 from gateway.signing.errors import KeyUnavailable, key_problem
+
+if TYPE_CHECKING:
+    from pyhanko.sign.signers import Signer
 
 __all__ = ["KeySource", "PinPrompt", "Pkcs11Key", "Pkcs12Key", "open_signer"]
 
@@ -89,6 +90,8 @@ def _p12_password(src: Pkcs12Key) -> bytes | None:
 
 
 def _open_p12(src: Pkcs12Key) -> Signer:
+    from pyhanko.sign.signers import SimpleSigner  # only when signing: keeps config light
+
     try:
         with src.path.open("rb") as f:
             data = f.read(MAX_P12 + 1)
@@ -109,6 +112,9 @@ def _open_p12(src: Pkcs12Key) -> Signer:
 
 @contextlib.contextmanager
 def _open_p11(src: Pkcs11Key, prompt: PinPrompt | None) -> Iterator[Signer]:
+    from pyhanko.config.pkcs11 import TokenCriteria
+    from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
+
     if src.pin_file is not None:
         pin = read_secret(src.pin_file)
     elif prompt is not None:

@@ -30,7 +30,8 @@ from pyhanko.sign.timestamps.aiohttp_client import AIOHttpTimeStamper
 from pyhanko.sign.validation.pdf_embedded import read_certification_data
 
 from gateway.signing.errors import SignFailed, sign_problem
-from gateway.signing.stamp import IssueInfo, StampConfig, stamp_box, stamp_style
+from gateway.signing.stamp import IssueInfo, StampConfig, stamp_box
+from gateway.signing.stamp_font import stamp_style
 
 __all__ = ["MAX_SIGN_INPUT", "SignResult", "sign_pdf", "sign_pdf_async"]
 
