@@ -95,7 +95,7 @@ def _change_page_text(signed: bytes) -> bytes:
         stream_data=b"BT /F1 14 Tf 72 770 Td (Cong van so 999/UBND-VP) Tj ET"))
     w.update_container(page)
     out = io.BytesIO()
-    w.write(out)
+    w.write(out)  # type: ignore[no-untyped-call]
     return out.getvalue()
 
 

@@ -113,9 +113,9 @@ class Verifier:
                                "crls": [b64encode(c).decode() for c in trust.crls],
                                "fetch": trust.allow_fetching}
         deadline = time.monotonic() + self.limits.timeout_s
-        self._send(proc, json.dumps(header).encode())
-        if isinstance(source, bytes):
-            self._send(proc, source)
+        sent = self._send(proc, json.dumps(header).encode())
+        if sent and isinstance(source, bytes):
+            self._send(proc, source)  # a worker out of memory stops reading but still answers
         answer = _parse(self._receive(proc, deadline))
         self._calls += 1
         if "error" in answer:
@@ -162,13 +162,16 @@ class Verifier:
                     pipe.close()
 
     @staticmethod
-    def _send(proc: subprocess.Popen[bytes], data: bytes) -> None:
+    def _send(proc: subprocess.Popen[bytes], data: bytes) -> bool:
+        """False when the worker stopped reading; its answer (if any) is read next."""
         assert proc.stdin is not None
         try:
-            proc.stdin.write(struct.pack(">I", len(data)) + data)
+            proc.stdin.write(struct.pack(">I", len(data)))
+            proc.stdin.write(data)
             proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise _Dead("crashed") from None
+        except OSError:  # BrokenPipeError included
+            return False
+        return True
 
     def _receive(self, proc: subprocess.Popen[bytes], deadline: float) -> bytes:
         assert proc.stdout is not None

@@ -57,6 +57,7 @@ def main(argv: list[str]) -> int:
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     trusts: dict[str, analyse.ParsedTrust] = {}
+    payload: bytes | None = b""
     write_frame(stdout, b"ready")
     while True:
         raw = read_frame(stdin, MAX_HEADER)
@@ -74,21 +75,23 @@ def main(argv: list[str]) -> int:
                 continue
         moment = datetime.fromisoformat(header["moment"]) if header.get("moment") else None
         path = header.get("path")
-        payload = None if path else read_frame(stdin, max_pdf)
         stop = False
         try:
             if path:
                 with open(path, "rb") as f:  # noqa: PTH123 (keep the worker's imports small)
                     result = analyse.analyse_pdf(f, trusts[key], moment)
             else:
-                result = analyse.analyse_pdf(io.BytesIO(payload or b""), trusts[key], moment)
+                payload = read_frame(stdin, max_pdf)
+                if payload is None:
+                    return 0
+                result = analyse.analyse_pdf(io.BytesIO(payload), trusts[key], moment)
         except MemoryError:
             result, stop = verdict.unreadable("memory", "over the verifier's memory limit"), True
         except RecursionError:
             result = verdict.unreadable("parse", "objects nested too deeply")
         except Exception as e:  # any failure to read the file is a verdict, not a crash
             result = verdict.unreadable("parse", f"{type(e).__name__}: {e}")
-        payload = None
+        payload = b""
         write_frame(stdout, json.dumps({"verdict": verdict.to_data(result)},
                                        ensure_ascii=False).encode())
         if stop:
