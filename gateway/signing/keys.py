@@ -128,8 +128,10 @@ def _open_p11(src: Pkcs11Key, prompt: PinPrompt | None) -> Iterator[Signer]:
     except Exception as e:  # python-pkcs11 raises its own tree (PinIncorrect, NoSuchToken …)
         raise KeyUnavailable(key_problem(f"token: {type(e).__name__} {e}")) from None
     try:
+        # other_certs_to_pull=None: embed every certificate on the token (the issuing chain
+        # lives there), so verifiers that only hold the root can build the path
         yield PKCS11Signer(session, key_label=src.key_label,
-                           cert_label=src.cert_label or src.key_label)
+                           cert_label=src.cert_label or src.key_label, other_certs_to_pull=None)
     finally:
         session.close()
 
