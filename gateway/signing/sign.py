@@ -27,6 +27,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
 from pyhanko.sign.timestamps.aiohttp_client import AIOHttpTimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation.pdf_embedded import read_certification_data
 
 from gateway.signing.errors import SignFailed, sign_problem
@@ -119,7 +120,7 @@ async def sign_pdf_async(source: Path | bytes, output: Path, signer: Signer,
         buf = io.BytesIO()
         try:
             await pdf_signer.async_sign_pdf(writer, output=buf)
-        except (aiohttp.ClientError, TimeoutError) as e:
+        except (TimestampRequestError, aiohttp.ClientError, TimeoutError) as e:
             raise SignFailed(sign_problem(f"timestamp authority {tsa_url}: {e}")) from None
         except (PdfError, ValueError) as e:
             raise SignFailed(sign_problem(f"{type(e).__name__}: {e}")) from None
