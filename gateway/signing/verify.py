@@ -14,6 +14,7 @@ and replaced after a timeout, a crash, a memory failure or ``max_calls`` answers
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
@@ -229,6 +230,7 @@ def default_verifier() -> Verifier:
     with _default_lock:
         if _default is None:
             _default = Verifier()
+            atexit.register(_default.close)  # the worker ends with the process, quietly
         return _default
 
 
