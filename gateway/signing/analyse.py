@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
-from asn1crypto import crl as asn1_crl
+from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped]
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader

@@ -12,9 +12,9 @@ import io
 import logging
 from pathlib import Path
 
-from fontTools import subset
-from fontTools.ttLib import TTFont, TTLibError
-from fontTools.ttLib.scaleUpem import scale_upem
+from fontTools import subset  # type: ignore[import-untyped]
+from fontTools.ttLib import TTFont, TTLibError  # type: ignore[import-untyped]
+from fontTools.ttLib.scaleUpem import scale_upem  # type: ignore[import-untyped]
 from pyhanko.pdf_utils.font.api import FontEngineFactory
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
 from pyhanko.pdf_utils.text import TextBoxStyle
