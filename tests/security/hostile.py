@@ -74,7 +74,9 @@ class Ledger:
 
     def record(self, category: str, fingerprint: str, verdict: str) -> None:
         """``verdict``: "4xx" refused, "2xx" answered but its hostile part had no effect,
-        "tls" refused by the handshake, "hang-up" no answer possible (client went away)."""
+        "tls" refused by the handshake, "hang-up" no answer possible (client went away),
+        "closed" a slow or surplus connection the hub closed, "inert" remote text that reached
+        a clerk's screen with every control escaped."""
         self.seen.setdefault(category, set()).add(fingerprint)
         self.verdicts.setdefault(verdict, set()).add(f"{category}:{fingerprint}")
 
