@@ -130,16 +130,19 @@ class Writer:
             self._out.write(base64.b64encode(data[i:i + _B64_BLOCK]))
         self.put(f"</{local}>")
 
-    def raw(self, el: RawElement, default_ns: str = NS) -> None:
+    def raw(self, el: RawElement, default_ns: str = NS, *, compact: bool = False) -> None:
         uri, local = split_tag(el.tag)
         decl, named = _named(el.attrs)
         if uri != default_ns:
             decl = f' xmlns="{_attr(uri)}"' + decl
-        self.put(f"\n{'  ' * self._depth}<{local}{decl}{_attrs(named)}>{_text(el.text)}")
+        pad = "" if compact else f"\n{'  ' * self._depth}"
+        self.put(f"{pad}<{local}{decl}{_attrs(named)}>{_text(el.text)}")
         self._depth += 1
-        for child in el.children:
-            self.raw(child, uri)
-        self.close(local, inline=not el.children)
+        for child in el.children:  # no layout around children of mixed content
+            self.raw(child, uri, compact=compact or bool(el.text))
+        self._depth -= 1
+        self.put(f"</{local}>" if compact or el.text or not el.children
+                 else f"\n{'  ' * self._depth}</{local}>")
 
 
 def encode(obj: Part, local: str, w: Writer, *, root: bool = False) -> None:
