@@ -85,7 +85,7 @@ class HttpAxis:
             try:
                 async with self._session.post(f"{self._url}/{name}", data=body,
                                               headers=headers) as resp:
-                    data = await resp.content.read(MAX_REPLY + 1)
+                    data = await _read_bounded(resp)
                     if resp.status < 300 and len(data) <= MAX_REPLY:
                         return data
                     last = f"HTTP {resp.status}"
@@ -126,6 +126,16 @@ class HttpAxis:
     async def agencies(self) -> list[AxisAgencyEntry]:
         data = (await self._call("getAgenciesList", {})).get("data")
         return [AxisAgencyEntry(str(d["code"]), str(d["name"])) for d in _dicts(data)]
+
+
+async def _read_bounded(resp: aiohttp.ClientResponse) -> bytes:
+    """The reply body, reading at most one byte past :data:`MAX_REPLY`."""
+    out = bytearray()
+    async for block in resp.content.iter_chunked(1 << 16):
+        out += block
+        if len(out) > MAX_REPLY:
+            break
+    return bytes(out)
 
 
 def _dicts(data: object) -> list[dict[str, object]]:

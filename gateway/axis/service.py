@@ -36,6 +36,7 @@ class Item:
     kind: str  # "edoc" | "status"
     document_id: str
     state: str = "pending"  # pending | done | fail
+    seq: int = 0  # arrival order, kept across restarts
 
 
 class AxisStore:
@@ -59,6 +60,7 @@ class AxisStore:
         folder.mkdir(parents=True, exist_ok=True)
         if item.doc_id in self.items.get(system, {}):
             return  # the same package resent: idempotent
+        item.seq = 1 + max((i.seq for i in self.items.get(system, {}).values()), default=0)
         self._write(folder / f"{item.doc_id}.edxml", package)
         self.save(system, item)
 
@@ -83,9 +85,7 @@ def _reply(status: str, code: int = 200, **fields: object) -> web.Response:
 
 
 async def _authed(request: web.Request) -> tuple[str, bytes]:
-    body = await request.content.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(body))
+    body = await request.read()  # bounded by client_max_size (413 beyond MAX_BODY)
     app = request.app
     system = verify(request.headers, app[KEY_REGISTRY].secrets, request.method, request.path,
                     body, now=app[KEY_CLOCK](), nonces=app[KEY_NONCES])
@@ -135,7 +135,7 @@ async def send_edoc(request: web.Request) -> web.Response:
 
 async def received_list(request: web.Request) -> web.Response:
     system, _ = await _authed(request)
-    items = request.app[KEY_STORE].items.get(system, {}).values()
+    items = sorted(request.app[KEY_STORE].items.get(system, {}).values(), key=lambda i: i.seq)
     data = [{"docId": i.doc_id, "from": i.sender, "kind": i.kind, "documentId": i.document_id}
             for i in items if i.state != "done"]
     return _reply("OK", data=data)
