@@ -44,10 +44,10 @@ def _child(kind: str, files: list[str]) -> None:
         def parse(p: str) -> object:
             return read_package_file(Path(p))
     elif kind == "defusedxml":
-        from defusedxml import ElementTree as defused_et
+        from defusedxml import ElementTree as DefusedET
 
         def parse(p: str) -> object:
-            return defused_et.fromstring(Path(p).read_bytes(), forbid_dtd=True)
+            return DefusedET.fromstring(Path(p).read_bytes(), forbid_dtd=True)
     else:
         from lxml import etree
         parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,

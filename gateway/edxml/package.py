@@ -19,11 +19,13 @@ from gateway.edxml.dates import parse_date
 from gateway.edxml.errors import refuse, warning
 from gateway.edxml.limits import DEFAULT_LIMITS, ParseLimits
 from gateway.edxml.model import (
+    Attachment,
     AttachmentEncoded,
     Body,
     Bussiness,
     MessageHeader,
     Organ,
+    Reference,
     StatusHeader,
     TraceHeaderList,
 )
@@ -214,5 +216,3 @@ def package_bytes(pkg: Package) -> bytes:
     write_package(pkg, buf)
     return buf.getvalue()
 
-
-from gateway.edxml.model import Attachment, Reference  # noqa: E402  (re-exported for typing)
