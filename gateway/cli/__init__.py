@@ -50,6 +50,8 @@ async def _dispatch(args: argparse.Namespace, lang: str) -> int:
             await documents.list_docs(args.data, args.direction, args.json, lang)
         case "show":
             await documents.show(args.data, args.doc_id, args.json, lang)
+        case "verify":
+            return 0 if await documents.verify(args.data, args.doc_id, lang) else 1
         case "export":
             await documents.export(args.data, args.doc_id, args.dest, lang)
         case "status":
