@@ -16,6 +16,7 @@ from gateway.hub.fleet import handle_fleet, handle_healthz, handle_metrics
 from gateway.hub.state import HUB, HubState
 from gateway.hub.sync_handler import handle_sync
 from gateway.protocol.limits import MAX_REQUEST_BODY
+from gateway.signing import Verifier
 
 log = logging.getLogger("gateway.hub")
 HEARTBEAT_FLUSH_S = 2.0
@@ -59,6 +60,21 @@ async def heartbeat_flusher(app: web.Application) -> AsyncIterator[None]:
     await store.flush_heartbeats()
 
 
+async def signature_checker(app: web.Application) -> AsyncIterator[None]:
+    """The hub's signature checker and its worker process live with the application; at
+    shutdown the worker is killed rather than waited for (a PDF in progress is checked again
+    at the next start)."""
+    hub = app[HUB]
+    verifier = Verifier(hub.signatures.limits)
+    task = asyncio.create_task(hub.signatures.run(hub.store, verifier))
+    yield
+    task.cancel()
+    verifier.abort()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await asyncio.to_thread(verifier.close)
+
+
 def build_app(state: HubState) -> web.Application:
     app = web.Application(
         middlewares=[no_traces, auth_middleware(state.store)],
@@ -66,6 +82,7 @@ def build_app(state: HubState) -> web.Application:
     )
     app[HUB] = state
     app.cleanup_ctx.append(heartbeat_flusher)
+    app.cleanup_ctx.append(signature_checker)
     blob = "/v1/blobs/{sha256}"
     app.router.add_post("/v1/enroll", handle_enroll)
     app.router.add_get("/v1/ca", handle_ca)

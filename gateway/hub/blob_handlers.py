@@ -130,6 +130,7 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
         raise web.HTTPUnprocessableEntity(headers={"Upload-Offset": "0"},
                                           text="sha256 mismatch: blob discarded\n")
     hub.notifier.notify(await hub.store.blob_completed(agency, sha))
+    hub.signatures.stored()  # routed first: a signature check never delays delivery
     return _offset_reply(size, size, complete=True)
 
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 from aiohttp import web
 
+from gateway.hub.signed_share import signed_share_json, signed_share_metrics
 from gateway.hub.state import HUB, HubState
 
 ONLINE_WITHIN_MS = 180_000
@@ -84,7 +85,8 @@ def _stalled(now: int, oldest: int | None, last_progress: int | None) -> bool:
 
 async def handle_fleet(request: web.Request) -> web.Response:
     entries = await fleet(request.app[HUB])
-    return web.json_response({"gateways": [asdict(e) for e in entries]})
+    return web.json_response({"gateways": [asdict(e) for e in entries],
+                              "signatures": await signed_share_json(request.app[HUB])})
 
 
 def _label(value: str) -> str:
@@ -136,6 +138,7 @@ async def handle_metrics(request: web.Request) -> web.Response:
            [per_gateway(int(e.stalled), e.agency) for e in entries])
     metric("gateway_hub_refused_total", "counter", "Content the hub refused, by reason.",
            [(f'{{reason="{_label(k)}"}}', v) for k, v in sorted(hub.refusals.items())])
+    lines.extend(await signed_share_metrics(hub))
     return web.Response(text="\n".join(lines) + "\n",
                         content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})

@@ -16,6 +16,7 @@ from aiohttp import web
 from gateway.hub.access_log import ACCESS_LOG, HubAccessLogger
 from gateway.hub.app import build_app
 from gateway.hub.listener import ConnLimits, Listener
+from gateway.hub.signatures import HubSignatures
 from gateway.hub.state import HubState
 from gateway.model import AgencyCode, Directory, Problem, Refused
 from gateway.security.ca import atomic_write, create_ca, default_server_names, load_ca
@@ -86,13 +87,14 @@ async def open_hub(root: Path, clock: Clock = wall_ms) -> HubState:
     if not layout.config.exists():
         raise Refused(Problem("hub.missing", f"{root} chưa được khởi tạo ('gateway hub init').",
                               f"{root} is not a hub directory (run 'gateway hub init')."))
+    config = json.loads(layout.config.read_text(encoding="utf-8"))
+    signatures = HubSignatures.from_settings(root, config)  # a wrong setting: before the DB
     blobs = BlobStore(root / "blobs")
     blobs.cleanup_tmp()
     db = await Database.open(root / "hub.sqlite3", HUB_MIGRATIONS)
     store = HubStore(db, blobs, Directory.load(root / "directory.json"), clock)
     await store.reconcile()
-    state = HubState(store=store, ca=load_ca(layout.ca_dir))
-    config = json.loads(layout.config.read_text(encoding="utf-8"))
+    state = HubState(store=store, ca=load_ca(layout.ca_dir), signatures=signatures)
     if isinstance(config.get("reserve_bytes"), int):
         state.reserve_bytes = config["reserve_bytes"]
     return state

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from gateway.hub.notify import Notifier
+from gateway.hub.signatures import HubSignatures
 from gateway.hub.status_policy import StatusRate
 from gateway.protocol.compression import SyncCompressor
 from gateway.protocol.limits import MAX_FRAME_RAW
@@ -41,6 +42,7 @@ class HubState:
     refusals: dict[str, int] = field(default_factory=dict)  # content refused, by reason
     body_idle_s: float = 60.0  # a request body silent this long is given up (slow clients)
     progress: dict[str, int] = field(default_factory=dict)  # agency: last blob download (ms)
+    signatures: HubSignatures = field(default_factory=HubSignatures)  # PDF verdicts, KPI
 
     def count(self, name: str) -> None:
         self.requests[name] = self.requests.get(name, 0) + 1

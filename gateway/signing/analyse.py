@@ -68,6 +68,8 @@ class ParsedTrust:
 
 
 def _der_blocks(data: bytes) -> list[bytes]:
+    if not data.strip():
+        return []  # no bundle configured: nothing is trusted
     if pem.detect(data):
         return [der for _, _, der in pem.unarmor(data, multiple=True)]
     return [data]

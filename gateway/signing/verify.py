@@ -86,6 +86,13 @@ class Verifier:
         with self._lock:
             self._stop()
 
+    def abort(self) -> None:
+        """Kills the worker now, without waiting for the call in progress (which then ends
+        as ``unreadable: crashed``): for a shutdown that must not wait out a deadline."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
     def verify(self, source: bytes | Path, trust: TrustConfig,
                moment: datetime | None = None) -> PdfVerdict:
         """The verdict for ``source``; ``moment`` is the validation time (default: now; give

@@ -297,6 +297,10 @@ class Hub:
         return Peer(self.url, client_context(self.layout.ca_cert, cert, key), label)
 
     async def snapshot(self) -> Snapshot:
+        # The signature checker writes verdicts of earlier uploads in the background.
+        idle = self.running.state.signatures.idle
+        if not idle.is_set():
+            await asyncio.wait_for(idle.wait(), 60)
         db = self.running.state.store.db
 
         async def read(conn: Conn) -> dict[str, list[tuple[object, ...]]]:
@@ -309,6 +313,12 @@ class Hub:
             return out
 
         return Snapshot(await db.read(read), _walk(self.root / "blobs"))
+
+    async def baseline(self) -> Snapshot:
+        """A snapshot to compare with after a request: earlier heartbeats, gathered in memory
+        and flushed every 2 s, are written first so the flush cannot fall in between."""
+        await self.running.state.store.flush_heartbeats()
+        return await self.snapshot()
 
     async def settle(self) -> None:
         """Waits until no upload handler is still running (a hung-up client's included)."""
@@ -327,7 +337,7 @@ class Hub:
 async def refused(hub: Hub, category: str, send: Callable[[], Awaitable[Reply]], *,
                   allowed: Statuses | None = None, heartbeat_of: str | None = None) -> Reply:
     """Sends one hostile request: it must be refused with a 4xx and change nothing."""
-    before = await hub.snapshot()
+    before = await hub.baseline()
     reply = await send()
     check_refusal(reply, allowed)
     await hub.settle()
@@ -339,7 +349,7 @@ async def refused(hub: Hub, category: str, send: Callable[[], Awaitable[Reply]],
 async def neutral(hub: Hub, category: str, send: Callable[[], Awaitable[Reply]], *,
                   status: int = 200, heartbeat_of: str | None = None) -> Reply:
     """A hostile request answered with ``status`` whose hostile part changes nothing."""
-    before = await hub.snapshot()
+    before = await hub.baseline()
     reply = await send()
     assert reply.status == status, (reply.status, reply.body[:300])
     await hub.settle()
@@ -350,7 +360,7 @@ async def neutral(hub: Hub, category: str, send: Callable[[], Awaitable[Reply]],
 
 async def tls_refused(hub: Hub, category: str, peer: Peer, path: str = "/v1/sync") -> None:
     """A certificate the TLS layer itself refuses: no HTTP exchange at all, nothing changes."""
-    before = await hub.snapshot()
+    before = await hub.baseline()
     try:
         reply = await peer.request("POST", path, body=sync_request(),
                                    headers={"Content-Type": SYNC_TYPE, "X-Sync-Dict": "0"})

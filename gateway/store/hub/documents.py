@@ -23,6 +23,7 @@ from gateway.store.db import Conn, Database
 from gateway.store.hub.credentials import Credentials
 from gateway.store.hub.fleet import FleetRecords
 from gateway.store.hub.statuses import StatusLog, add_receipt
+from gateway.store.hub.verdicts import SignatureRecords
 
 Clock = Callable[[], int]
 
@@ -57,6 +58,7 @@ class HubStore:
         self.credentials = Credentials(db)
         self.fleet = FleetRecords(db)
         self.statuses = StatusLog(db)
+        self.signatures = SignatureRecords(db)
         self.pending_heartbeats: dict[str, tuple[str | int, ...]] = {}
 
     # Gateway -> hub ------------------------------------------------------------------------
@@ -274,7 +276,7 @@ async def _insert(conn: Conn, env: Envelope, now: int) -> Refusal | None:
         "INSERT INTO documents(id, sender, urgency, envelope, accepted_ms) VALUES (?,?,?,?,?)",
         (env.id, env.sender, int(env.urgency), text, now))
     await conn.executemany(
-        "INSERT OR IGNORE INTO doc_blobs(doc_id, sha256, size) VALUES (?,?,?)",
-        [(env.id, a.sha256, a.size) for a in env.attachments])
+        "INSERT OR IGNORE INTO doc_blobs(doc_id, sha256, size, pdf) VALUES (?,?,?,?)",
+        [(env.id, a.sha256, a.size, int(a.is_pdf)) for a in env.attachments])
     return None
 

@@ -105,4 +105,21 @@ HUB_MIGRATIONS = (
         # Fleet: the oldest document still waiting for each recipient.
         "CREATE INDEX inbox_waiting ON inbox(recipient, acked_ms, routed_ms)",
     )),
+    # Signature verdicts of PDF attachments (issue 11): which blobs are PDFs (the envelope's
+    # rule, kept per row so the checker never parses envelopes), and one verdict per digest.
+    Migration(3, (
+        "ALTER TABLE doc_blobs ADD COLUMN pdf INTEGER NOT NULL DEFAULT 0",
+        "UPDATE doc_blobs SET pdf = 1 WHERE EXISTS (SELECT 1 FROM documents d,"
+        " json_each(d.envelope, '$.attachments') j WHERE d.id = doc_blobs.doc_id"
+        " AND json_extract(j.value, '$.sha256') = doc_blobs.sha256"
+        " AND (json_extract(j.value, '$.type') = 'application/pdf'"
+        " OR lower(json_extract(j.value, '$.name')) LIKE '%.pdf'))",
+        "CREATE INDEX doc_blobs_pdf ON doc_blobs(sha256) WHERE pdf = 1",
+        """CREATE TABLE signature_verdicts(
+            sha256 TEXT PRIMARY KEY,
+            verdict TEXT NOT NULL,
+            trusted INTEGER NOT NULL,  -- at least one valid, trusted signature (the KPI)
+            checked_ms INTEGER NOT NULL
+        )""",
+    )),
 )
