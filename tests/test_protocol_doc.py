@@ -49,6 +49,7 @@ ROWS: list[tuple[str, str]] = [
     (r"aims at about (one) second of link time", "FRAME_TARGET_S"),
     (r"up to\s+(\d+ KiB) of msgpack", "REPLY_BUDGET"),
     (r"msgpack encoding is over (\d+ KiB)", "MAX_ENVELOPE_BYTES"),
+    (r"signature roots \(size ≤ (\d+ MiB)\)", "MAX_TRUST_BUNDLE"),
     (r"at most (\d+) statuses per document from one agency", "MAX_STATUSES_PER_DOC"),
     (r"at most (\d+) statuses from one agency", "MAX_STATUSES_PER_WINDOW"),
     (r"from one agency in (\d+) seconds", "STATUS_WINDOW_S"),

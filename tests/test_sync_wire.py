@@ -25,7 +25,7 @@ from gateway.protocol.compression import (
     default_compressor,
     shipped_dicts,
 )
-from gateway.protocol.limits import MAX_INT
+from gateway.protocol.limits import MAX_INT, MAX_TRUST_BUNDLE
 from gateway.protocol.wire import (
     RECEIPT_EVENTS,
     STATUS_CODES,
@@ -38,6 +38,7 @@ from gateway.protocol.wire import (
     StatusMsg,
     SyncReply,
     SyncRequest,
+    TrustBundle,
     WireError,
     decode_reply,
     decode_request,
@@ -133,6 +134,32 @@ def test_golden_bytes() -> None:
     assert GOLDEN_REQUEST[:3] == b"\x87\xa1v" and GOLDEN_REPLY[:3] == b"\x88\xa1v"  # v first
 
 
+# The reply's config as above, then with the hub's trust bundle: a third key, nothing else moves.
+CONFIG = bytes.fromhex("a6636f6e66696782a96672616d655f6d6178ce00100000a46469637401")
+CONFIG_WITH_TRUST = bytes.fromhex(
+    "a6636f6e66696783a96672616d655f6d6178ce00100000a46469637401a5747275737482a6736861323536"
+    "d940" + "6364" * 32 + "a473697a65cd0800")
+
+
+def test_golden_bytes_with_a_trust_bundle() -> None:
+    assert GOLDEN_REPLY.endswith(CONFIG)
+    golden = GOLDEN_REPLY[: -len(CONFIG)] + CONFIG_WITH_TRUST
+    reply = dataclasses.replace(FIXED_REPLY, config=HubConfig(
+        frame_max=2**20, dict_id=1, trust=TrustBundle("cd" * 32, 2048)))
+    assert encode_reply(reply) == golden
+    assert decode_reply(golden) == reply
+
+
+@pytest.mark.parametrize("trust", [
+    {"sha256": "CD" * 32, "size": 1}, {"sha256": "cd" * 32, "size": MAX_TRUST_BUNDLE + 1},
+    {"sha256": "cd" * 32}, {"sha256": "cd" * 32, "size": 1, "url": "x"}, None, "cd" * 32])
+def test_a_bad_trust_bundle_is_refused(trust: object) -> None:
+    plain = msgpack.unpackb(GOLDEN_REPLY)
+    plain["config"]["trust"] = trust
+    with pytest.raises(WireError):
+        decode_reply(msgpack.packb(plain))
+
+
 # ---------------------------------------------------------------- strategies
 
 ints = st.integers(0, MAX_INT)
@@ -181,7 +208,9 @@ replies = st.builds(
     SyncReply, time_ms=ints, accepted=st.lists(doc_ids, max_size=5).map(tuple),
     refused=st.lists(refusals, max_size=3).map(tuple), need=st.lists(needs, max_size=5).map(tuple),
     inbox=st.lists(st.builds(InboxItem, seq=ints, env=envelopes), max_size=2).map(tuple),
-    receipts=receipt_lists, config=st.builds(HubConfig, frame_max=ints, dict_id=ints),
+    receipts=receipt_lists, config=st.builds(
+        HubConfig, frame_max=ints, dict_id=ints,
+        trust=st.none() | st.builds(TrustBundle, sha, st.integers(0, MAX_TRUST_BUNDLE))),
 )
 
 

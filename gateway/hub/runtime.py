@@ -21,6 +21,7 @@ from gateway.hub.state import HubState
 from gateway.model import AgencyCode, Directory, Problem, Refused
 from gateway.security.ca import atomic_write, create_ca, default_server_names, load_ca
 from gateway.security.tls import server_context
+from gateway.signing.errors import SigningConfigError
 from gateway.store.blobs import BlobStore
 from gateway.store.db import Database
 from gateway.store.hub.documents import HubStore
@@ -91,6 +92,10 @@ async def open_hub(root: Path, clock: Clock = wall_ms) -> HubState:
     signatures = HubSignatures.from_settings(root, config)  # a wrong setting: before the DB
     blobs = BlobStore(root / "blobs")
     blobs.cleanup_tmp()
+    try:
+        signatures.publish(blobs)
+    except SigningConfigError as exc:
+        raise Refused(exc.problem) from None
     db = await Database.open(root / "hub.sqlite3", HUB_MIGRATIONS)
     store = HubStore(db, blobs, Directory.load(root / "directory.json"), clock)
     await store.reconcile()

@@ -11,7 +11,8 @@ Trust is the hub's configuration (``hub.json``: ``trust_roots``, a PEM bundle, a
 ``trust_crls``, a list of CRL files; relative paths are under the hub's directory), read again
 for each batch so a replaced bundle applies at once. The hub fetches nothing: revocation is
 checked against the CRL files it has, and without a bundle every signature's root is
-untrusted. A bundle that cannot be read is logged and tried again later.
+untrusted. A bundle that cannot be read is logged and tried again later. The bundle is also
+handed to the boxes: stored as a blob, named in each sync reply's config (docs/protocol.md §3).
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.model import Problem, Refused
+from gateway.protocol.messages import TrustBundle
 from gateway.signing import TrustConfig, Verifier, VerifyLimits, verify_pdf_async
 from gateway.signing.errors import SigningConfigError
 from gateway.signing.wording import summary
+from gateway.store.blobs import BlobStore
 from gateway.store.hub.documents import HubStore
 
 log = logging.getLogger("gateway.hub.signatures")
@@ -43,6 +46,7 @@ class HubSignatures:
     crls: tuple[Path, ...] = ()
     limits: VerifyLimits = field(default_factory=VerifyLimits)
     checked: int = 0
+    bundle: TrustBundle | None = None  # the roots as a blob every box may read (sync config)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     idle: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -54,6 +58,21 @@ class HubSignatures:
         if not isinstance(crls, list) or not all(isinstance(c, str) and c for c in crls):
             raise _bad("trust_crls", "danh sách đường dẫn tệp", "a list of file paths")
         return cls(None if roots is None else root / roots, tuple(root / c for c in crls))
+
+    def publish(self, blobs: BlobStore) -> None:
+        """Stores the roots bundle as a blob and names it in every sync reply's config, so the
+        boxes check signatures against the province's roots. Read at start-up: a changed
+        bundle reaches the boxes after a restart (the hub's own checks use it at once)."""
+        if self.roots is None:
+            self.bundle = None
+            return
+        sha, size = blobs.put_bytes(self.trust().roots_pem)
+        self.bundle = TrustBundle(sha, size)
+
+    def readable_by_all(self, sha256: str) -> bool:
+        """The one blob any enrolled box may download without holding it: the trust bundle
+        (public certificates, nothing secret; every box needs it)."""
+        return self.bundle is not None and self.bundle.sha256 == sha256
 
     def stored(self) -> None:
         """A blob was uploaded whole: if it is a PDF it wants a verdict."""

@@ -110,7 +110,8 @@ async def _reply(hub: HubState, agency: str, req: SyncRequest, accepted: tuple[s
         need=tuple(await hub.store.needs(agency))[:MAX_NEED],
         inbox=(),
         receipts=(),
-        config=HubConfig(frame_max=hub.frame_max, dict_id=hub.compressor.newest()),
+        config=HubConfig(frame_max=hub.frame_max, dict_id=hub.compressor.newest(),
+                         trust=hub.signatures.bundle),
     )
     room = REPLY_BUDGET - fixed_size(reply)
     inbox = within(await hub.store.inbox(agency, room), inbox_item_size, room)

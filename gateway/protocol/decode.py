@@ -46,6 +46,7 @@ from gateway.protocol.limits import (
     MAX_REFUSED,
     MAX_STATUSES,
     MAX_STR_BYTES,
+    MAX_TRUST_BUNDLE,
     MAX_VERSION_TEXT,
     MAX_WAIT,
     VERSION,
@@ -63,6 +64,7 @@ from gateway.protocol.messages import (
     StatusMsg,
     SyncReply,
     SyncRequest,
+    TrustBundle,
     WireError,
 )
 
@@ -89,6 +91,7 @@ _NODE_KEYS, _STATUS_KEYS, _REFUSAL_KEYS, _NEED_KEYS, _INBOX_KEYS, _RECEIPT_KEYS 
     for cls in (NodeReport, StatusMsg, Refusal, BlobNeed, InboxItem, Receipt)
 )
 _CONFIG_KEYS = frozenset({"frame_max", "dict"})
+_TRUST_KEYS = frozenset({"sha256", "size"})
 
 
 def parse_request(obj: object, limits: Limits, *, strict: bool) -> SyncRequest:
@@ -136,7 +139,7 @@ def parse_reply(obj: object, limits: Limits) -> SyncReply:
     )
     if any(a.rseq >= b.rseq for a, b in itertools.pairwise(receipts)):
         raise WireError("receipts: rseq not strictly ascending")
-    config = _Map(m.get("config"), "config", _CONFIG_KEYS)
+    config = _Map(m.get("config"), "config", _CONFIG_KEYS, optional=frozenset({"trust"}))
     return SyncReply(
         time_ms=m.integer("time_ms"),
         accepted=accepted,
@@ -148,8 +151,17 @@ def parse_reply(obj: object, limits: Limits) -> SyncReply:
             _inbox(x, f"inbox[{i}]", limits) for i, x in enumerate(m.seq("inbox", MAX_INBOX))
         ),
         receipts=receipts,
-        config=HubConfig(frame_max=config.integer("frame_max"), dict_id=config.integer("dict")),
+        config=HubConfig(frame_max=config.integer("frame_max"), dict_id=config.integer("dict"),
+                         trust=_trust(config.get("trust")) if config.has("trust") else None),
     )
+
+
+def _trust(obj: object) -> TrustBundle:
+    m = _Map(obj, "config.trust", _TRUST_KEYS)
+    digest = m.text("sha256", 64)
+    if not _SHA256.fullmatch(digest):
+        raise WireError("config.trust.sha256: not a lower-case sha256")
+    return TrustBundle(digest, m.integer("size", MAX_TRUST_BUNDLE))
 
 
 def _status(obj: object, where: str) -> StatusMsg:
@@ -227,10 +239,12 @@ def _str(value: object, where: str, limit: int, *, empty: bool = True) -> str:
 
 
 class _Map:
-    """A received map with exactly ``keys``; accessors type-check and name the failing path."""
+    """A received map with exactly ``keys`` (and perhaps some of ``optional``); accessors
+    type-check and name the failing path."""
 
     def __init__(
-        self, obj: object, where: str, keys: frozenset[str], *, versioned: bool = False
+        self, obj: object, where: str, keys: frozenset[str], *, versioned: bool = False,
+        optional: frozenset[str] = frozenset(),
     ) -> None:
         if not isinstance(obj, dict):
             raise WireError(f"{where}: expected a map")
@@ -238,7 +252,7 @@ class _Map:
             v = obj.get("v")
             if not isinstance(v, int) or isinstance(v, bool) or v != VERSION:
                 raise WireError("unsupported protocol version")
-        unknown = [k for k in obj if k not in keys]
+        unknown = [k for k in obj if k not in keys and k not in optional]
         if unknown:
             shown = ", ".join(sorted(repr(k)[:24] for k in unknown)[:5])
             raise WireError(f"{where}: unknown keys {shown}")
@@ -250,6 +264,9 @@ class _Map:
 
     def get(self, key: str) -> object:
         return self._obj[key]
+
+    def has(self, key: str) -> bool:
+        return key in self._obj
 
     def integer(self, key: str, high: int = MAX_INT) -> int:
         return _int(self._obj[key], f"{self._where}.{key}", high)

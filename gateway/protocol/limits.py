@@ -54,6 +54,9 @@ MAX_STATUSES_PER_DOC = 16  # per (document, agency sending the status), ever
 STATUS_WINDOW_S = 600
 MAX_STATUSES_PER_WINDOW = 2048
 
+# The hub's trust bundle (PEM roots for signature checks) named in the reply's config (§3).
+MAX_TRUST_BUNDLE = 4 * 2**20
+
 # Text fields of messages (§4).
 MAX_NOTE = 500
 MAX_REASON = 1000

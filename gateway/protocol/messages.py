@@ -86,9 +86,18 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class TrustBundle:
+    """The hub's PEM bundle of trusted signature roots, served as a blob every box may read."""
+
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
 class HubConfig:
     frame_max: int
     dict_id: int  # wire key "dict"
+    trust: TrustBundle | None = None  # wire key "trust", absent when the hub has no bundle
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,14 @@ from gateway.protocol.messages import (
     StatusMsg,
     SyncReply,
     SyncRequest,
+    TrustBundle,
     WireError,
 )
 
 __all__ = [
     "MALFORMED", "RECEIPT_EVENTS", "STATUS_CODES",
     "BlobNeed", "HubConfig", "InboxItem", "NodeReport", "Receipt", "Refusal", "StatusMsg",
-    "SyncReply", "SyncRequest", "WireError",
+    "SyncReply", "SyncRequest", "TrustBundle", "WireError",
     "decode_reply", "decode_request", "encode_reply", "encode_request",
 ]
 
@@ -68,10 +69,17 @@ def encode_reply(rep: SyncReply) -> bytes:
         "need": [asdict(b) for b in rep.need],
         "inbox": [{"seq": i.seq, "env": envelope_to_dict(i.env)} for i in rep.inbox],
         "receipts": [asdict(r) for r in rep.receipts],
-        "config": {"frame_max": rep.config.frame_max, "dict": rep.config.dict_id},
+        "config": _config(rep.config),
     }
     parse_reply(plain, DEFAULT_LIMITS)
     return _pack(plain)
+
+
+def _config(config: HubConfig) -> dict[str, Plain]:
+    plain: dict[str, Plain] = {"frame_max": config.frame_max, "dict": config.dict_id}
+    if config.trust is not None:  # absent, not null: older boxes know only the two keys
+        plain["trust"] = {"sha256": config.trust.sha256, "size": config.trust.size}
+    return plain
 
 
 def _pack(plain: dict[str, Plain]) -> bytes:

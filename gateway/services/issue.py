@@ -76,7 +76,7 @@ class Issuer:
         unchecked (the daemon tries again), it never stops the document."""
         pdfs = dict.fromkeys(a.sha256 for a in env.attachments if a.is_pdf)
         try:
-            await check_blobs(self.store, pdfs, box_trust(self.config),
+            await check_blobs(self.store, pdfs, box_trust(self.config, self.store.layout),
                               default_verifier(self.config.limits), self.now_ms)
         except SigningError as exc:
             log.warning("signed PDFs not checked: %s", exc)

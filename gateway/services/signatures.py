@@ -76,7 +76,7 @@ async def verify(data: str, doc_id: str) -> list[AttachmentVerdict]:
         cfg = signing_config(box.config)
         doc = await box.store.document(doc_id)
         try:
-            trust = box_trust(cfg)
+            trust = box_trust(cfg, box.store.layout)
             now = wall_ms() + await box.store.hub_skew_ms()
             pdfs = [a.sha256 for a in doc.envelope.attachments if a.is_pdf]
             await check_blobs(box.store, dict.fromkeys(pdfs), trust,

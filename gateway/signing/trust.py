@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.protocol.limits import MAX_TRUST_BUNDLE
 from gateway.signing.errors import SigningConfigError, config_problem
 
 __all__ = ["MAX_CRLS", "MAX_CRL_BYTES", "MAX_ROOTS_BYTES", "TrustConfig"]
 
-MAX_ROOTS_BYTES = 4 * 1024 * 1024
+MAX_ROOTS_BYTES = MAX_TRUST_BUNDLE  # the hub hands the bundle to boxes in the sync reply
 MAX_CRL_BYTES = 32 * 1024 * 1024
 MAX_CRLS = 64
 

@@ -56,6 +56,11 @@ class Layout:
         return self.root / "identity"
 
     @property
+    def hub_trust(self) -> Path:
+        """The hub's bundle of trusted signature roots, as last received (sync config)."""
+        return self.root / "trust" / "hub-roots.pem"
+
+    @property
     def wakeup(self) -> Path:
         """Touched by CLI commands so a running daemon syncs at once."""
         return self.root / "wakeup"

@@ -31,6 +31,7 @@ from gateway.store.layout import DEFAULT_RESERVE_BYTES
 from gateway.store.local import LocalStore
 from gateway.store.syncstate import SyncState
 from gateway.sync.downloads import Downloader
+from gateway.sync.hub_trust import HubTrust
 from gateway.sync.link import HubLink, HubRefused, HubUnavailable
 from gateway.sync.signatures import SignatureChecker
 from gateway.sync.transfers import WORKERS
@@ -86,6 +87,7 @@ class SyncClient:
         self.downloader = Downloader(self)
         # ``signing`` None: signatures are not checked (a wrong section: the daemon logs why)
         self.signatures = SignatureChecker(store, signing, clock)
+        self.hub_trust = HubTrust(store.layout)  # the roots the hub hands out
 
     def wake(self) -> None:
         """Sync now: a document was queued or marked."""
@@ -161,7 +163,7 @@ class SyncClient:
         self.stats.syncs += 1
         self.stats.last_sync_ms = self.clock()
         self.uploader.needs_changed(list(reply.need), asked_at)
-        if fresh or reply.inbox:
+        if fresh or reply.inbox or self.hub_trust.offered(reply.config.trust):
             self.downloader.inbound_changed()
         if reply.accepted or reply.receipts or fresh or reply.refused:
             self.woken.set()  # apply-and-answer at once: acks, statuses, the next batch

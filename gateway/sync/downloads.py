@@ -1,5 +1,6 @@
-"""Blob downloads: inbound documents' attachments, and blobs fetched again after scrub
-quarantined them, most urgent first, two at a time, within the box's disk reserve.
+"""Blob downloads: inbound documents' attachments, blobs fetched again after scrub
+quarantined them, and the hub's trust bundle, most urgent first, two at a time, within the
+box's disk reserve.
 
 A download that would eat into the reserve pauses (the shortfall is kept for ``gateway
 status``) and looks again every ``DISK_RECHECK_S``: a full disk stops SQLite, and then the
@@ -66,6 +67,20 @@ class Downloader:
                 await repair.refetched(store, r.sha256)
             elif r.sha256 not in self.workers.active and self.workers.may_start(r.urgency):
                 return Fetch(r.sha256, r.size, r.urgency, refetch=True)
+        return await self._trust_bundle()
+
+    async def _trust_bundle(self) -> Fetch | None:
+        """The hub's trust bundle when it named a new one: fetched last, installed once whole."""
+        trust, blobs = self.client.hub_trust, self.client.store.blobs
+        wanted = trust.pending()
+        if wanted is None:
+            return None
+        if blobs.has(wanted.sha256):
+            await asyncio.to_thread(trust.install, blobs)
+            self.client.signatures.stored()  # PDFs without a verdict may wait for roots
+            return None
+        if wanted.sha256 not in self.workers.active and self.workers.may_start(0):
+            return Fetch(wanted.sha256, wanted.size, 0, refetch=False)
         return None
 
     async def worker(self, stop: asyncio.Event) -> None:

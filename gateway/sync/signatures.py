@@ -9,7 +9,8 @@ cannot be read is logged and checked again later, the documents stay where they 
 
 Validation time is the hub-corrected clock (the box has no real-time clock); revocation is
 checked only against the CRL files configured (a box never fetches), so without one the
-verdict says "not checked: offline".
+verdict says "not checked: offline". Trust roots: the box's own ``trust.roots``, else the
+bundle the hub hands out in the sync config.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from gateway.signing import TrustConfig, Verifier, verify_pdf_async
@@ -26,6 +28,7 @@ from gateway.signing.verdict import PdfVerdict
 from gateway.signing.verify import default_verifier
 from gateway.signing.wording import summary
 from gateway.store import verdicts
+from gateway.store.layout import Layout
 from gateway.store.local import LocalStore
 from gateway.sync.transfers import IDLE_S, Signal
 
@@ -34,8 +37,13 @@ CONFIG_RETRY_S = 300.0  # a broken trust bundle is looked at again this often
 Pause = Callable[[float, asyncio.Event], Awaitable[None]]
 
 
-def box_trust(cfg: SigningConfig) -> TrustConfig:
-    """The box's trust material; a box never fetches revocation data itself."""
+def box_trust(cfg: SigningConfig, layout: Layout) -> TrustConfig:
+    """The box's trust material: the roots its own config names, else the bundle the hub
+    handed out (:mod:`gateway.sync.hub_trust`), else none; a box never fetches revocation
+    data itself."""
+    hub_roots = layout.hub_trust
+    if cfg.roots is None and hub_roots.exists():
+        cfg = replace(cfg, roots=hub_roots)
     trust = cfg.trust()
     return TrustConfig(trust.roots_pem, trust.crls, allow_fetching=False)
 
@@ -85,7 +93,7 @@ class SignatureChecker:
                         if self.store.blobs.has(s)]
                 if todo:
                     now = self.clock() + await self.store.hub_skew_ms()
-                    trust = await asyncio.to_thread(box_trust, config)
+                    trust = await asyncio.to_thread(box_trust, config, self.store.layout)
                     self.checked += len(await check_blobs(self.store, todo, trust,
                                                           self.verifier, now))
                     continue
