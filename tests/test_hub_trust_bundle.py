@@ -69,34 +69,41 @@ async def test_no_bundle_no_trust_key_and_a_missing_file_refuses_to_start(
         await open_hub(root)
 
 
-async def test_a_box_installs_the_hubs_roots_and_trusts_by_them(tmp_path: Path) -> None:
+async def test_a_box_installs_the_hubs_roots_checks_again_and_its_own_roots_win(
+        tmp_path: Path) -> None:
     pki = shared_pki()
     root = tmp_path / "province" / "hub"
-    init_hub(root, "H35", Directory.sample(), ["127.0.0.1", "localhost"])
-    configure(root, trust_roots=str(pki.roots_pem))
     tb = Testbed(tmp_path / "province", PROFILES["lan"], wait_s=1)
-    await tb.start((COMMUNE_A, COMMUNE_B))
+    await tb.start((COMMUNE_A, COMMUNE_B))  # the hub has no bundle yet
     try:
-        installed = tb.gateway(COMMUNE_B).layout.hub_trust
-
-        async def bundle_in_place() -> bool:
-            return installed.exists()
-
-        assert await wait_until(bundle_in_place, 30), "the hub's roots never arrived"
-        assert installed.read_bytes() == pki.roots_pem.read_bytes()
-
         signed = tmp_path / "cong-van.pdf"
         await asyncio.to_thread(sign_as, pki.agency, make_pdf(), signed)
         doc_id = await tb.send(COMMUNE_A, [COMMUNE_B], [signed])
         sha = hashlib.sha256(signed.read_bytes()).hexdigest()
         store = tb.gateway(COMMUNE_B).store
 
-        async def checked() -> bool:
-            return bool(await verdicts.of_document(store, doc_id))
+        async def status() -> SigStatus | None:
+            kept = (await verdicts.of_document(store, doc_id)).get(sha)
+            return None if kept is None else PdfVerdict.from_json(kept).signatures[0].status
 
-        assert await wait_until(checked, 60), "no verdict on the box"
-        verdict = PdfVerdict.from_json((await verdicts.of_document(store, doc_id))[sha])
-        assert verdict.has_valid_trusted
+        async def untrusted() -> bool:
+            return await status() is SigStatus.VALID_UNTRUSTED_ROOT
+
+        assert await wait_until(untrusted, 60), "no verdict on the box"
+
+        # The province installs its roots: the hub restarts on the same port and hands them out.
+        assert tb.hub is not None
+        port = tb.hub.port
+        await tb.hub.close()
+        configure(root, trust_roots=str(pki.roots_pem))
+        tb.hub = await serve_hub(root, port=port)
+
+        async def trusted() -> bool:
+            return await status() is SigStatus.VALID_TRUSTED
+
+        assert await wait_until(trusted, 90), "the box never checked again with the hub's roots"
+        installed = tb.gateway(COMMUNE_B).layout.hub_trust
+        assert installed.read_bytes() == pki.roots_pem.read_bytes()
 
         # The box's own roots win over the hub's: an override for a box outside the scheme.
         await tb.stop_gateway(COMMUNE_B)
@@ -104,7 +111,6 @@ async def test_a_box_installs_the_hubs_roots_and_trusts_by_them(tmp_path: Path) 
         config = json.loads((data / "config.json").read_text())
         config["signing"] = {"trust": {"roots": str(pki.other_root_pem)}}
         (data / "config.json").write_text(json.dumps(config))
-        await tb.start_gateway(COMMUNE_B)
         (again,) = await verify(str(data), doc_id)
         assert again.verdict is not None
         assert again.verdict.signatures[0].status is SigStatus.VALID_UNTRUSTED_ROOT

@@ -48,3 +48,13 @@ async def unchecked(store: LocalStore, limit: int = BATCH) -> list[str]:
 
     return await store.db.read(q)
 
+
+async def forget_signed(store: LocalStore) -> int:
+    """New trust roots: the verdicts of signed PDFs depend on them, so they are made again
+    (unsigned and unreadable ones do not). Returns how many were forgotten."""
+    async def tx(conn: Conn) -> int:
+        cur = await conn.execute(
+            "DELETE FROM verdicts WHERE json_extract(verdict, '$.state') = 'signed'")
+        return int(cur.rowcount)
+
+    return await store.db.write(tx)

@@ -77,7 +77,7 @@ class Downloader:
             return None
         if blobs.has(wanted.sha256):
             await asyncio.to_thread(trust.install, blobs)
-            self.client.signatures.stored()  # PDFs without a verdict may wait for roots
+            self.client.signatures.roots_changed()
             return None
         if wanted.sha256 not in self.workers.active and self.workers.may_start(0):
             return Fetch(wanted.sha256, wanted.size, 0, refetch=False)

@@ -5,7 +5,8 @@ a bundle (``signing.trust.roots``, an override for a box outside the province's 
 The bundle is a blob like any other: the downloader fetches it through the usual resumable,
 verified download path (:mod:`gateway.sync.downloads`), then :meth:`HubTrust.install` copies
 its bytes to ``trust/hub-roots.pem`` with a rename, so a power cut leaves the old bundle or
-the new one. The blob itself is left to the blob store's sweep.
+the new one, and the signature checker then makes the verdicts of signed PDFs again. The blob
+itself is left to the blob store's sweep.
 """
 
 from __future__ import annotations

@@ -76,9 +76,16 @@ class SignatureChecker:
         self.verifier = verifier or default_verifier(config.limits if config else None)
         self.changed = Signal()
         self.checked = 0
+        self.recheck = False  # new trust roots: signed PDFs get their verdicts made again
 
     def stored(self) -> None:
         """A document was stored: its PDFs want a verdict."""
+        self.changed.fire()
+
+    def roots_changed(self) -> None:
+        """The hub's trust bundle was installed: verdicts of signed PDFs are made again (after
+        the batch in progress, whose verdicts used the old roots and are forgotten too)."""
+        self.recheck = True
         self.changed.fire()
 
     async def worker(self, stop: asyncio.Event, pause: Pause) -> None:
@@ -89,6 +96,10 @@ class SignatureChecker:
         while not stop.is_set():
             wait = IDLE_S * 12
             try:
+                if self.recheck:
+                    self.recheck = False
+                    log.info("trust roots changed: %d signed PDFs to check again",
+                             await verdicts.forget_signed(self.store))
                 todo = [s for s in await verdicts.unchecked(self.store)
                         if self.store.blobs.has(s)]
                 if todo:
