@@ -163,7 +163,8 @@ class SyncClient:
         self.stats.syncs += 1
         self.stats.last_sync_ms = self.clock()
         self.uploader.needs_changed(list(reply.need), asked_at)
-        if fresh or reply.inbox or self.hub_trust.offered(reply.config.trust):
+        new_roots = self.hub_trust.offered(reply.config.trust)
+        if fresh or reply.inbox or new_roots:
             self.downloader.inbound_changed()
         if reply.accepted or reply.receipts or fresh or reply.refused:
             self.woken.set()  # apply-and-answer at once: acks, statuses, the next batch
