@@ -38,6 +38,11 @@ Clock = Callable[[], int]
 Sleep = Callable[[float], Awaitable[None]]
 
 
+# While inbox items wait for their blobs, how often the sync loop asks the hub for news: a few
+# hundred bytes every few seconds, against up to a long-poll's delay for an urgent document.
+INBOX_RECHECK_S = 5.0
+
+
 class _Stopping(Exception):
     """Raised inside the task group when the stop event fires, to end every task."""
 
@@ -118,8 +123,9 @@ class SyncClient:
                 backoff.succeeded()
                 if reply is not None and reply.inbox and not self.woken.is_set():
                     # The hub answers at once while inbox items wait for their blobs (or for
-                    # disk space); asking again before anything changed is a hot loop.
-                    await self.pause(self.wait_s, self.woken)
+                    # disk space); asking again before anything changed is a hot loop, but
+                    # waiting a whole long-poll would hide a new Hỏa tốc document that long.
+                    await self.pause(min(self.wait_s, INBOX_RECHECK_S), self.woken)
             except HubUnavailable as exc:
                 await self._offline(str(exc))
                 await self.pause(backoff.failed(), self.woken)
