@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from gateway.edxml import DEFAULT_LIMITS, StatusPackage, read_package
+from gateway.edxml import DEFAULT_LIMITS, StatusPackage, package_bytes, read_package
 from gateway.edxml.errors import too_big
 from gateway.edxml.mapping import K_PACKAGE, envelope_from_package
 from gateway.edxml.outgoing import outgoing_package
@@ -110,9 +110,9 @@ def _build(box: Box, env: Envelope, now_ms: int) -> bytes:
     if (sha := env.extra.get(K_PACKAGE)) and box.store.blobs.has(sha):
         original = box.store.blobs.read_verified(sha, "edXML")
     directory = load_directory(box.layout)
-    return outgoing_package(
+    return package_bytes(outgoing_package(
         env, blobs, name_of=lambda c: directory[c].name if c in directory else None,
-        now=datetime.fromtimestamp(now_ms / 1000, VN_TZ), original=original)
+        now=datetime.fromtimestamp(now_ms / 1000, VN_TZ), original=original))
 
 
 async def export_package(data: str, doc_id: str, dest: str) -> Path:
