@@ -4,10 +4,11 @@ system (``ioffice``) is played by the axis client with its own system id and sec
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -33,7 +34,7 @@ from gateway.model.document import Attachment, Envelope, Urgency
 from gateway.testbed import Testbed
 from gateway.testbed.bed import wait_until
 from tests.axis_helpers import Axis, free_port
-from tests.conftest import COMMUNE_A, run_gateway
+from tests.conftest import COMMUNE_A, COMMUNE_B, run_gateway
 
 HUB_SYSTEM, HUB_SECRET = "hub-h35", "hub-secret"
 IOFFICE, IOFFICE_SECRET = "ioffice-h35", b"ioffice-secret"
@@ -187,11 +188,81 @@ async def test_commune_and_axis_exchange_documents_statuses_and_a_revoke(
 
             assert await wait_until(revoked, 30)
             data_dir = str(tb.nodes[COMMUNE_A].data)
-            shown = run_gateway("show", "--data", data_dir, first.envelope.id)
+            # The CLI runs beside the live daemon (in a thread, so this event loop keeps
+            # serving the daemon's open transactions).
+            shown = await asyncio.to_thread(run_gateway, "show", "--data", data_dir,
+                                            first.envelope.id)
             assert "Đã thu hồi" in shown.stdout and "Ban hành nhầm" in shown.stdout
-            outbox = run_gateway("show", "--data", data_dir, doc_id)
+            outbox = await asyncio.to_thread(run_gateway, "show", "--data", data_dir, doc_id)
             assert "Hoàn thành" in outbox.stdout
-            listed = run_gateway("list", "--data", data_dir, "--inbox")
+            listed = await asyncio.to_thread(run_gateway, "list", "--data", data_dir, "--inbox")
             assert "Đã thu hồi" in listed.stdout
         finally:
             await tb.stop()
+
+
+async def test_axis_outage_dedupe_and_replace(tmp_path: Path, axis: Axis) -> None:
+    """The hub starts while the axis is down and keeps serving; once the axis is up the link
+    catches up; a package sent twice is filed once; a replace arrives as a new document that
+    names the one it replaces."""
+    root = tmp_path / "province"
+    root.mkdir()
+    make_hub(root, axis)
+    axis.stop()
+    tb = Testbed(root, PROFILES["lan"], wait_s=1)
+    async with aiohttp.ClientSession() as session:
+        ioffice = HttpAxis(axis.url, IOFFICE, IOFFICE_SECRET, session=session,
+                           retry=Retry(attempts=3, first_delay=0.1))
+        try:
+            await tb.start([COMMUNE_A])
+            assert tb.hub is not None
+            store, gw = tb.hub.state.store, tb.gateway(COMMUNE_A)
+            pdf = tmp_path / "a.pdf"
+            pdf.write_bytes(PDF[:1000])
+            local = await tb.send(COMMUNE_A, [COMMUNE_B], [pdf])  # the hub works meanwhile
+
+            async def at_hub() -> bool:
+                doc = await gw.store.document(local)
+                return doc.deliveries[0].state is State.AT_HUB
+
+            assert await wait_until(at_hub, 20)
+            assert store.national == frozenset()
+            axis.start()
+
+            async def national() -> bool:
+                return SO_NOI_VU in store.national
+
+            assert await wait_until(national, 30)
+            _, data = incoming({})
+            await ioffice.send_edoc(data)
+            await ioffice.send_edoc(data.replace(b"</edXML>", b"</edXML>\n"))  # same DocumentId
+            _, replacement = incoming({K_KIND: "3", K_ID: "000.00.02.H35,2025/03/05,55/SNV-VP"})
+            await ioffice.send_edoc(replacement)
+
+            async def replaced() -> bool:  # pulled in order: the duplicate came before
+                return any(d.envelope.extra.get(K_KIND) == "3"
+                           for d in await gw.store.list_documents("in"))
+
+            assert await wait_until(replaced, 30)
+            docs = await gw.store.list_documents("in")
+            assert sorted(d.envelope.extra.get(K_KIND, "0") for d in docs) == ["0", "3"]
+            new = next(d for d in docs if d.envelope.extra.get(K_KIND) == "3")
+            shown = await asyncio.to_thread(run_gateway, "show", "--data",
+                                            str(tb.nodes[COMMUNE_A].data), new.envelope.id)
+            assert "Thay thế văn bản 000.00.02.H35,2025/03/05,55/SNV-VP" in shown.stdout
+        finally:
+            await tb.stop()
+
+
+@pytest.mark.parametrize(("change", "word"), [
+    (lambda hub: (hub / "axis.secret").chmod(0o644), "readable by others"),
+    (lambda hub: (hub / "axis.secret").unlink(), "cannot read"),
+])
+def test_bad_axis_settings_are_one_line(tmp_path: Path, axis: Axis,
+                                        change: Callable[[Path], None], word: str) -> None:
+    make_hub(tmp_path, axis)
+    change(tmp_path / "hub")
+    done = run_gateway("hub", "run", "--data", str(tmp_path / "hub"), "--listen",
+                       f"127.0.0.1:{free_port()}", env={"GATEWAY_LANG": "en"}, timeout=30)
+    assert done.returncode == 1 and word in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
