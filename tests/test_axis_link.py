@@ -4,6 +4,7 @@ delays, a good round returns to the poll interval; nothing ends the loop but can
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from gateway.hub.axis_link import AxisLink, supervise
 from gateway.hub.axis_settings import AxisSettings
 from gateway.hub.runtime import init_hub, open_hub
 from gateway.model import Directory
+from tests.conftest import COMMUNE_A, run_gateway
 
 
 class Flaky:
@@ -68,3 +70,27 @@ async def test_failures_back_off_and_success_polls(tmp_path: Path,
         assert await state.store.axis.agencies() == [("000.00.05.G10", "Bộ Thử")]
     finally:
         await state.store.db.close()
+
+
+async def test_a_box_can_address_national_agencies_the_hub_learnt(tmp_path: Path) -> None:
+    """``gateway hub directory`` gives boxes the province's agencies plus the cached national
+    ones; ``gateway agencies --search`` (and the TUI's picker, same matching) finds them."""
+    init_hub(tmp_path / "hub", "H35", Directory.sample(), ["127.0.0.1"])
+    state = await open_hub(tmp_path / "hub")
+    try:
+        await state.store.axis.replace_agencies([("000.00.00.G22", "Văn phòng Chính phủ", "vpcp"),
+                                                 ("000.00.05.G10", "Bộ Thử", "vpcp")])
+    finally:
+        await state.store.db.close()
+    printed = run_gateway("hub", "directory", "--data", str(tmp_path / "hub"))
+    assert printed.returncode == 0, printed.stderr
+    directory = tmp_path / "directory.json"
+    directory.write_text(printed.stdout, encoding="utf-8")
+    box = tmp_path / "gw"
+    assert run_gateway("init", "--data", str(box), "--agency", COMMUNE_A, "--directory",
+                       str(directory)).returncode == 0
+    by_name = run_gateway("agencies", "--data", str(box), "--search", "van phong chinh phu")
+    assert [line.split()[0] for line in by_name.stdout.splitlines()] == ["000.00.00.G22"]
+    by_code = run_gateway("agencies", "--data", str(box), "--search", "G10", "--json")
+    assert [a["name"] for a in json.loads(by_code.stdout)] == ["Bộ Thử"]
+    assert COMMUNE_A in run_gateway("agencies", "--data", str(box)).stdout

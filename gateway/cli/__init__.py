@@ -61,7 +61,7 @@ async def _dispatch(args: argparse.Namespace, lang: str) -> int:
         case "scrub":
             return 0 if await admin.scrub(args.data, lang) else 1
         case "agencies":
-            admin.agencies(args.data, args.json)
+            admin.agencies(args.data, args.search, args.json)
         case "mark":
             await mark(args.data, args.doc_id, args.status, args.note)
         case "retry":

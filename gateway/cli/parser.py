@@ -71,6 +71,7 @@ def _local_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
     p = sub.add_parser("agencies", help="the agency directory")
     p.add_argument("--data")
+    p.add_argument("--search", default="", help="words of the name or code (no accents needed)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("mark", help="record the clerk's status for a received document")
@@ -123,6 +124,9 @@ def _service_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p = hub.add_parser("revoke", help="revoke an agency's gateway certificates")
     p.add_argument("--data", required=True)
     p.add_argument("--agency", required=True)
+    p = hub.add_parser("directory", help="print the directory for boxes: the province's "
+                       "agencies and the national ones the axis link knows")
+    p.add_argument("--data", required=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
