@@ -88,4 +88,6 @@ async def hub_command(args: argparse.Namespace) -> int:
             print(await hub.hub_admin_token(args.data, args.ttl))
         case "revoke":
             print(await hub.hub_revoke(args.data, args.agency))
+        case "directory":
+            print(await hub.hub_directory(args.data))
     return 0

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import ClientPayloadError, web
 
 from gateway.hub.auth import Handler, auth_middleware
+from gateway.hub.axis_link import axis_context
 from gateway.hub.blob_handlers import handle_get, handle_head, handle_patch
 from gateway.hub.enrollment import handle_ca, handle_enroll
 from gateway.hub.fleet import handle_fleet, handle_healthz, handle_metrics
@@ -66,6 +67,8 @@ def build_app(state: HubState) -> web.Application:
     )
     app[HUB] = state
     app.cleanup_ctx.append(heartbeat_flusher)
+    if state.axis is not None:
+        app.cleanup_ctx.append(axis_context(state.axis))
     blob = "/v1/blobs/{sha256}"
     app.router.add_post("/v1/enroll", handle_enroll)
     app.router.add_get("/v1/ca", handle_ca)

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from gateway.hub.access_log import ACCESS_LOG, HubAccessLogger
 from gateway.hub.app import build_app
+from gateway.hub.axis_settings import AxisSettings
 from gateway.hub.listener import ConnLimits, Listener
 from gateway.hub.state import HubState
 from gateway.model import AgencyCode, Directory, Problem, Refused
@@ -91,10 +92,13 @@ async def open_hub(root: Path, clock: Clock = wall_ms) -> HubState:
     db = await Database.open(root / "hub.sqlite3", HUB_MIGRATIONS)
     store = HubStore(db, blobs, Directory.load(root / "directory.json"), clock)
     await store.reconcile()
+    store.national = frozenset(code for code, _ in await store.axis.agencies())
     state = HubState(store=store, ca=load_ca(layout.ca_dir))
     config = json.loads(layout.config.read_text(encoding="utf-8"))
     if isinstance(config.get("reserve_bytes"), int):
         state.reserve_bytes = config["reserve_bytes"]
+    if "axis" in config:
+        state.axis = AxisSettings.from_config(config["axis"], root)
     return state
 
 

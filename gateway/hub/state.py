@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from gateway.hub.axis_settings import AxisSettings
 from gateway.hub.notify import Notifier
 from gateway.hub.status_policy import StatusRate
 from gateway.protocol.compression import SyncCompressor
@@ -41,6 +42,7 @@ class HubState:
     refusals: dict[str, int] = field(default_factory=dict)  # content refused, by reason
     body_idle_s: float = 60.0  # a request body silent this long is given up (slow clients)
     progress: dict[str, int] = field(default_factory=dict)  # agency: last blob download (ms)
+    axis: AxisSettings | None = None  # the link to the national axis, when configured
 
     def count(self, name: str) -> None:
         self.requests[name] = self.requests.get(name, 0) + 1

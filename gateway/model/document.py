@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from gateway.model.agency import AgencyCode
+from gateway.model.agency import AgencyCode, fold
 from gateway.model.errors import Problem, Refused, is_utf8, not_utf8
 from gateway.model.filenames import MAX_NAME_BYTES, utf8_len
 
@@ -87,8 +86,7 @@ class Secrecy(enum.IntEnum):
 
 def _fold(text: str) -> str:
     """Lower-case ASCII without diacritics, so 'Tối mật' and 'toi-mat' compare equal."""
-    decomposed = unicodedata.normalize("NFD", text.strip().lower().replace("đ", "d"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return fold(text.strip())
 
 
 @dataclass(frozen=True)

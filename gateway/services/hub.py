@@ -10,7 +10,8 @@ from pathlib import Path
 
 from gateway.hub.enrollment import certificate_count, create_token, revoke
 from gateway.hub.runtime import HubLayout, RunningHub, init_hub, open_hub, serve_hub
-from gateway.model import AgencyCode, Problem, Refused
+from gateway.model import Agency, AgencyCode, Directory, Problem, Refused
+from gateway.model.agency import MAX_NAME_LEN
 from gateway.security.tokens import parse_ttl
 from gateway.services.box import load_directory_file
 from gateway.sync.enroll import ca_fingerprint
@@ -88,5 +89,25 @@ async def hub_revoke(data: str, agency: str) -> int:
         raise Refused(Problem(
             "agency.no_certificate", f"Cơ quan {code} chưa được cấp chứng thư nào.",
             f"Agency {code} has no certificate."))
+    finally:
+        await state.store.db.close()
+
+
+async def hub_directory(data: str) -> str:
+    """The province's directory plus the national agencies the axis link cached, as a
+    directory file for boxes (``gateway init … --directory``), so a clerk can address them."""
+    state = await open_hub(Path(data))
+    try:
+        own = state.store.directory
+        national = []
+        for code, name in await state.store.axis.agencies():
+            try:
+                parsed = AgencyCode.parse(code)
+            except Refused:
+                continue  # a code our directory format cannot hold is not addressable here
+            if parsed.text not in own:
+                national.append(Agency(parsed, name.strip()[:MAX_NAME_LEN] or parsed.text,
+                                       parsed.level, parsed.parent))
+        return Directory([*own.values(), *national], source="hub+axis").to_json()
     finally:
         await state.store.db.close()

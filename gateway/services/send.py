@@ -65,7 +65,7 @@ def file_problem(code: str, name: str, vi: str, en: str) -> Refused:
     return Refused(Problem(code, f"{vi}: {shown}", f"{en}: {shown}"))
 
 
-def _open_input(name: str) -> tuple[int, int]:
+def open_input(name: str) -> tuple[int, int]:
     """Opens one file to attach; returns (descriptor, size). ``O_NONBLOCK`` so that a FIFO
     named by mistake cannot hang the command; the type is checked on the opened descriptor,
     so what is read is what was checked."""
@@ -138,7 +138,7 @@ def _take_in(box: Box, req: SendRequest, secrecy: Secrecy, now: int) -> Envelope
     with contextlib.ExitStack() as fds:
         files = []
         for name in req.files:
-            fd, size = _open_input(name)
+            fd, size = open_input(name)
             fds.callback(os.close, fd)
             files.append(_Input(Path(name), fd, size))
         env = _envelope(req, box.config.agency, now, files)

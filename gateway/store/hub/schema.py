@@ -105,4 +105,37 @@ HUB_MIGRATIONS = (
         # Fleet: the oldest document still waiting for each recipient.
         "CREATE INDEX inbox_waiting ON inbox(recipient, acked_ms, routed_ms)",
     )),
+    # The national axis (gateway/store/hub/axis.py): the agencies reached through it, what
+    # was pulled (dedupe keys), the edXML DocumentId of each exchanged document, deliveries
+    # still to push, and what the axis already accepted from us.
+    Migration(3, (
+        """CREATE TABLE axis_agencies(
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            system TEXT NOT NULL
+        )""",
+        """CREATE TABLE axis_pulled(
+            key TEXT PRIMARY KEY,
+            axis_id TEXT NOT NULL,
+            doc_id TEXT,
+            at_ms INTEGER NOT NULL
+        )""",
+        """CREATE TABLE axis_docs(
+            doc_id TEXT PRIMARY KEY REFERENCES documents(id),
+            document_id TEXT NOT NULL,
+            direction TEXT NOT NULL CHECK (direction IN ('in', 'out'))
+        )""",
+        "CREATE INDEX axis_docs_edxml ON axis_docs(document_id, direction)",
+        """CREATE TABLE axis_out(
+            doc_id TEXT NOT NULL REFERENCES documents(id),
+            recipient TEXT NOT NULL,
+            sent_ms INTEGER,
+            PRIMARY KEY (doc_id, recipient)
+        )""",
+        """CREATE TABLE axis_pushed(
+            key TEXT PRIMARY KEY,
+            axis_id TEXT NOT NULL,
+            at_ms INTEGER NOT NULL
+        )""",
+    )),
 )
