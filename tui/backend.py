@@ -20,6 +20,7 @@ from gateway.model import Directory, Refused
 from gateway.services.box import load_directory, read_config, wake_daemon, wall_ms
 from gateway.services.documents import export_attachments
 from gateway.services.send import SendRequest, send
+from gateway.services.signatures import AttachmentVerdict, document_verdicts
 from gateway.store.layout import GatewayConfig, Layout
 from gateway.store.local import Doc, EventRow, LocalStore
 from gateway.store.status import change_signature, sync_marks
@@ -79,6 +80,10 @@ class Backend:
 
     async def document(self, doc_id: str) -> tuple[Doc, list[EventRow]]:
         return await self.store.document(doc_id), await self.store.events(doc_id)
+
+    async def signatures(self, doc: Doc) -> list[AttachmentVerdict]:
+        """The signature verdict of each attachment (the daemon checks them on arrival)."""
+        return await document_verdicts(self.store, doc)
 
     async def mark(self, doc_id: str, code: str, note: str = "") -> None:
         await self.store.mark(doc_id, code, note)

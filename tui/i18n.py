@@ -86,6 +86,9 @@ _STRINGS: dict[str, tuple[str, str]] = {
     # Document detail
     "detail.in": ("Văn bản đến", "Incoming document"),
     "detail.out": ("Văn bản đi", "Outgoing document"),
+    "sec.signatures": ("Chữ ký số", "Digital signatures"),
+    "sig.unchecked": ("Chưa kiểm tra chữ ký", "Signatures not checked yet"),
+    "sig.no_pdf": ("Không có tệp PDF", "No PDF attachment"),
     "f.id": ("Mã văn bản", "Document id"),
     "f.code": ("Số/ký hiệu", "Number"),
     "f.type": ("Loại văn bản", "Type"),

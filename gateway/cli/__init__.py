@@ -52,6 +52,8 @@ async def _dispatch(args: argparse.Namespace, lang: str) -> int:
             await documents.show(args.data, args.doc_id, args.json, lang)
         case "export" if args.edxml is not None:
             await documents.export_edxml(args.data, args.doc_id, args.edxml)
+        case "verify":
+            return 0 if await documents.verify(args.data, args.doc_id, lang) else 1
         case "export":
             await documents.export(args.data, args.doc_id, args.dest, lang)
         case "import":

@@ -7,9 +7,16 @@ import contextlib
 import sys
 from pathlib import Path
 
-from gateway.cli.render import doc_json, doc_summary_line, doc_text, emit_json
+from gateway.cli.render import (
+    doc_json,
+    doc_summary_line,
+    doc_text,
+    emit_json,
+    signature_lines,
+    signatures_json,
+)
 from gateway.model.safe_text import safe_text
-from gateway.services import documents
+from gateway.services import documents, signatures
 from gateway.services import import_edxml as edxml
 from gateway.services.send import SendRequest, send
 
@@ -41,10 +48,21 @@ async def list_docs(data: str, direction: str | None, as_json: bool, lang: str) 
 
 async def show(data: str, doc_id: str, as_json: bool, lang: str) -> None:
     doc, events = await documents.document(data, doc_id)
+    verdicts = await signatures.stored(data, doc_id)
     if as_json:
-        emit_json(doc_json(doc, lang, events))
+        emit_json({**doc_json(doc, lang, events), "signatures": signatures_json(verdicts)})
     else:
-        print(doc_text(doc, events, lang))
+        print(doc_text(doc, events, lang, verdicts))
+
+
+async def verify(data: str, doc_id: str, lang: str) -> bool:
+    """One line per attachment; true when every PDF attachment is validly signed and
+    trusted (and there is at least one)."""
+    verdicts = await signatures.verify(data, doc_id)
+    for line in signature_lines(verdicts, lang, pdf_only=False):
+        print(line)
+    pdfs = [v for v in verdicts if v.attachment.is_pdf]
+    return bool(pdfs) and all(v.trusted for v in pdfs)
 
 
 async def export(data: str, doc_id: str, dest: str, lang: str) -> None:

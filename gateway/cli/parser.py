@@ -49,6 +49,11 @@ def _local_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("doc_id")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("verify", help="check a document's PDF signatures again, now "
+                       "(exit 0 only if every PDF attachment is validly signed and trusted)")
+    p.add_argument("--data", required=True)
+    p.add_argument("doc_id")
+
     p = sub.add_parser("export", help="write a document's attachments to a folder, or the "
                        "document as an edXML package")
     p.add_argument("--data", required=True)

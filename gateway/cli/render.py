@@ -7,6 +7,7 @@ JSON goes out through :func:`~gateway.model.safe_text.safe_json` (true data, ine
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime
 
@@ -16,6 +17,8 @@ from gateway.model.safe_text import safe_json
 from gateway.model.safe_text import safe_text as s
 from gateway.services.admin import BoxStatus, ScrubResult
 from gateway.services.labels import business_label, state_label, summary_state
+from gateway.services.signatures import AttachmentVerdict
+from gateway.signing.wording import headline
 from gateway.store.local import Doc, EventRow
 
 
@@ -63,7 +66,34 @@ def doc_summary_line(doc: Doc, lang: str) -> str:
             f"[{summary_state(doc, lang)}]")
 
 
-def doc_text(doc: Doc, events: list[EventRow], lang: str = "vi") -> str:
+def signatures_json(items: list[AttachmentVerdict]) -> list[Plain]:
+    """Per PDF attachment: its name, digest and verdict (``null``: not checked yet)."""
+    return [{"name": v.attachment.name, "sha256": v.attachment.sha256,
+             "verdict": None if v.verdict is None else json.loads(v.verdict.to_json())}
+            for v in items if v.attachment.is_pdf]
+
+
+def signature_lines(items: list[AttachmentVerdict], lang: str, *,
+                    pdf_only: bool = True) -> list[str]:
+    """One plain-words line per attachment (per PDF attachment with ``pdf_only``)."""
+    en = lang == "en"
+    lines = []
+    for v in items:
+        if not v.attachment.is_pdf:
+            if not pdf_only:
+                lines.append(f"{s(v.attachment.name)}: " + (
+                    "not a PDF, not checked" if en else "không phải PDF, không kiểm tra"))
+            continue
+        words = (headline(v.verdict, lang) if v.verdict is not None
+                 else "not checked yet" if en else "chưa kiểm tra")
+        lines.append(f"{s(v.attachment.name)}: {words}")
+    if not any(v.attachment.is_pdf for v in items) and not pdf_only:
+        lines.append("No PDF attachment to check" if en else "Không có tệp PDF nào để kiểm tra")
+    return lines
+
+
+def doc_text(doc: Doc, events: list[EventRow], lang: str = "vi",
+             verdicts: list[AttachmentVerdict] | None = None) -> str:
     env = doc.envelope
     en = lang == "en"
     lines = [
@@ -82,6 +112,10 @@ def doc_text(doc: Doc, events: list[EventRow], lang: str = "vi") -> str:
         f"{'Attachments' if en else 'Tệp đính kèm'}:",
     ]
     lines += [f"  {s(a.name)}  {a.size} B  sha256 {s(a.sha256)}" for a in env.attachments]
+    sig_lines = signature_lines(verdicts or [], lang)
+    if sig_lines:
+        lines += ["", f"{'Digital signatures' if en else 'Chữ ký số'}:"]
+        lines += [f"  {line}" for line in sig_lines]
     if doc.deliveries:
         lines += ["", f"{'Deliveries' if en else 'Tình trạng từng nơi nhận'}:"]
         lines += [f"  {s(d.recipient)}  {state_label(d.state, lang)}  {fmt_ms(d.updated_ms)}"

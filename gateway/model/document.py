@@ -104,6 +104,7 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+PDF_TYPE = "application/pdf"
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _NAME_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
 
@@ -114,6 +115,12 @@ class Attachment:
     media_type: str
     sha256: str
     size: int
+
+    @property
+    def is_pdf(self) -> bool:
+        """Whose signatures are checked: a PDF by type or by name (the store's SQL in
+        ``gateway.store.verdicts`` says the same)."""
+        return self.media_type == PDF_TYPE or self.name.lower().endswith(".pdf")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""Compose and send: check a document, copy its files into the blob store, queue it.
+"""Compose and send: check a document, sign its PDFs, copy its files into the blob store, queue it.
 
-Everything that reads the clerk's files, hashes and fsyncs runs in one worker thread
+Everything that reads the clerk's files, signs, hashes and fsyncs runs in one worker thread
 (:func:`_take_in`), so a 50 MB attachment never stalls the event loop of the caller (the TUI
-keeps drawing). The document is queued only after every blob is durable.
+keeps drawing). The document is queued only after every blob is durable. With a signing key
+configured, each PDF gets the agency's PAdES signature first (:mod:`gateway.services.issue`)
+and the envelope describes the signed bytes; a signing failure refuses the whole document.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from gateway.model import (
 )
 from gateway.model.errors import printable
 from gateway.services.box import Box, load_directory, opened, wake_daemon, wall_ms
+from gateway.services.issue import Issuer
+from gateway.services.signatures import signing_config
+from gateway.signing.keys import PinPrompt
 from gateway.store.blobs import COPY_BLOCK
 from gateway.store.local import LocalStore
 
@@ -49,6 +54,7 @@ class SendRequest:
     files: list[str]
     place: str = ""
     signer: str = ""
+    pin_prompt: PinPrompt | None = None  # asks the clerk for a token PIN (TUI); never argv
 
 
 def _parse_date(text: str) -> date:
@@ -131,36 +137,57 @@ def _envelope(req: SendRequest, sender: str, now: int, files: list[_Input]) -> E
     )
 
 
-def _take_in(box: Box, req: SendRequest, secrecy: Secrecy, now: int) -> Envelope:
-    """Validates the document, then stores each file as a durable blob; returns the envelope
-    with the real digests. Blocking: runs in a worker thread."""
+def _take_in(box: Box, req: SendRequest, secrecy: Secrecy, now: int,
+             issuer: Issuer | None) -> Envelope:
+    """Validates the document, signs its PDFs (with ``issuer``), then stores each file as a
+    durable blob; returns the envelope with the real digests and sizes. Blocking: runs in a
+    worker thread."""
     directory = load_directory(box.layout)
-    with contextlib.ExitStack() as fds:
+    with contextlib.ExitStack() as stack:
         files = []
         for name in req.files:
             fd, size = open_input(name)
-            fds.callback(os.close, fd)
+            stack.callback(os.close, fd)
             files.append(_Input(Path(name), fd, size))
         env = _envelope(req, box.config.agency, now, files)
         validate_envelope(env, lambda code: code in directory, secrecy=secrecy)
-        check_space(box.store, box.config.reserve_bytes, sum(f.size for f in files))
+        check_space(box.store, box.config.reserve_bytes,
+                    (2 if issuer else 1) * sum(f.size for f in files))  # + signed copy
+        sign = issuer.open(stack, directory, env) if issuer is not None else None
         stored = []
         for f, att in zip(files, env.attachments, strict=True):
-            sha, written = box.store.blobs.put_stream(_read_chunks(f.fd, str(f.path)))
-            if written != f.size:
-                raise Refused(Problem("file.changed",
-                    f"Tệp {f.path.name} thay đổi khi đang đọc.",
-                    f"File {f.path.name} changed while being read."))
-            stored.append(replace(att, sha256=sha))
+            chunks = _read_chunks(f.fd, str(f.path))
+            if sign is not None and att.is_pdf:
+                chunks = iter([sign(_whole(chunks, f))])
+            sha, written = box.store.blobs.put_stream(chunks)
+            if sign is None and written != f.size:
+                raise _changed(f)
+            stored.append(replace(att, sha256=sha, size=written))
     return replace(env, attachments=tuple(stored))
+
+
+def _changed(f: _Input) -> Refused:
+    return Refused(Problem("file.changed", f"Tệp {f.path.name} thay đổi khi đang đọc.",
+                           f"File {f.path.name} changed while being read."))
+
+
+def _whole(chunks: Iterator[bytes], f: _Input) -> bytes:
+    data = b"".join(chunks)
+    if len(data) != f.size:
+        raise _changed(f)
+    return data
 
 
 async def send(req: SendRequest) -> str:
     """Queues the document for sending and wakes the daemon; returns the document's id."""
     secrecy = Secrecy.parse(req.secret)
     async with opened(req.data) as box:
+        cfg = signing_config(box.config)
         now = wall_ms() + await box.store.hub_skew_ms()
-        env = await asyncio.to_thread(_take_in, box, req, secrecy, now)
+        issuer = Issuer(box.store, cfg, now, req.pin_prompt) if cfg.key is not None else None
+        env = await asyncio.to_thread(_take_in, box, req, secrecy, now, issuer)
+        if issuer is not None:
+            await issuer.record_verdicts(env)
         await box.store.queue_document(env)
         wake_daemon(box.layout)
         return env.id

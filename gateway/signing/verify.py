@@ -220,18 +220,20 @@ def _size(path: Path) -> int | None:
     return st.st_size if path.is_file() else None
 
 
-_default: Verifier | None = None
-_default_lock = threading.Lock()
+_shared: dict[VerifyLimits, Verifier] = {}
+_shared_lock = threading.Lock()
 
 
-def default_verifier() -> Verifier:
-    """A process-wide verifier with default limits, started on first use."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = Verifier()
-            atexit.register(_default.close)  # the worker ends with the process, quietly
-        return _default
+def default_verifier(limits: VerifyLimits | None = None) -> Verifier:
+    """A process-wide verifier per set of limits, its worker started on first use: the box's
+    daemon, CLI and TUI and the hub each pay the worker's start-up once."""
+    limits = limits or VerifyLimits()
+    with _shared_lock:
+        verifier = _shared.get(limits)
+        if verifier is None:
+            verifier = _shared[limits] = Verifier(limits)
+            atexit.register(verifier.close)  # the worker ends with the process, quietly
+        return verifier
 
 
 def verify_pdf(source: bytes | Path, trust: TrustConfig, *, verifier: Verifier | None = None,

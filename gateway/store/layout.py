@@ -21,9 +21,14 @@ DEFAULT_RESERVE_BYTES = 128 * 2**20
 
 @dataclass(frozen=True)
 class GatewayConfig:
+    """``signing`` is the raw ``signing`` section (docs/signing.md), parsed by
+    ``gateway.signing.config.SigningConfig.from_json`` where it is used: the store sits below
+    the signing package, and a wrong section must not lock the clerk out of the documents."""
+
     agency: str
     hub: str | None = None
     reserve_bytes: int = DEFAULT_RESERVE_BYTES
+    signing: dict[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,10 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
 
 
 def save_config(layout: Layout, config: GatewayConfig) -> None:
-    text = json.dumps(asdict(config), ensure_ascii=False, indent=1)
+    data = asdict(config)
+    if config.signing is None:
+        del data["signing"]
+    text = json.dumps(data, ensure_ascii=False, indent=1)
     write_atomic(layout.config, text.encode())
 
 
@@ -131,4 +139,7 @@ def load_config(layout: Layout) -> GatewayConfig:
         raise config_damaged(layout, "hub")
     if not isinstance(reserve, int) or isinstance(reserve, bool) or reserve < 0:
         raise config_damaged(layout, "reserve_bytes")
-    return GatewayConfig(agency=agency, hub=hub or None, reserve_bytes=reserve)
+    signing = data.get("signing")
+    if signing is not None and not isinstance(signing, dict):
+        raise config_damaged(layout, "signing")
+    return GatewayConfig(agency=agency, hub=hub or None, reserve_bytes=reserve, signing=signing)

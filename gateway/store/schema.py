@@ -81,4 +81,13 @@ GATEWAY_MIGRATIONS = (
             detail TEXT NOT NULL DEFAULT ''
         )""",
     )),
+    # The signature verdict of each stored PDF blob (gateway/signing verdict JSON, "v": 1),
+    # computed when the blob is stored or by `gateway verify`; absent means "not checked yet".
+    Migration(3, (
+        """CREATE TABLE verdicts(
+            sha256 TEXT PRIMARY KEY,
+            verdict TEXT NOT NULL,
+            checked_ms INTEGER NOT NULL
+        )""",
+    )),
 )

@@ -46,13 +46,15 @@ async def sync_marks(store: LocalStore) -> SyncMarks:
 
 
 async def change_signature(store: LocalStore) -> tuple[int, ...]:
-    """Changes whenever a document, a delivery or the queue changes; one cheap query, so a
-    screen can poll it and reload only when it moved."""
+    """Changes whenever a document, a delivery, the queue or a verdict changes; one cheap
+    query, so a screen can poll it and reload only when it moved."""
     async def q(conn: Conn) -> tuple[int, ...]:
         row = await (await conn.execute(
             "SELECT (SELECT coalesce(max(id), 0) FROM events), (SELECT count(*) FROM documents),"
             " (SELECT coalesce(sum(attempts), 0) FROM outbound),"
-            " (SELECT count(*) FROM outbound WHERE state = 'done')")).fetchone()
+            " (SELECT count(*) FROM outbound WHERE state = 'done'),"
+            " (SELECT count(*) FROM verdicts), (SELECT coalesce(max(checked_ms), 0)"
+            " FROM verdicts)")).fetchone()
         return tuple(int(v) for v in row) if row else ()
 
     return await store.db.read(q)

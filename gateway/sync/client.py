@@ -5,6 +5,7 @@ while the sync loop long-polls. A new local document wakes the sync loop at once
 changes the upload needs, and the uploader ends its current request at the next frame boundary
 when something more urgent is waiting.
 
+A signature checker gives every stored PDF its verdict beside them (never in their way).
 The loop and the workers run under one :class:`asyncio.TaskGroup`. Each handles the failures
 it expects (the hub's errors, a full disk) itself; anything else ends :meth:`SyncClient.run`
 with that exception, so the daemon exits and systemd restarts it instead of running half
@@ -25,11 +26,13 @@ from dataclasses import dataclass, field
 from gateway import __version__
 from gateway.protocol.wire import BlobNeed, NodeReport, SyncReply, SyncRequest
 from gateway.queue import Backoff, OutboundQueue
+from gateway.signing.config import SigningConfig
 from gateway.store.layout import DEFAULT_RESERVE_BYTES
 from gateway.store.local import LocalStore
 from gateway.store.syncstate import SyncState
 from gateway.sync.downloads import Downloader
 from gateway.sync.link import HubLink, HubRefused, HubUnavailable
+from gateway.sync.signatures import SignatureChecker
 from gateway.sync.transfers import WORKERS
 from gateway.sync.uploads import Uploader
 
@@ -70,7 +73,8 @@ class SyncClient:
     def __init__(self, store: LocalStore, hub: HubLink, *, clock: Clock,
                  rng: random.Random | None = None, sleep: Sleep = asyncio.sleep,
                  wait_s: int = 25, agency: str | None = None,
-                 reserve_bytes: int = DEFAULT_RESERVE_BYTES) -> None:
+                 reserve_bytes: int = DEFAULT_RESERVE_BYTES,
+                 signing: SigningConfig | None = None) -> None:
         self.store = store
         self.hub = hub
         self.clock = clock
@@ -85,6 +89,8 @@ class SyncClient:
         self.woken = asyncio.Event()  # set by wake(), cleared when a sync starts
         self.uploader = Uploader(self)
         self.downloader = Downloader(self)
+        # ``signing`` None: signatures are not checked (a wrong section: the daemon logs why)
+        self.signatures = SignatureChecker(store, signing, clock)
 
     def wake(self) -> None:
         """Sync now: a document was queued or marked."""
@@ -99,6 +105,7 @@ class SyncClient:
                 for _ in range(WORKERS):
                     tasks.create_task(self.uploader.worker(stop))
                     tasks.create_task(self.downloader.worker(stop))
+                tasks.create_task(self.signatures.worker(stop, self.pause))
                 tasks.create_task(_raise_on(stop))
         except BaseExceptionGroup as group:
             failures = [e for e in group.exceptions if not isinstance(e, _Stopping)]

@@ -17,6 +17,8 @@ from pathlib import Path
 from gateway.model import Problem, Refused
 from gateway.security.identity import load_identity
 from gateway.security.tls import client_context
+from gateway.signing.config import SigningConfig
+from gateway.signing.errors import SigningConfigError
 from gateway.store.layout import GatewayConfig, Layout, load_config
 from gateway.store.local import LocalStore
 from gateway.store.repair import sweep_orphans
@@ -71,8 +73,19 @@ async def open_gateway(data: Path, *, wait_s: int = 25, sndbuf: int | None = DEF
         log.info("removed %d unreferenced blob file(s)", len(swept))
     hub = HubClient(url, ssl_ctx, sndbuf=sndbuf)
     client = SyncClient(store, hub, clock=wall_ms, rng=random.Random(seed), wait_s=wait_s,
-                        agency=config.agency, reserve_bytes=config.reserve_bytes)
+                        agency=config.agency, reserve_bytes=config.reserve_bytes,
+                        signing=_signing(config))
     return Gateway(layout, config, store, hub, client)
+
+
+def _signing(config: GatewayConfig) -> SigningConfig | None:
+    """The box's signing section; a wrong one is logged and signatures wait unchecked, since
+    verification must never stop documents from arriving."""
+    try:
+        return SigningConfig.from_json(config.signing)
+    except SigningConfigError as exc:
+        log.error("signatures will not be checked: %s", exc)
+        return None
 
 
 async def watch_wakeup(layout: Layout, client: SyncClient, stop: asyncio.Event) -> None:

@@ -79,6 +79,7 @@ class Downloader:
             if isinstance(picked, tuple):
                 await c.syncstate.store_inbound(*picked)
                 c.stats.docs_in += 1
+                c.signatures.stored()  # delivered first, its signatures checked after
                 c.wake()
                 continue
             self.workers.start(picked.sha256, picked.urgency)  # before any await: it is ours

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Group
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Static
 
 from gateway.model import State
+from gateway.signing.verdict import PdfState, PdfVerdict, SignatureVerdict, SigStatus
+from gateway.store import verdicts
 from gateway.store.db import Conn
 from tests.tui.conftest import SIZE
 from tests.tui.helpers import link_text, message, rows
@@ -152,3 +156,30 @@ async def test_failed_document_can_be_resent(app: ClerkApp, seeded: Seeded) -> N
         doc = await app.backend.store.document(doc_id)
         assert doc.queue_state == "pending"
         assert screen.check_action("retry", ()) is False
+
+
+async def test_signature_lines_in_plain_words_and_colour(app: ClerkApp, seeded: Seeded) -> None:
+    """Not checked yet, then (when the daemon stored a verdict) changed after signing, in red;
+    a hostile organisation name stays text."""
+    doc_id = seeded.inbound[0]
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_doc(app, pilot, doc_id)
+
+        def shown() -> Text:
+            group = screen.query_one("#signatures", Static).content
+            assert isinstance(group, Group)
+            line = group.renderables[1]
+            assert isinstance(line, Text)
+            return line
+
+        assert shown().plain == "congvan.pdf: Chưa kiểm tra chữ ký"
+        assert app.backend is not None and screen.doc is not None
+        (att,) = screen.doc.envelope.attachments
+        verdict = PdfVerdict(PdfState.SIGNED, (SignatureVerdict(
+            "Sig1", SigStatus.MODIFIED_AFTER_SIGNING, organisation="UBND xã [b]Hồng[/b]"),))
+        await verdicts.put(app.backend.store, att.sha256, verdict.to_json(), 1)
+        await screen.reload()
+        line = shown()
+        assert line.plain == ("congvan.pdf: Văn bản đã bị sửa sau khi ký — "
+                              "UBND xã [b]Hồng[/b]")
+        assert any(span.style == "bold red" for span in line.spans)

@@ -1,5 +1,5 @@
-"""One document: metadata, attachments, per-recipient delivery, history, and the clerk's
-actions (status 03/05/06/02 for incoming, export, resend for failed outgoing)."""
+"""One document: metadata, attachments and their signatures, per-recipient delivery, history,
+and the clerk's actions (status 03/05/06/02 for incoming, export, resend for failed outgoing)."""
 
 from __future__ import annotations
 
@@ -63,6 +63,7 @@ class DetailScreen(ClerkScreen[None]):
         with VerticalScroll(id="body"):
             yield Static(id="meta")
             yield Static(id="attachments")
+            yield Static(id="signatures")
             yield Static(id="deliveries")
             yield Static(id="history")
         yield MessageBar()
@@ -86,6 +87,7 @@ class DetailScreen(ClerkScreen[None]):
                 return
             self._signature = signature
             self.doc, self.events = await self.backend.document(self.doc_id)
+            verdicts = await self.backend.signatures(self.doc)
         except Exception as exc:
             self.query_one(MessageBar).show(explain(exc), error=True)
             return
@@ -96,6 +98,7 @@ class DetailScreen(ClerkScreen[None]):
         self.query_one("#title", Title).show(f"{title} — {doc.envelope.code}")
         self.query_one("#meta", Static).update(render.metadata(doc, directory))
         self.query_one("#attachments", Static).update(render.attachments(doc))
+        self.query_one("#signatures", Static).update(render.signatures(verdicts))
         deliveries = self.query_one("#deliveries", Static)
         deliveries.display = doc.direction == "out"
         if doc.direction == "out":

@@ -15,6 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from gateway.model import Agency
+from gateway.services.signatures import AttachmentVerdict
+from gateway.signing.verdict import PdfState, SigStatus
+from gateway.signing.wording import headline
 from gateway.store.local import Doc, EventRow
 from tui.format import (
     actor_label,
@@ -28,7 +31,7 @@ from tui.format import (
     summary_state,
     urgency_cell,
 )
-from tui.i18n import t
+from tui.i18n import lang, t
 
 
 def _section(title: str, body: RenderableType) -> Group:
@@ -75,6 +78,41 @@ def attachments(doc: Doc) -> Group:
         table.add_row(plain(a.name), Text(fmt_size(a.size)), plain(a.sha256[:16] + "…"))
     body: RenderableType = table if atts else Text(t("none"), style="dim")
     return _section(t("sec.attachments", n=len(atts)), body)
+
+
+_GOOD = frozenset({SigStatus.VALID_TRUSTED})
+_DOUBT = frozenset({SigStatus.VALID_UNTRUSTED_ROOT})
+
+
+def _style(item: AttachmentVerdict) -> str:
+    """Green: every signature valid and trusted; yellow: unsigned, not checked yet, or valid
+    from an authority we do not trust; red: changed, broken, revoked, unreadable."""
+    v = item.verdict
+    if v is None or v.state is PdfState.UNSIGNED:
+        return "yellow"
+    if v.state is PdfState.UNREADABLE:
+        return "bold red"
+    statuses = {s.status for s in v.signatures}
+    if statuses <= _GOOD:
+        return "bold green"
+    return "yellow" if statuses <= _GOOD | _DOUBT else "bold red"
+
+
+def signatures(items: list[AttachmentVerdict]) -> Group:
+    """One colour-coded plain-words line per PDF attachment."""
+    lines: list[Text] = []
+    for item in items:
+        if not item.attachment.is_pdf:
+            continue
+        words = (t("sig.unchecked") if item.verdict is None
+                 else headline(item.verdict, lang()))
+        line = plain(item.attachment.name, style="bold")
+        line.append(": ")
+        line.append_text(plain(words, style=_style(item)))
+        lines.append(line)
+    body: RenderableType = Text("\n").join(lines) if lines else Text(t("sig.no_pdf"),
+                                                                      style="dim")
+    return _section(t("sec.signatures"), body)
 
 
 def deliveries(doc: Doc, directory: Mapping[str, Agency]) -> Group:
