@@ -12,7 +12,9 @@ from aiohttp import ClientPayloadError, web
 from gateway.hub.auth import Handler, auth_middleware
 from gateway.hub.blob_handlers import handle_get, handle_head, handle_patch
 from gateway.hub.enrollment import handle_ca, handle_enroll
-from gateway.hub.fleet import handle_fleet, handle_healthz, handle_metrics
+from gateway.hub.fleet import handle_fleet
+from gateway.hub.health import handle_deep_health, handle_healthz
+from gateway.hub.metrics import handle_metrics
 from gateway.hub.state import HUB, HubState
 from gateway.hub.sync_handler import handle_sync
 from gateway.protocol.limits import MAX_REQUEST_BODY
@@ -76,4 +78,5 @@ def build_app(state: HubState) -> web.Application:
     app.router.add_get("/v1/fleet", handle_fleet)
     app.router.add_get("/metrics", handle_metrics)
     app.router.add_get("/healthz", handle_healthz)
+    app.router.add_get("/v1/health/deep", handle_deep_health)
     return app

@@ -18,7 +18,7 @@ from gateway.security.tokens import token_digest
 from gateway.store.hub.documents import HubStore
 
 OPEN_PATHS = frozenset({"/v1/enroll", "/v1/ca", "/healthz"})
-ADMIN_PATHS = ("/v1/fleet", "/metrics", "/fleet")
+ADMIN_PATHS = ("/v1/fleet", "/metrics", "/fleet", "/v1/health/")
 
 
 def _ssl_object(request: web.Request) -> ssl.SSLObject | None:

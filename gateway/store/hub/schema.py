@@ -105,4 +105,9 @@ HUB_MIGRATIONS = (
         # Fleet: the oldest document still waiting for each recipient.
         "CREATE INDEX inbox_waiting ON inbox(recipient, acked_ms, routed_ms)",
     )),
+    # Fleet: the heartbeat's optional last error (class and short text) and dead letters.
+    Migration(3, (
+        "ALTER TABLE gateways ADD COLUMN last_error TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE gateways ADD COLUMN dead INTEGER NOT NULL DEFAULT 0",
+    )),
 )
