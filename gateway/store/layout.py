@@ -17,6 +17,8 @@ from gateway.model.errors import Problem, Refused, hub_url_not_https
 from gateway.store.blobs import fsync_dir
 
 DEFAULT_RESERVE_BYTES = 128 * 2**20
+DEFAULT_HEALTH_LISTEN = "127.0.0.1:8473"  # loopback; 8473 is unassigned and unused on the image
+DEFAULT_STATUS_FILE = "/boot/firmware/commune-status.txt"  # where image/firstboot writes it
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,10 @@ class GatewayConfig:
     agency: str
     hub: str | None = None
     reserve_bytes: int = DEFAULT_RESERVE_BYTES
+    # The daemon's local health endpoints ("" turns them off) and its note on the boot
+    # partition ("" turns it off; skipped where that directory does not exist).
+    health_listen: str = DEFAULT_HEALTH_LISTEN
+    status_file: str = DEFAULT_STATUS_FILE
 
 
 @dataclass(frozen=True)
@@ -131,4 +137,20 @@ def load_config(layout: Layout) -> GatewayConfig:
         raise config_damaged(layout, "hub")
     if not isinstance(reserve, int) or isinstance(reserve, bool) or reserve < 0:
         raise config_damaged(layout, "reserve_bytes")
-    return GatewayConfig(agency=agency, hub=hub or None, reserve_bytes=reserve)
+    listen = data.get("health_listen", DEFAULT_HEALTH_LISTEN)
+    if not isinstance(listen, str) or (listen and split_listen(listen) is None):
+        raise config_damaged(layout, "health_listen")
+    note = data.get("status_file", DEFAULT_STATUS_FILE)
+    if not isinstance(note, str):
+        raise config_damaged(layout, "status_file")
+    return GatewayConfig(agency=agency, hub=hub or None, reserve_bytes=reserve,
+                         health_listen=listen, status_file=note)
+
+
+def split_listen(text: str) -> tuple[str, int] | None:
+    """``host:port`` (``[v6]:port`` too) as a pair, or None when it is not one."""
+    host, _, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)
