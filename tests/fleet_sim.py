@@ -21,7 +21,6 @@ from gateway.model import Directory
 from gateway.protocol.wire import NodeReport
 from tests.factories import envelope
 
-PROVINCE_HUB = "000.00.00.H35"
 SENDER = "000.00.01.H35"  # a healthy box that sends the documents the behind ones never take
 GOOD_DISK = 20 * 2**30
 
@@ -69,9 +68,8 @@ def province(count: int) -> list[Box]:
 
 
 def directory(boxes: list[Box]) -> Directory:
-    entries = [{"code": PROVINCE_HUB, "name": "UBND tỉnh H35"}]
-    entries += [{"code": b.agency, "name": f"UBND xã số {i} ({b.kind})"}
-                for i, b in enumerate(boxes)]
+    entries = [{"code": b.agency, "name": f"UBND xã số {i} ({b.kind})"}
+               for i, b in enumerate(boxes)]
     return Directory.from_json(json.dumps({"agencies": entries}), source="test")
 
 

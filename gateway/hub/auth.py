@@ -17,7 +17,8 @@ from gateway.security.tls import cert_serial, peer_agency
 from gateway.security.tokens import token_digest
 from gateway.store.hub.documents import HubStore
 
-OPEN_PATHS = frozenset({"/v1/enroll", "/v1/ca", "/healthz"})
+# /fleet is the page's shell only (no data; its script calls /v1/fleet with the token).
+OPEN_PATHS = frozenset({"/v1/enroll", "/v1/ca", "/healthz", "/fleet"})
 ADMIN_PATHS = ("/v1/fleet", "/metrics", "/fleet", "/v1/health/")
 
 
