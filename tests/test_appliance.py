@@ -634,6 +634,19 @@ def test_stage_base_writes_the_sd_card_and_clock_policy(pigen: Path, tmp_path: P
     assert 'CODESET="Vietnamese"' in (rootfs / "etc/default/console-setup").read_text()
     apt = (rootfs / "etc/apt/apt.conf.d/52commune-unattended").read_text()
     assert 'Automatic-Reboot "false"' in apt and 'Dl-Limit "64"' in apt
+    config_txt = rootfs / "boot/firmware/config.txt"
+    assert "dtparam=watchdog=on" in config_txt.read_text().splitlines()
+    run_stage_script(pigen, "00-base/01-run.sh", rootfs)  # a second run adds nothing
+    assert config_txt.read_text().count("dtparam=watchdog=on") == 1
+    watchdog = (rootfs / "etc/systemd/system.conf.d/60-commune-watchdog.conf").read_text()
+    assert "RuntimeWatchdogSec=14s" in watchdog
+
+
+def test_daemon_is_watched_by_systemd() -> None:
+    u = unit("commune-gateway.service")
+    assert u.get("Service", "Type") == "notify" and u.get("Service", "NotifyAccess") == "main"
+    assert u.get("Service", "WatchdogSec") == "60s"
+    assert u.get("Service", "Restart") == "always"
 
 
 def test_stage_gateway_installs_the_deb_and_makes_tty1_the_clerks(

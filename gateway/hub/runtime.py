@@ -20,6 +20,7 @@ from gateway.hub.listener import ConnLimits, Listener
 from gateway.hub.state import HubState
 from gateway.model import AgencyCode, Directory, Problem, Refused
 from gateway.security.ca import atomic_write, create_ca, default_server_names, load_ca
+from gateway.security.certs import not_after_s
 from gateway.security.tls import server_context
 from gateway.store.blobs import BlobStore
 from gateway.store.db import Database
@@ -94,6 +95,8 @@ async def open_hub(root: Path, clock: Clock = wall_ms) -> HubState:
     await store.reconcile()
     store.national = frozenset(code for code, _ in await store.axis.agencies())
     state = HubState(store=store, ca=load_ca(layout.ca_dir))
+    state.cert_expiry_s = {name: not_after_s(path.read_bytes()) for name, path in
+                           (("ca", layout.ca_cert), ("server", layout.server_cert))}
     config = json.loads(layout.config.read_text(encoding="utf-8"))
     if isinstance(config.get("reserve_bytes"), int):
         state.reserve_bytes = config["reserve_bytes"]

@@ -43,6 +43,7 @@ class HubState:
     body_idle_s: float = 60.0  # a request body silent this long is given up (slow clients)
     progress: dict[str, int] = field(default_factory=dict)  # agency: last blob download (ms)
     axis: AxisSettings | None = None  # the link to the national axis, when configured
+    cert_expiry_s: dict[str, int] = field(default_factory=dict)  # "ca"/"server": not-after
 
     def count(self, name: str) -> None:
         self.requests[name] = self.requests.get(name, 0) + 1

@@ -75,7 +75,7 @@ class HubStore:
         now = self.clock()
         self.pending_heartbeats[agency] = (
             agency, now, now, node.version, now - node.clock_ms, node.queue, node.disk_free,
-            node.blobs_bad, node.uptime_s)
+            node.blobs_bad, node.uptime_s, node.last_error, node.dead)
 
     async def flush_heartbeats(self) -> None:
         if not self.pending_heartbeats:
@@ -83,11 +83,13 @@ class HubStore:
         rows, self.pending_heartbeats = list(self.pending_heartbeats.values()), {}
         await self.db.write(lambda c: c.executemany(
             "INSERT INTO gateways(agency, first_seen_ms, last_seen_ms, version, skew_ms, queue,"
-            " disk_free, blobs_bad, uptime_s, syncs) VALUES (?,?,?,?,?,?,?,?,?,1)"
+            " disk_free, blobs_bad, uptime_s, last_error, dead, syncs)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,1)"
             " ON CONFLICT(agency) DO UPDATE SET last_seen_ms=excluded.last_seen_ms,"
             " version=excluded.version, skew_ms=excluded.skew_ms, queue=excluded.queue,"
             " disk_free=excluded.disk_free, blobs_bad=excluded.blobs_bad,"
-            " uptime_s=excluded.uptime_s, syncs=syncs+1", rows))
+            " uptime_s=excluded.uptime_s, last_error=excluded.last_error,"
+            " dead=excluded.dead, syncs=syncs+1", rows))
 
     async def accept(self, agency: str,
                      offered: Sequence[tuple[Envelope, Refusal | None]]) -> Accepted:

@@ -138,4 +138,9 @@ HUB_MIGRATIONS = (
             at_ms INTEGER NOT NULL
         )""",
     )),
+    # Fleet: the heartbeat's optional last error (class and short text) and dead letters.
+    Migration(4, (
+        "ALTER TABLE gateways ADD COLUMN last_error TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE gateways ADD COLUMN dead INTEGER NOT NULL DEFAULT 0",
+    )),
 )
