@@ -297,6 +297,10 @@ class Hub:
         return Peer(self.url, client_context(self.layout.ca_cert, cert, key), label)
 
     async def snapshot(self) -> Snapshot:
+        # Heartbeats wait in memory for the next batched write (every 2 s). Writing them now
+        # means a timer firing between two snapshots cannot look like a change, and a heartbeat
+        # the hostile request itself left behind is seen in the second snapshot.
+        await self.running.state.store.flush_heartbeats()
         db = self.running.state.store.db
 
         async def read(conn: Conn) -> dict[str, list[tuple[object, ...]]]:
