@@ -132,6 +132,12 @@ def _service_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p = hub.add_parser("directory", help="print the directory for boxes: the province's "
                        "agencies and the national ones the axis link knows")
     p.add_argument("--data", required=True)
+    p = hub.add_parser("report", help="provincial KPIs per agency and in total over "
+                       "[--from, --to) (UTC+7 days; default: this month so far)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--from", dest="first", metavar="YYYY-MM-DD")
+    p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="first day not counted")
+    p.add_argument("--csv", action="store_true", help="CSV with a header row")
 
 
 def build_parser() -> argparse.ArgumentParser:

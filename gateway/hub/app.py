@@ -16,6 +16,7 @@ from gateway.hub.enrollment import handle_ca, handle_enroll
 from gateway.hub.fleet import handle_fleet
 from gateway.hub.fleet_page import handle_fleet_page
 from gateway.hub.health import handle_deep_health, handle_healthz
+from gateway.hub.kpi import handle_kpi
 from gateway.hub.metrics import handle_metrics
 from gateway.hub.state import HUB, HubState
 from gateway.hub.sync_handler import handle_sync
@@ -80,6 +81,7 @@ def build_app(state: HubState) -> web.Application:
     app.router.add_route("PATCH", blob, handle_patch)
     app.router.add_get(blob, handle_get, allow_head=False)
     app.router.add_get("/v1/fleet", handle_fleet)
+    app.router.add_get("/v1/kpi", handle_kpi)
     app.router.add_get("/fleet", handle_fleet_page)
     app.router.add_get("/metrics", handle_metrics)
     app.router.add_get("/healthz", handle_healthz)

@@ -19,7 +19,7 @@ from gateway.store.hub.documents import HubStore
 
 # /fleet is the page's shell only (no data; its script calls /v1/fleet with the token).
 OPEN_PATHS = frozenset({"/v1/enroll", "/v1/ca", "/healthz", "/fleet"})
-ADMIN_PATHS = ("/v1/fleet", "/metrics", "/fleet", "/v1/health/")
+ADMIN_PATHS = ("/v1/fleet", "/v1/kpi", "/metrics", "/fleet", "/v1/health/")
 
 
 def _ssl_object(request: web.Request) -> ssl.SSLObject | None:

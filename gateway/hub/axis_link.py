@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import aiohttp
 from aiohttp import web
@@ -41,11 +41,11 @@ from gateway.hub.axis_settings import AxisSettings
 from gateway.hub.state import HUB, HubState
 from gateway.model import Refused, uuid7, validate_envelope
 from gateway.model.delivery import Party
+from gateway.model.document import VN_TZ
 from gateway.store.hub.axis import RECIPIENT_STATUSES, StatusToPush, ToPush
 from gateway.store.hub.documents import DELIVERED, HubStore
 
 log = logging.getLogger("gateway.hub.axis")
-VN_TZ = timezone(timedelta(hours=7))  # edXML timestamps are Vietnamese local time
 
 
 @dataclass

@@ -12,11 +12,14 @@ import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta, timezone
 
 from gateway.model.agency import AgencyCode, fold
 from gateway.model.errors import Problem, Refused, is_utf8, not_utf8
 from gateway.model.filenames import MAX_NAME_BYTES, utf8_len
+
+# Dates on documents (issue, due) and edXML timestamps are Vietnamese calendar time.
+VN_TZ = timezone(timedelta(hours=7))
 
 
 class Urgency(enum.IntEnum):

@@ -23,8 +23,9 @@ from gateway.edxml.errors import too_big
 from gateway.edxml.mapping import K_PACKAGE, envelope_from_package
 from gateway.edxml.outgoing import outgoing_package
 from gateway.model import Envelope, Problem, Refused, uuid7, validate_envelope
+from gateway.model.document import VN_TZ
 from gateway.services.box import Box, load_directory, opened, wake_daemon, wall_ms
-from gateway.services.send import VN_TZ, check_space, file_problem, open_input
+from gateway.services.send import check_space, file_problem, open_input
 from gateway.store.blobs import fsync_dir
 
 

@@ -16,7 +16,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 from gateway.model import (
@@ -29,6 +29,7 @@ from gateway.model import (
     uuid7,
     validate_envelope,
 )
+from gateway.model.document import VN_TZ
 from gateway.model.errors import printable
 from gateway.services.box import Box, load_directory, opened, wake_daemon, wall_ms
 from gateway.services.issue import Issuer
@@ -38,7 +39,6 @@ from gateway.store.blobs import COPY_BLOCK
 from gateway.store.local import LocalStore
 
 PLACEHOLDER_SHA = "0" * 64
-VN_TZ = timezone(timedelta(hours=7))  # dates on documents are Vietnamese calendar dates
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ from gateway.store.blobs import fsync_dir
 
 DEFAULT_RESERVE_BYTES = 128 * 2**20
 DEFAULT_HEALTH_LISTEN = "127.0.0.1:8473"  # loopback; 8473 is unassigned and unused on the image
-DEFAULT_STATUS_FILE = "/boot/firmware/commune-status.txt"  # where image/firstboot writes it
+# The daemon's runtime directory (systemd); commune-gateway-note.path copies the note from
+# there to the boot partition, which the daemon's user cannot write (systemd/).
+DEFAULT_STATUS_FILE = "/run/commune-gateway/commune-status.txt"
 
 
 @dataclass(frozen=True)

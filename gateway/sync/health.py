@@ -4,8 +4,10 @@
 :data:`DEFAULT_HEALTH_PORT`): ``/healthz`` (the process answers; costs nothing), ``/readyz``
 (the store answers a query: 200, else 503) and ``/status`` (JSON: link, queue, last sync,
 last error, disk, clock skew, version). The same facts, in plain Vietnamese, go to
-``commune-status.txt`` on the boot partition, which any PC can read off the SD card; it is
-rewritten atomically and only when its text changes (an SD card wears with every write).
+``commune-status.txt``, rewritten atomically and only when its text changes (an SD card wears
+with every write). On the appliance the note is written in the daemon's runtime directory and a
+root unit copies it to the boot partition, which any PC can read off the SD card
+(``systemd/commune-gateway-note.path``).
 """
 
 from __future__ import annotations

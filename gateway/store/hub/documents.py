@@ -24,6 +24,7 @@ from gateway.store.db import Conn, Database
 from gateway.store.hub.axis import AxisRecords, is_national, note_pulled
 from gateway.store.hub.credentials import Credentials
 from gateway.store.hub.fleet import FleetRecords
+from gateway.store.hub.kpi import KpiRecords
 from gateway.store.hub.statuses import StatusLog, add_receipt
 
 Clock = Callable[[], int]
@@ -58,6 +59,7 @@ class HubStore:
         self.clock = clock
         self.credentials = Credentials(db)
         self.fleet = FleetRecords(db)
+        self.kpi = KpiRecords(db)
         self.statuses = StatusLog(db)
         self.axis = AxisRecords(db)
         self.national: frozenset[str] = frozenset()  # codes reached through the axis
