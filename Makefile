@@ -36,6 +36,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.signing --sizes 0.1,1,10,50
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick

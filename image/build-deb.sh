@@ -154,7 +154,7 @@ install -d "$ROOT/usr/bin" "$ROOT/usr/lib/systemd/system" "$ROOT/usr/lib/sysuser
     "$ROOT/usr/lib/tmpfiles.d" "$ROOT/usr/share/doc/$PKG"
 ln -s "$PREFIX/bin/gateway" "$ROOT/usr/bin/gateway"
 install -m 0644 "$WORK"/src/systemd/*.service "$WORK"/src/systemd/*.timer \
-    "$ROOT/usr/lib/systemd/system/"
+    "$WORK"/src/systemd/*.path "$ROOT/usr/lib/systemd/system/"
 install -m 0644 "$WORK/src/systemd/sysusers.d/commune-gateway.conf" "$ROOT/usr/lib/sysusers.d/"
 install -m 0644 "$WORK/src/systemd/tmpfiles.d/commune-gateway.conf" "$ROOT/usr/lib/tmpfiles.d/"
 install -m 0644 "$WORK/src/README.md" "$ROOT/usr/share/doc/$PKG/README.md"

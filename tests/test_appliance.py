@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway.store.layout import DEFAULT_STATUS_FILE
+
 REPO = Path(__file__).resolve().parent.parent
 SYSTEMD = REPO / "systemd"
 IMAGE = REPO / "image"
@@ -32,6 +34,7 @@ HUB_URL = "https://hub.example.gov.vn:8443"
 TOKEN = "enr_CM3MGF0Bop6dySyLWRUoja9xlp5tqq4zNymdzjkLVYs@39dd66b97d6e133f73c4a2fbdcbc7595"
 
 UNIT_FILES = sorted([*SYSTEMD.glob("*.service"), *SYSTEMD.glob("*.timer"),
+                     *SYSTEMD.glob("*.path"),
                      *(IMAGE / "firstboot").glob("*.service"),
                      *(IMAGE / "firstboot").glob("*.timer")])
 SHELL_SCRIPTS = sorted([*IMAGE.rglob("*.sh"), *(IMAGE / "deb").iterdir()])
@@ -136,15 +139,16 @@ def test_the_expected_units_exist() -> None:
     names = {p.name for p in UNIT_FILES}
     assert set(EXEC_START) <= names
     assert {"commune-gateway-scrub.timer", "commune-gateway-retry.timer",
-            "commune-firstboot-retry.timer"} <= names
+            "commune-firstboot-retry.timer", "commune-gateway-note.path",
+            "commune-gateway-note.service"} <= names
 
 
 @pytest.mark.parametrize("path", UNIT_FILES, ids=lambda p: p.name)
 def test_every_unit_parses(path: Path) -> None:
     u = read_unit(path)
-    assert set(u.sections) <= {"Unit", "Service", "Timer", "Install"}
+    assert set(u.sections) <= {"Unit", "Service", "Timer", "Path", "Install"}
     assert u.get("Unit", "Description")
-    kind = "Service" if path.suffix == ".service" else "Timer"
+    kind = path.suffix[1:].capitalize()
     assert kind in u.sections
 
 
@@ -251,6 +255,51 @@ def test_firstboot_runs_once_per_boot_file_and_before_the_clerk() -> None:
         "commune-firstboot.service"
 
 
+RUN_NOTE = "/run/commune-gateway/commune-status.txt"
+BOOT = "/boot/firmware"
+
+
+def test_the_daemons_note_reaches_the_boot_partition_through_a_root_copy() -> None:
+    assert DEFAULT_STATUS_FILE == RUN_NOTE  # what a new box's config.json says
+    daemon = unit("commune-gateway.service")
+    assert daemon.get("Service", "RuntimeDirectory") == "commune-gateway"
+    assert daemon.get("Service", "RuntimeDirectoryMode") == "0755"  # root reads, no capability
+    watch = unit("commune-gateway-note.path")
+    assert watch.all("Path", "PathChanged") == [RUN_NOTE]
+    assert watch.get("Path", "Unit") == "commune-gateway-note.service"
+    assert watch.words("Install", "WantedBy") == ["paths.target"]
+    copy = unit("commune-gateway-note.service")
+    assert copy.get("Service", "Type") == "oneshot" and copy.get("Service", "User") is None
+    for key, expected in HARDENING.items():
+        assert copy.get("Service", key) == expected, key
+    assert copy.words("Service", "ReadWritePaths") == [BOOT]
+    assert copy.get("Service", "PrivateNetwork") == "yes"
+    assert copy.all("Unit", "ConditionPathExists") == [RUN_NOTE]
+    assert copy.words("Unit", "RequiresMountsFor") == [BOOT]
+
+
+def test_the_note_copy_replaces_the_boot_note_atomically(tmp_path: Path) -> None:
+    """The unit's own commands, run against temp dirs standing in for /run and /boot."""
+    run, boot = tmp_path / "run", tmp_path / "boot"
+    run.mkdir()
+    boot.mkdir()
+    (run / "commune-status.txt").write_bytes("Trạng thái: ĐANG HOẠT ĐỘNG\r\n".encode())
+    (boot / "commune-status.txt").write_text("state = enrolled\n")
+    for command in unit("commune-gateway-note.service").all("Service", "ExecStart"):
+        command = command.replace("/run/commune-gateway", str(run)).replace(BOOT, str(boot))
+        subprocess.run(command.split(), check=True, timeout=30)
+    assert (boot / "commune-status.txt").read_bytes() == \
+        (run / "commune-status.txt").read_bytes()
+    assert sorted(p.name for p in boot.iterdir()) == ["commune-status.txt"]
+
+
+def test_the_deb_installs_every_kind_of_unit_and_stops_the_note_watch() -> None:
+    build = (IMAGE / "build-deb.sh").read_text()
+    for suffix in {p.suffix for p in SYSTEMD.iterdir() if p.is_file()} - {".conf"}:
+        assert f'"$WORK"/src/systemd/*{suffix}' in build, suffix
+    assert "commune-gateway-note.path" in (IMAGE / "deb" / "prerm").read_text()
+
+
 def test_journald_dropin_for_sd_cards() -> None:
     u = read_unit(SYSTEMD / "journald-commune.conf")
     assert u.get("Journal", "SystemMaxUse") == "50M"
@@ -318,6 +367,7 @@ EXPOSURE_LIMIT = {
     "commune-gateway-tui.service": 2.0,
     "commune-hub.service": 1.5,
     "commune-firstboot.service": 3.0,
+    "commune-gateway-note.service": 1.5,
 }
 
 
@@ -634,6 +684,19 @@ def test_stage_base_writes_the_sd_card_and_clock_policy(pigen: Path, tmp_path: P
     assert 'CODESET="Vietnamese"' in (rootfs / "etc/default/console-setup").read_text()
     apt = (rootfs / "etc/apt/apt.conf.d/52commune-unattended").read_text()
     assert 'Automatic-Reboot "false"' in apt and 'Dl-Limit "64"' in apt
+    config_txt = rootfs / "boot/firmware/config.txt"
+    assert "dtparam=watchdog=on" in config_txt.read_text().splitlines()
+    run_stage_script(pigen, "00-base/01-run.sh", rootfs)  # a second run adds nothing
+    assert config_txt.read_text().count("dtparam=watchdog=on") == 1
+    watchdog = (rootfs / "etc/systemd/system.conf.d/60-commune-watchdog.conf").read_text()
+    assert "RuntimeWatchdogSec=14s" in watchdog
+
+
+def test_daemon_is_watched_by_systemd() -> None:
+    u = unit("commune-gateway.service")
+    assert u.get("Service", "Type") == "notify" and u.get("Service", "NotifyAccess") == "main"
+    assert u.get("Service", "WatchdogSec") == "60s"
+    assert u.get("Service", "Restart") == "always"
 
 
 def test_stage_gateway_installs_the_deb_and_makes_tty1_the_clerks(
@@ -642,6 +705,7 @@ def test_stage_gateway_installs_the_deb_and_makes_tty1_the_clerks(
     assert (tmp_path / "rootfs/tmp/commune-gateway.deb").exists()
     assert "apt-get install -y --no-install-recommends /tmp/commune-gateway.deb" in chroot
     assert "systemctl enable commune-gateway-tui.service" in chroot
+    assert "systemctl enable commune-gateway-note.path" in chroot
     assert "systemctl disable getty@tty1.service" in chroot
 
 

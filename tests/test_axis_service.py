@@ -5,9 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -29,42 +26,12 @@ from gateway.edxml.mapping import (
 )
 from gateway.model.delivery import Event, Party
 from gateway.model.document import Attachment, Envelope, Urgency
+from tests.axis_helpers import Axis, free_port
 
 HUB, HUB_SECRET = "hub-h35", b"hub-secret"
 VPCP, VPCP_SECRET = "vpcp", b"vpcp-secret"
 PDF = b"%PDF-1.7\n" + os.urandom(50_000)
 NOW = datetime(2025, 3, 5, 9, 0, 0)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Axis:
-    def __init__(self, data: Path, port: int) -> None:
-        self.data, self.port = data, port
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.url = f"http://127.0.0.1:{port}"
-
-    def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.axis", "--listen", f"127.0.0.1:{self.port}",
-             "--data", str(self.data)], env=env)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("axis did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(10)
 
 
 @pytest.fixture
@@ -80,7 +47,7 @@ def axis_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def axis(axis_dir: Path) -> Iterator[Axis]:
-    server = Axis(axis_dir, _free_port())
+    server = Axis(axis_dir, free_port())
     server.start()
     yield server
     server.stop()
@@ -200,7 +167,7 @@ async def test_bad_signature_replay_and_foreign_sender_refused(
 
 async def test_outage_then_retry_with_backoff(axis_dir: Path,
                                               session: aiohttp.ClientSession) -> None:
-    server = Axis(axis_dir, _free_port())
+    server = Axis(axis_dir, free_port())
     delays: list[float] = []
 
     async def sleep(delay: float) -> None:
@@ -215,7 +182,7 @@ async def test_outage_then_retry_with_backoff(axis_dir: Path,
     finally:
         server.stop()
     assert delays == [1.0, 2.0, 3.0]
-    dead = HttpAxis(f"http://127.0.0.1:{_free_port()}", HUB, HUB_SECRET, session=session,
+    dead = HttpAxis(f"http://127.0.0.1:{free_port()}", HUB, HUB_SECRET, session=session,
                     sleep=_nosleep, retry=Retry(attempts=2))
     with pytest.raises(AxisUnavailable):
         await dead.received()

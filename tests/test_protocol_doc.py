@@ -53,6 +53,7 @@ ROWS: list[tuple[str, str]] = [
     (r"at most (\d+) statuses per document from one agency", "MAX_STATUSES_PER_DOC"),
     (r"at most (\d+) statuses from one agency", "MAX_STATUSES_PER_WINDOW"),
     (r"from one agency in (\d+) seconds", "STATUS_WINDOW_S"),
+    (r"`last_error` str \(≤ (\d+) chars", "MAX_LAST_ERROR"),
 ]
 WORDS = {"one": 1, "two": 2}
 

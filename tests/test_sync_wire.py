@@ -25,7 +25,7 @@ from gateway.protocol.compression import (
     default_compressor,
     shipped_dicts,
 )
-from gateway.protocol.limits import MAX_INT, MAX_TRUST_BUNDLE
+from gateway.protocol.limits import MAX_INT, MAX_LAST_ERROR, MAX_TRUST_BUNDLE
 from gateway.protocol.wire import (
     RECEIPT_EVENTS,
     STATUS_CODES,
@@ -126,6 +126,20 @@ GOLDEN_REPLY = bytes.fromhex(
 )
 
 
+# The heartbeat's optional keys, present: appended after ``uptime_s`` (node map of 8, not 6).
+REQUEST_WITH_ERROR = dataclasses.replace(
+    FIXED_REQUEST, out=(), statuses=(),
+    node=dataclasses.replace(FIXED_REQUEST.node, last_error="HubUnavailable: kết nối bị ngắt",
+                             dead=2))
+GOLDEN_REQUEST_WITH_ERROR = bytes.fromhex(
+    "87a17601a46e6f646588a776657273696f6ea5302e312e30a8636c6f636b5f6d73cf00000197c348887ba571"
+    "7565756501a96469736b5f66726565cf0000000500000000a9626c6f62735f62616400a8757074696d655f73"
+    "ce00015180aa6c6173745f6572726f72d927487562556e617661696c61626c653a206be1babf74206ee1bb91"
+    "692062e1bb8b206e67e1baaf74a46465616402a36f757490a461636b73921112a8737461747573657390a772"
+    "637572736f722aa47761697437"
+)
+
+
 def test_golden_bytes() -> None:
     assert encode_request(FIXED_REQUEST) == GOLDEN_REQUEST
     assert encode_reply(FIXED_REPLY) == GOLDEN_REPLY
@@ -160,6 +174,18 @@ def test_a_bad_trust_bundle_is_refused(trust: object) -> None:
         decode_reply(msgpack.packb(plain))
 
 
+def test_heartbeat_optional_keys_golden_and_bounded() -> None:
+    assert encode_request(REQUEST_WITH_ERROR) == GOLDEN_REQUEST_WITH_ERROR
+    assert decode_request(GOLDEN_REQUEST_WITH_ERROR) == REQUEST_WITH_ERROR
+    body = _plain(GOLDEN_REQUEST_WITH_ERROR)
+    body["node"]["last_error"] = "x" * (MAX_LAST_ERROR + 1)
+    with pytest.raises(WireError, match="last_error"):
+        decode_request(msgpack.packb(body))
+    body["node"]["last_error"] = 7
+    with pytest.raises(WireError, match="last_error"):
+        decode_request(msgpack.packb(body))
+
+
 # ---------------------------------------------------------------- strategies
 
 ints = st.integers(0, MAX_INT)
@@ -184,7 +210,8 @@ envelopes = st.builds(
     extra=st.dictionaries(st.text(max_size=64), st.text(max_size=40), max_size=3),
 )
 nodes = st.builds(NodeReport, version=st.text(max_size=64), clock_ms=ints, queue=ints,
-                  disk_free=ints, blobs_bad=ints, uptime_s=ints)
+                  disk_free=ints, blobs_bad=ints, uptime_s=ints,
+                  last_error=st.text(max_size=200), dead=ints)
 statuses = st.builds(StatusMsg, sid=uuids, doc=doc_ids, code=st.sampled_from(sorted(STATUS_CODES)),
                      note=st.text(max_size=500), at_ms=ints)
 requests = st.builds(

@@ -8,7 +8,6 @@ never parsed as markup: a subject holding ``[/]`` or ``[link=…]`` is shown as 
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
 
@@ -27,12 +26,6 @@ URGENCY_STYLE = {
     Urgency.HOA_TOC: "bold white on red",
     Urgency.HOA_TOC_HEN_GIO: "bold white on red",
 }
-
-
-def fold(text: str) -> str:
-    """Lower case without diacritics, so 'nam cuoi' finds 'Nậm Cuổi'."""
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d").replace("Đ", "d"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def plain(text: str, style: str = "", *, newlines: bool = False) -> Text:

@@ -38,6 +38,7 @@ class ReceivedItem:
 class AxisAgencyEntry:
     code: str
     name: str
+    system: str = ""  # the connected system it is registered under, when the axis says
 
 
 class AxisUnavailable(GatewayError):
@@ -125,7 +126,8 @@ class HttpAxis:
 
     async def agencies(self) -> list[AxisAgencyEntry]:
         data = (await self._call("getAgenciesList", {})).get("data")
-        return [AxisAgencyEntry(str(d["code"]), str(d["name"])) for d in _dicts(data)]
+        return [AxisAgencyEntry(str(d["code"]), str(d["name"]), str(d.get("system", "")))
+                for d in _dicts(data)]
 
 
 async def _read_bounded(resp: aiohttp.ClientResponse) -> bytes:

@@ -50,16 +50,20 @@ async def _dispatch(args: argparse.Namespace, lang: str) -> int:
             await documents.list_docs(args.data, args.direction, args.json, lang)
         case "show":
             await documents.show(args.data, args.doc_id, args.json, lang)
+        case "export" if args.edxml is not None:
+            await documents.export_edxml(args.data, args.doc_id, args.edxml)
         case "verify":
             return 0 if await documents.verify(args.data, args.doc_id, lang) else 1
         case "export":
             await documents.export(args.data, args.doc_id, args.dest, lang)
+        case "import":
+            await documents.import_edxml(args.data, args.file, lang)
         case "status":
             await admin.status(args.data, args.json, lang)
         case "scrub":
             return 0 if await admin.scrub(args.data, lang) else 1
         case "agencies":
-            admin.agencies(args.data, args.json)
+            admin.agencies(args.data, args.search, args.json)
         case "mark":
             await mark(args.data, args.doc_id, args.status, args.note)
         case "retry":
@@ -71,7 +75,7 @@ async def _dispatch(args: argparse.Namespace, lang: str) -> int:
 
 # Arguments that name files may hold any bytes the file system allows; every other argument
 # becomes document text, which must be valid UTF-8.
-_PATH_ARGS = frozenset({"data", "dest", "directory", "files"})
+_PATH_ARGS = frozenset({"data", "dest", "directory", "files", "file", "edxml"})
 
 
 def _check_text_arguments(args: argparse.Namespace) -> None:

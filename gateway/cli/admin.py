@@ -38,8 +38,8 @@ async def scrub(data: str, lang: str) -> bool:
     return result.ok
 
 
-def agencies(data: str | None, as_json: bool) -> None:
-    entries = admin.agencies(data)
+def agencies(data: str | None, search: str, as_json: bool) -> None:
+    entries = admin.agencies(data, search)
     if as_json:
         emit_json([a.to_dict() for a in entries])
         return

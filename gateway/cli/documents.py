@@ -1,4 +1,4 @@
-"""The clerk's subcommands: send, list, show, export, mark, retry — the use cases of
+"""The clerk's subcommands: send, import, list, show, export, mark, retry — the use cases of
 :mod:`gateway.services`, printed."""
 
 from __future__ import annotations
@@ -17,11 +17,24 @@ from gateway.cli.render import (
 )
 from gateway.model.safe_text import safe_text
 from gateway.services import documents, signatures
+from gateway.services import import_edxml as edxml
 from gateway.services.send import SendRequest, send
 
 
 async def send_document(req: SendRequest) -> None:
     print(await send(req), flush=True)
+
+
+async def import_edxml(data: str, name: str, lang: str) -> None:
+    """Prints the document id like ``send``; each warning about the package on stderr."""
+    done = await edxml.import_package(data, name)
+    for problem in done.warnings:
+        print(f"gateway: {safe_text(problem.text(lang))}", file=sys.stderr)
+    print(done.doc_id, flush=True)
+
+
+async def export_edxml(data: str, doc_id: str, dest: str) -> None:
+    print(await edxml.export_package(data, doc_id, dest))
 
 
 async def list_docs(data: str, direction: str | None, as_json: bool, lang: str) -> None:

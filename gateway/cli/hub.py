@@ -88,4 +88,11 @@ async def hub_command(args: argparse.Namespace) -> int:
             print(await hub.hub_admin_token(args.data, args.ttl))
         case "revoke":
             print(await hub.hub_revoke(args.data, args.agency))
+        case "directory":
+            print(await hub.hub_directory(args.data))
+        case "report":
+            from gateway.cli.kpi_report import csv_report, text_report
+
+            kpi = await hub.hub_report(args.data, args.first, args.end)
+            sys.stdout.write(csv_report(kpi) if args.csv else text_report(kpi))
     return 0

@@ -54,10 +54,18 @@ def _local_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--data", required=True)
     p.add_argument("doc_id")
 
-    p = sub.add_parser("export", help="write a document's attachments to a folder")
+    p = sub.add_parser("export", help="write a document's attachments to a folder, or the "
+                       "document as an edXML package")
     p.add_argument("--data", required=True)
     p.add_argument("doc_id")
-    p.add_argument("--to", required=True, dest="dest")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", dest="dest", help="folder for the attachments")
+    target.add_argument("--edxml", help="new file for the edXML package (never overwritten)")
+
+    p = sub.add_parser("import", help="queue an edXML package issued by this agency; prints "
+                       "the document id")
+    p.add_argument("--data", required=True)
+    p.add_argument("file", metavar="FILE.edxml")
 
     p = sub.add_parser("status", help="queue, inbox and link state of this box")
     p.add_argument("--data", required=True)
@@ -68,6 +76,7 @@ def _local_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
     p = sub.add_parser("agencies", help="the agency directory")
     p.add_argument("--data")
+    p.add_argument("--search", default="", help="words of the name or code (no accents needed)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("mark", help="record the clerk's status for a received document")
@@ -120,6 +129,15 @@ def _service_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p = hub.add_parser("revoke", help="revoke an agency's gateway certificates")
     p.add_argument("--data", required=True)
     p.add_argument("--agency", required=True)
+    p = hub.add_parser("directory", help="print the directory for boxes: the province's "
+                       "agencies and the national ones the axis link knows")
+    p.add_argument("--data", required=True)
+    p = hub.add_parser("report", help="provincial KPIs per agency and in total over "
+                       "[--from, --to) (UTC+7 days; default: this month so far)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--from", dest="first", metavar="YYYY-MM-DD")
+    p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="first day not counted")
+    p.add_argument("--csv", action="store_true", help="CSV with a header row")
 
 
 def build_parser() -> argparse.ArgumentParser:

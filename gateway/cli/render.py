@@ -16,7 +16,7 @@ from gateway.model.envelope_codec import Plain
 from gateway.model.safe_text import safe_json
 from gateway.model.safe_text import safe_text as s
 from gateway.services.admin import BoxStatus, ScrubResult
-from gateway.services.labels import state_label, summary_state
+from gateway.services.labels import business_label, state_label, summary_state
 from gateway.services.signatures import AttachmentVerdict
 from gateway.signing.wording import headline
 from gateway.store.local import Doc, EventRow
@@ -107,6 +107,7 @@ def doc_text(doc: Doc, events: list[EventRow], lang: str = "vi",
         f"{'Issued' if en else 'Ngày ban hành'}: {env.issue_date.isoformat()}",
         f"{'Due' if en else 'Hạn xử lý'}: {env.due_date.isoformat() if env.due_date else '-'}",
         f"{'State' if en else 'Trạng thái'}: {summary_state(doc, lang)}",
+        *([f"edXML: {business}"] if (business := business_label(doc, lang)) else []),
         "",
         f"{'Attachments' if en else 'Tệp đính kèm'}:",
     ]

@@ -10,9 +10,14 @@ from collections.abc import AsyncIterator
 from aiohttp import ClientPayloadError, web
 
 from gateway.hub.auth import Handler, auth_middleware
+from gateway.hub.axis_link import axis_context
 from gateway.hub.blob_handlers import handle_get, handle_head, handle_patch
 from gateway.hub.enrollment import handle_ca, handle_enroll
-from gateway.hub.fleet import handle_fleet, handle_healthz, handle_metrics
+from gateway.hub.fleet import handle_fleet
+from gateway.hub.fleet_page import handle_fleet_page
+from gateway.hub.health import handle_deep_health, handle_healthz
+from gateway.hub.kpi import handle_kpi
+from gateway.hub.metrics import handle_metrics
 from gateway.hub.state import HUB, HubState
 from gateway.hub.sync_handler import handle_sync
 from gateway.protocol.limits import MAX_REQUEST_BODY
@@ -83,6 +88,8 @@ def build_app(state: HubState) -> web.Application:
     app[HUB] = state
     app.cleanup_ctx.append(heartbeat_flusher)
     app.cleanup_ctx.append(signature_checker)
+    if state.axis is not None:
+        app.cleanup_ctx.append(axis_context(state.axis))
     blob = "/v1/blobs/{sha256}"
     app.router.add_post("/v1/enroll", handle_enroll)
     app.router.add_get("/v1/ca", handle_ca)
@@ -91,6 +98,9 @@ def build_app(state: HubState) -> web.Application:
     app.router.add_route("PATCH", blob, handle_patch)
     app.router.add_get(blob, handle_get, allow_head=False)
     app.router.add_get("/v1/fleet", handle_fleet)
+    app.router.add_get("/v1/kpi", handle_kpi)
+    app.router.add_get("/fleet", handle_fleet_page)
     app.router.add_get("/metrics", handle_metrics)
     app.router.add_get("/healthz", handle_healthz)
+    app.router.add_get("/v1/health/deep", handle_deep_health)
     return app

@@ -17,8 +17,9 @@ from gateway.security.tls import cert_serial, peer_agency
 from gateway.security.tokens import token_digest
 from gateway.store.hub.documents import HubStore
 
-OPEN_PATHS = frozenset({"/v1/enroll", "/v1/ca", "/healthz"})
-ADMIN_PATHS = ("/v1/fleet", "/metrics", "/fleet")
+# /fleet is the page's shell only (no data; its script calls /v1/fleet with the token).
+OPEN_PATHS = frozenset({"/v1/enroll", "/v1/ca", "/healthz", "/fleet"})
+ADMIN_PATHS = ("/v1/fleet", "/v1/kpi", "/metrics", "/fleet", "/v1/health/")
 
 
 def _ssl_object(request: web.Request) -> ssl.SSLObject | None:

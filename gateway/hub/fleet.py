@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 
 from aiohttp import web
 
-from gateway.hub.signed_share import signed_share_json, signed_share_metrics
+from gateway import __version__
+from gateway.hub.signed_share import signed_share_json
 from gateway.hub.state import HUB, HubState
 
 ONLINE_WITHIN_MS = 180_000
@@ -35,6 +36,8 @@ class GatewayHealth:
     queue: int
     disk_free: int
     blobs_bad: int
+    dead: int  # documents dead-lettered in its queue
+    last_error: str  # class and short text of its last sync failure (remote text, unsafe)
     inbox_waiting: int
     inbox_oldest_ms: int | None  # when the oldest waiting document was routed to it
     last_progress_ms: int | None  # its last ack or blob download seen by the hub
@@ -60,8 +63,9 @@ async def fleet(hub: HubState) -> list[GatewayHealth]:
         last_progress = progress.get(code)
         r = seen.get(code)
         if r is None:
-            out.append(GatewayHealth(code, name, False, False, None, "", 0, 0, 0, 0, count,
-                                     oldest, last_progress, False, ("never connected",)))
+            out.append(GatewayHealth(code, name, False, False, None, "", 0, 0, 0, 0, 0, "",
+                                     count, oldest, last_progress, False,
+                                     ("never connected",)))
             continue
         online = now - r.last_seen_ms <= ONLINE_WITHIN_MS
         stalled = online and _stalled(now, oldest, last_progress)
@@ -69,10 +73,13 @@ async def fleet(hub: HubState) -> list[GatewayHealth]:
             ("offline", not online), ("stalled", stalled),
             ("clock skew", abs(r.skew_ms) > SKEW_ALERT_MS),
             ("disk low", r.disk_free < DISK_LOW_BYTES),
-            ("corrupt blobs", r.blobs_bad > 0)) if bad_flag]
+            ("corrupt blobs", r.blobs_bad > 0),
+            ("dead letters", r.dead > 0),
+            ("version drift", r.version != __version__)) if bad_flag]
         out.append(GatewayHealth(code, name, True, online, r.last_seen_ms, r.version,
-                                 r.skew_ms, r.queue, r.disk_free, r.blobs_bad, count, oldest,
-                                 last_progress, stalled, tuple(problems)))
+                                 r.skew_ms, r.queue, r.disk_free, r.blobs_bad, r.dead,
+                                 r.last_error, count, oldest, last_progress, stalled,
+                                 tuple(problems)))
     return out
 
 
@@ -83,69 +90,21 @@ def _stalled(now: int, oldest: int | None, last_progress: int | None) -> bool:
     return last_progress is None or now - last_progress > STALL_AFTER_MS
 
 
+# The problems that need someone now; the others can wait for the next working day.
+CRITICAL = frozenset({"never connected", "offline", "stalled", "corrupt blobs", "disk low"})
+
+
+def state_of(health: GatewayHealth) -> str:
+    """``critical``, ``warning`` or ``ok``: the colour of its row on the fleet page."""
+    if CRITICAL.intersection(health.problems):
+        return "critical"
+    return "warning" if health.problems else "ok"
+
+
 async def handle_fleet(request: web.Request) -> web.Response:
     entries = await fleet(request.app[HUB])
-    return web.json_response({"gateways": [asdict(e) for e in entries],
-                              "signatures": await signed_share_json(request.app[HUB])})
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-async def handle_metrics(request: web.Request) -> web.Response:
-    hub = request.app[HUB]
-    entries = [e for e in await fleet(hub) if e.seen]
-    now = hub.store.clock()
-    docs = await hub.store.fleet.document_counts()
-    lines: list[str] = []
-
-    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        lines.extend(f"{name}{labels} {value:g}" for labels, value in samples)
-
-    def per_gateway(value: float, agency: str) -> tuple[str, float]:
-        return (f'{{agency="{_label(agency)}"}}', value)
-
-    metric("gateway_hub_gateways_online", "gauge", "Gateways seen within the last 3 minutes.",
-           [("", sum(1 for e in entries if e.online))])
-    metric("gateway_hub_requests_total", "counter", "Requests handled, by kind.",
-           [(f'{{kind="{_label(k)}"}}', v) for k, v in sorted(hub.requests.items())])
-    metric("gateway_hub_upload_lost_bytes_total", "counter",
-           "Upload bytes received in frames that a cut left incomplete.",
-           [("", hub.lost_bytes)])
-    metric("gateway_hub_documents", "gauge", "Documents held by the hub, by state.",
-           [('{state="complete"}', docs.complete), ('{state="incomplete"}', docs.incomplete)])
-    metric("gateway_last_seen_age_seconds", "gauge", "Seconds since the gateway last synced.",
-           [per_gateway((now - (e.last_seen_ms or now)) / 1000, e.agency) for e in entries])
-    metric("gateway_queue_documents", "gauge", "Documents waiting in the gateway's queue.",
-           [per_gateway(e.queue, e.agency) for e in entries])
-    metric("gateway_clock_skew_seconds", "gauge", "Hub clock minus gateway clock.",
-           [per_gateway(e.skew_ms / 1000, e.agency) for e in entries])
-    metric("gateway_disk_free_bytes", "gauge", "Free disk space on the gateway.",
-           [per_gateway(e.disk_free, e.agency) for e in entries])
-    metric("gateway_corrupt_blobs", "gauge", "Blobs the gateway's scrub found corrupt.",
-           [per_gateway(e.blobs_bad, e.agency) for e in entries])
-    metric("gateway_inbox_waiting_documents", "gauge", "Documents at the hub not yet fetched.",
-           [per_gateway(e.inbox_waiting, e.agency) for e in entries])
-    metric("gateway_inbox_oldest_age_seconds", "gauge",
-           "Age of the oldest document waiting at the hub for the gateway.",
-           [per_gateway((now - e.inbox_oldest_ms) / 1000, e.agency) for e in entries
-            if e.inbox_oldest_ms is not None])
-    metric("gateway_stalled", "gauge",
-           "1 if the gateway syncs but has taken nothing in for 15 minutes while documents wait.",
-           [per_gateway(int(e.stalled), e.agency) for e in entries])
-    metric("gateway_hub_refused_total", "counter", "Content the hub refused, by reason.",
-           [(f'{{reason="{_label(k)}"}}', v) for k, v in sorted(hub.refusals.items())])
-    lines.extend(await signed_share_metrics(hub))
-    return web.Response(text="\n".join(lines) + "\n",
-                        content_type="text/plain", charset="utf-8",
-                        headers={"X-Content-Type-Options": "nosniff"})
-
-
-async def handle_healthz(request: web.Request) -> web.Response:
-    problems = await request.app[HUB].store.db.integrity_problems()
-    if problems:
-        raise web.HTTPServiceUnavailable(text="database check failed\n")
-    return web.Response(text="ok\n")
+    return web.json_response({
+        "hub_version": __version__,
+        "now_ms": request.app[HUB].store.clock(),
+        "gateways": [{**asdict(e), "state": state_of(e)} for e in entries],
+        "signatures": await signed_share_json(request.app[HUB])})

@@ -15,11 +15,13 @@ from aiohttp import web
 
 from gateway.hub.access_log import ACCESS_LOG, HubAccessLogger
 from gateway.hub.app import build_app
+from gateway.hub.axis_settings import AxisSettings
 from gateway.hub.listener import ConnLimits, Listener
 from gateway.hub.signatures import HubSignatures
 from gateway.hub.state import HubState
 from gateway.model import AgencyCode, Directory, Problem, Refused
 from gateway.security.ca import atomic_write, create_ca, default_server_names, load_ca
+from gateway.security.certs import not_after_s
 from gateway.security.tls import server_context
 from gateway.signing.errors import SigningConfigError
 from gateway.store.blobs import BlobStore
@@ -99,9 +101,14 @@ async def open_hub(root: Path, clock: Clock = wall_ms) -> HubState:
     db = await Database.open(root / "hub.sqlite3", HUB_MIGRATIONS)
     store = HubStore(db, blobs, Directory.load(root / "directory.json"), clock)
     await store.reconcile()
+    store.national = frozenset(code for code, _ in await store.axis.agencies())
     state = HubState(store=store, ca=load_ca(layout.ca_dir), signatures=signatures)
+    state.cert_expiry_s = {name: not_after_s(path.read_bytes()) for name, path in
+                           (("ca", layout.ca_cert), ("server", layout.server_cert))}
     if isinstance(config.get("reserve_bytes"), int):
         state.reserve_bytes = config["reserve_bytes"]
+    if "axis" in config:
+        state.axis = AxisSettings.from_config(config["axis"], root)
     return state
 
 

@@ -27,21 +27,3 @@ async def signed_share_json(hub: HubState) -> dict[str, object]:
                       "share": _share(c.signed, c.issued)} for c in counts],
         "province": {"issued": issued, "signed": signed, "share": _share(signed, issued)},
     }
-
-
-def _counter(name: str, help_text: str, samples: list[tuple[str, int]]) -> list[str]:
-    # The label is a sender's agency code, checked against the code format at acceptance:
-    # nothing in it needs escaping.
-    return [f"# HELP {name} {help_text}", f"# TYPE {name} counter",
-            *(f'{name}{{agency="{agency}"}} {value:d}' for agency, value in samples)]
-
-
-async def signed_share_metrics(hub: HubState) -> list[str]:
-    """Two counters per issuing agency, as exact integers (``%g`` would round millions)."""
-    counts = await hub.store.signatures.signed_counts()
-    return (_counter("gateway_documents_issued_total",
-                     "Documents routed by the hub, by issuing agency.",
-                     [(c.agency, c.issued) for c in counts])
-            + _counter("gateway_documents_signed_total",
-                       "Routed documents with a PDF validly signed by a trusted signer,"
-                       " by issuing agency.", [(c.agency, c.signed) for c in counts]))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from gateway.hub.axis_settings import AxisSettings
 from gateway.hub.notify import Notifier
 from gateway.hub.signatures import HubSignatures
 from gateway.hub.status_policy import StatusRate
@@ -43,6 +44,8 @@ class HubState:
     body_idle_s: float = 60.0  # a request body silent this long is given up (slow clients)
     progress: dict[str, int] = field(default_factory=dict)  # agency: last blob download (ms)
     signatures: HubSignatures = field(default_factory=HubSignatures)  # PDF verdicts, KPI
+    axis: AxisSettings | None = None  # the link to the national axis, when configured
+    cert_expiry_s: dict[str, int] = field(default_factory=dict)  # "ca"/"server": not-after
 
     def count(self, name: str) -> None:
         self.requests[name] = self.requests.get(name, 0) + 1

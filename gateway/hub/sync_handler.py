@@ -78,7 +78,8 @@ def _verdict(hub: HubState, agency: str, env: Envelope) -> Refusal | None:
         return Refusal(env.id, "forbidden.sender",
                        "a gateway may only issue documents from its own agency")
     try:
-        validate_envelope(env, lambda code: code in hub.store.directory)
+        validate_envelope(env, lambda code: code in hub.store.directory
+                          or code in hub.store.national)
     except Refused as exc:
         return Refusal(env.id, exc.codes[0], str(exc)[:500])
     return too_large(env)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -23,6 +24,18 @@ _LEGACY = re.compile(r"^(?:\d{1,3}\.){0,2}[A-Z]\d{2}$")
 MAX_CODE_LEN = 32
 MAX_DIRECTORY_ENTRIES = 20_000
 MAX_NAME_LEN = 300
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, so 'nam cuoi' finds 'Nậm Cuổi'."""
+    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d").replace("Đ", "d"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def matches(query: str, *fields: str) -> bool:
+    """Every word of ``query`` appears in the fields (folded): how a clerk finds an agency."""
+    haystack = fold(" ".join(fields))
+    return all(word in haystack for word in fold(query).split())
 
 
 def _bad_code(text: str) -> Refused:
@@ -126,6 +139,10 @@ class Directory(Mapping[str, Agency]):
 
     def __len__(self) -> int:
         return len(self._by_code)
+
+    def search(self, query: str) -> list[Agency]:
+        """The agencies whose name or code holds every word of ``query``, by code."""
+        return [self._by_code[c] for c in self if matches(query, self._by_code[c].name, c)]
 
     def children(self, code: str) -> list[Agency]:
         return [a for a in self._by_code.values() if a.parent and a.parent.text == code]

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta, timezone
 
-from gateway.model.agency import AgencyCode
+from gateway.model.agency import AgencyCode, fold
 from gateway.model.errors import Problem, Refused, is_utf8, not_utf8
 from gateway.model.filenames import MAX_NAME_BYTES, utf8_len
+
+# Dates on documents (issue, due) and edXML timestamps are Vietnamese calendar time.
+VN_TZ = timezone(timedelta(hours=7))
 
 
 class Urgency(enum.IntEnum):
@@ -87,8 +89,7 @@ class Secrecy(enum.IntEnum):
 
 def _fold(text: str) -> str:
     """Lower-case ASCII without diacritics, so 'Tối mật' and 'toi-mat' compare equal."""
-    decomposed = unicodedata.normalize("NFD", text.strip().lower().replace("đ", "d"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return fold(text.strip())
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from gateway.protocol.limits import (
     MAX_INBOX,
     MAX_INT,
     MAX_ITEMS,
+    MAX_LAST_ERROR,
     MAX_MAP,
     MAX_NEED,
     MAX_NOTE,
@@ -92,12 +93,13 @@ _NODE_KEYS, _STATUS_KEYS, _REFUSAL_KEYS, _NEED_KEYS, _INBOX_KEYS, _RECEIPT_KEYS 
 )
 _CONFIG_KEYS = frozenset({"frame_max", "dict"})
 _TRUST_KEYS = frozenset({"sha256", "size"})
+_NODE_OPTIONAL = frozenset({"last_error", "dead"})  # sent only when set (docs/protocol.md §4)
 
 
 def parse_request(obj: object, limits: Limits, *, strict: bool) -> SyncRequest:
     """Type- and range-check an unpacked request body; ``strict`` makes a bad ``out`` fatal."""
     m = _Map(obj, "body", _REQUEST_KEYS, versioned=True)
-    node = _Map(m.get("node"), "node", _NODE_KEYS)
+    node = _Map(m.get("node"), "node", _NODE_KEYS - _NODE_OPTIONAL, optional=_NODE_OPTIONAL)
     out: list[Envelope] = []
     bad: list[Refusal] = []
     for i, item in enumerate(m.seq("out", MAX_OUT)):
@@ -115,6 +117,8 @@ def parse_request(obj: object, limits: Limits, *, strict: bool) -> SyncRequest:
             disk_free=node.integer("disk_free"),
             blobs_bad=node.integer("blobs_bad"),
             uptime_s=node.integer("uptime_s"),
+            last_error=node.text("last_error", MAX_LAST_ERROR) if "last_error" in node else "",
+            dead=node.integer("dead") if "dead" in node else 0,
         ),
         out=tuple(out),
         acks=tuple(_int(a, f"acks[{i}]") for i, a in enumerate(m.seq("acks", MAX_ACKS))),
@@ -152,7 +156,7 @@ def parse_reply(obj: object, limits: Limits) -> SyncReply:
         ),
         receipts=receipts,
         config=HubConfig(frame_max=config.integer("frame_max"), dict_id=config.integer("dict"),
-                         trust=_trust(config.get("trust")) if config.has("trust") else None),
+                         trust=_trust(config.get("trust")) if "trust" in config else None),
     )
 
 
@@ -239,8 +243,8 @@ def _str(value: object, where: str, limit: int, *, empty: bool = True) -> str:
 
 
 class _Map:
-    """A received map with exactly ``keys`` (and perhaps some of ``optional``); accessors
-    type-check and name the failing path."""
+    """A received map with exactly ``keys`` (plus any of ``optional``); accessors type-check
+    and name the failing path."""
 
     def __init__(
         self, obj: object, where: str, keys: frozenset[str], *, versioned: bool = False,
@@ -265,7 +269,7 @@ class _Map:
     def get(self, key: str) -> object:
         return self._obj[key]
 
-    def has(self, key: str) -> bool:
+    def __contains__(self, key: str) -> bool:
         return key in self._obj
 
     def integer(self, key: str, high: int = MAX_INT) -> int:

@@ -64,6 +64,7 @@ MAX_DOC_ID = 36
 MAX_AGENCY = 32
 MAX_CODE = 64
 MAX_VERSION_TEXT = 64
+MAX_LAST_ERROR = 200  # heartbeat's optional last_error
 
 # Blob frames (§7).
 MAX_FRAME_RAW = 4 * 2**20

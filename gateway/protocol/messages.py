@@ -32,6 +32,9 @@ class NodeReport:
     disk_free: int
     blobs_bad: int
     uptime_s: int
+    # Optional on the wire (sent only when set, so a healthy box's heartbeat is unchanged):
+    last_error: str = ""  # class and short text of the box's last sync failure
+    dead: int = 0  # documents dead-lettered in its outbound queue
 
 
 @dataclass(frozen=True)

@@ -44,11 +44,20 @@ __all__ = [
 ]
 
 
+def _node(node: NodeReport) -> dict[str, Plain]:
+    """The heartbeat map; the optional fields only when set, so older bodies stay the same."""
+    plain: dict[str, Plain] = asdict(node)
+    for key, unset in (("last_error", ""), ("dead", 0)):
+        if plain[key] == unset:
+            del plain[key]
+    return plain
+
+
 def encode_request(req: SyncRequest) -> bytes:
     """msgpack bytes of ``req``; ``bad_out`` is never sent. Raises WireError on a broken limit."""
     plain: dict[str, Plain] = {
         "v": VERSION,
-        "node": asdict(req.node),
+        "node": _node(req.node),
         "out": [envelope_to_dict(e) for e in req.out],
         "acks": list(req.acks),
         "statuses": [asdict(s) for s in req.statuses],

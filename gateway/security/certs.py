@@ -130,3 +130,8 @@ def general_name(name: str) -> x509.GeneralName:
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Key material defaults to 0600; the mechanism is :func:`gateway.store.layout.write_atomic`."""
     write_atomic(path, data, mode)
+
+
+def not_after_s(cert_pem: bytes) -> int:
+    """When a PEM certificate expires, in Unix seconds (for the hub's expiry metrics)."""
+    return int(x509.load_pem_x509_certificate(cert_pem).not_valid_after_utc.timestamp())

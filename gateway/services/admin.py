@@ -109,7 +109,8 @@ async def scrub(data: str) -> ScrubResult:
     return ScrubResult(report, list(damaged), swept)
 
 
-def agencies(data: str | None) -> list[Agency]:
-    """The agency directory of the box at ``data``, or the sample one."""
+def agencies(data: str | None, search: str = "") -> list[Agency]:
+    """The agency directory of the box at ``data`` (or the sample one), those matching
+    ``search`` (words of the name or code, accents optional) when given."""
     directory = load_directory(Layout(Path(data))) if data else Directory.sample()
-    return [directory[c] for c in directory]
+    return directory.search(search)

@@ -1,5 +1,6 @@
 """The provincial hub's use cases: create it, serve it, issue enrollment and admin tokens,
-revoke a commune's certificates. Only the hub's own front end imports this module."""
+revoke a commune's certificates, report its KPIs. Only the hub's own front end imports this
+module."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from gateway.hub.enrollment import certificate_count, create_token, revoke
+from gateway.hub.kpi import KpiReport, period, report
 from gateway.hub.runtime import HubLayout, RunningHub, init_hub, open_hub, serve_hub
-from gateway.model import AgencyCode, Problem, Refused
+from gateway.model import Agency, AgencyCode, Directory, Problem, Refused
+from gateway.model.agency import MAX_NAME_LEN
 from gateway.security.tokens import parse_ttl
 from gateway.services.box import load_directory_file
 from gateway.sync.enroll import ca_fingerprint
@@ -88,5 +91,35 @@ async def hub_revoke(data: str, agency: str) -> int:
         raise Refused(Problem(
             "agency.no_certificate", f"Cơ quan {code} chưa được cấp chứng thư nào.",
             f"Agency {code} has no certificate."))
+    finally:
+        await state.store.db.close()
+
+
+async def hub_directory(data: str) -> str:
+    """The province's directory plus the national agencies the axis link cached, as a
+    directory file for boxes (``gateway init … --directory``), so a clerk can address them."""
+    state = await open_hub(Path(data))
+    try:
+        own = state.store.directory
+        national = []
+        for code, name in await state.store.axis.agencies():
+            try:
+                parsed = AgencyCode.parse(code)
+            except Refused:
+                continue  # a code our directory format cannot hold is not addressable here
+            if parsed.text not in own:
+                national.append(Agency(parsed, name.strip()[:MAX_NAME_LEN] or parsed.text,
+                                       parsed.level, parsed.parent))
+        return Directory([*own.values(), *national], source="hub+axis").to_json()
+    finally:
+        await state.store.db.close()
+
+
+async def hub_report(data: str, first: str | None, end: str | None) -> KpiReport:
+    """The provincial KPIs over ``[first, end)`` (``YYYY-MM-DD``, UTC+7; by default this
+    month so far), read from the hub's data while it may be serving."""
+    state = await open_hub(Path(data))
+    try:
+        return await report(state.store, period(first, end, state.store.clock()))
     finally:
         await state.store.db.close()

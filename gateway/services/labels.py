@@ -6,6 +6,7 @@ passed through :func:`~gateway.model.safe_text.safe_text`, so a label is safe to
 
 from __future__ import annotations
 
+from gateway.edxml.mapping import K_ID, K_KIND, K_REF
 from gateway.model import State
 from gateway.model.safe_text import safe_text
 from gateway.store.local import Doc
@@ -31,3 +32,18 @@ def summary_state(doc: Doc, lang: str) -> str:
     if len(states) == 1:
         return label
     return f"{label} {sum(1 for s in states if s == slowest)}/{len(states)}"
+
+
+_BUSINESS = {"1": ("Thu hồi văn bản", "Revokes document"),
+             "2": ("Cập nhật văn bản", "Updates document"),
+             "3": ("Thay thế văn bản", "Replaces document")}
+
+
+def business_label(doc: Doc, lang: str) -> str | None:
+    """What an edXML revoke, update or replace does, naming the document it acts on."""
+    extra = doc.envelope.extra
+    words = _BUSINESS.get(extra.get(K_KIND, "0"))
+    if words is None:
+        return None
+    ref = extra.get(K_REF) or extra.get(K_ID, "")
+    return f"{words[1] if lang == 'en' else words[0]} {safe_text(ref)}"

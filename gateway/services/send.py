@@ -16,7 +16,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 from gateway.model import (
@@ -29,6 +29,7 @@ from gateway.model import (
     uuid7,
     validate_envelope,
 )
+from gateway.model.document import VN_TZ
 from gateway.model.errors import printable
 from gateway.services.box import Box, load_directory, opened, wake_daemon, wall_ms
 from gateway.services.issue import Issuer
@@ -38,7 +39,6 @@ from gateway.store.blobs import COPY_BLOCK
 from gateway.store.local import LocalStore
 
 PLACEHOLDER_SHA = "0" * 64
-VN_TZ = timezone(timedelta(hours=7))  # dates on documents are Vietnamese calendar dates
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def file_problem(code: str, name: str, vi: str, en: str) -> Refused:
     return Refused(Problem(code, f"{vi}: {shown}", f"{en}: {shown}"))
 
 
-def _open_input(name: str) -> tuple[int, int]:
+def open_input(name: str) -> tuple[int, int]:
     """Opens one file to attach; returns (descriptor, size). ``O_NONBLOCK`` so that a FIFO
     named by mistake cannot hang the command; the type is checked on the opened descriptor,
     so what is read is what was checked."""
@@ -146,7 +146,7 @@ def _take_in(box: Box, req: SendRequest, secrecy: Secrecy, now: int,
     with contextlib.ExitStack() as stack:
         files = []
         for name in req.files:
-            fd, size = _open_input(name)
+            fd, size = open_input(name)
             stack.callback(os.close, fd)
             files.append(_Input(Path(name), fd, size))
         env = _envelope(req, box.config.agency, now, files)

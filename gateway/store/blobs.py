@@ -168,6 +168,17 @@ class BlobStore:
             f.seek(offset)
             yield from iter(lambda: f.read(COPY_BLOCK), b"")
 
+    def read_verified(self, sha256: str, name: str = "") -> bytes:
+        """A whole blob in memory, checked against its digest (:class:`BlobCorrupt` if not):
+        for the few callers that must hold it, such as an edXML package being built."""
+        try:
+            data = self.path(sha256).read_bytes()
+        except FileNotFoundError:
+            raise unreadable(name or sha256[:16], missing=True) from None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise unreadable(name or sha256[:16], missing=False)
+        return data
+
     def read_range(self, sha256: str, offset: int, length: int) -> bytes:
         with self.path(sha256).open("rb") as f:
             f.seek(offset)

@@ -113,6 +113,16 @@ class Database:
             finally:
                 await self._reader.execute("COMMIT")
 
+    async def ping(self) -> None:
+        """A trivial query: the database answers (a cheap health check, unlike quick_check)."""
+        async with self._read_lock:
+            await self._reader.execute_fetchall("SELECT 1")
+
+    def size_bytes(self) -> int:
+        """The database file and its write-ahead log, as they are on disk now."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        return sum(p.stat().st_size for p in (self.path, wal) if p.exists())
+
     async def integrity_problems(self) -> list[str]:
         async with self._read_lock:
             rows = await self._reader.execute_fetchall("PRAGMA quick_check")

@@ -17,6 +17,10 @@ from gateway.model.errors import Problem, Refused, hub_url_not_https
 from gateway.store.blobs import fsync_dir
 
 DEFAULT_RESERVE_BYTES = 128 * 2**20
+DEFAULT_HEALTH_LISTEN = "127.0.0.1:8473"  # loopback; 8473 is unassigned and unused on the image
+# The daemon's runtime directory (systemd); commune-gateway-note.path copies the note from
+# there to the boot partition, which the daemon's user cannot write (systemd/).
+DEFAULT_STATUS_FILE = "/run/commune-gateway/commune-status.txt"
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,10 @@ class GatewayConfig:
     hub: str | None = None
     reserve_bytes: int = DEFAULT_RESERVE_BYTES
     signing: dict[str, object] | None = None
+    # The daemon's local health endpoints ("" turns them off) and its note on the boot
+    # partition ("" turns it off; skipped where that directory does not exist).
+    health_listen: str = DEFAULT_HEALTH_LISTEN
+    status_file: str = DEFAULT_STATUS_FILE
 
 
 @dataclass(frozen=True)
@@ -147,4 +155,20 @@ def load_config(layout: Layout) -> GatewayConfig:
     signing = data.get("signing")
     if signing is not None and not isinstance(signing, dict):
         raise config_damaged(layout, "signing")
-    return GatewayConfig(agency=agency, hub=hub or None, reserve_bytes=reserve, signing=signing)
+    listen = data.get("health_listen", DEFAULT_HEALTH_LISTEN)
+    if not isinstance(listen, str) or (listen and split_listen(listen) is None):
+        raise config_damaged(layout, "health_listen")
+    note = data.get("status_file", DEFAULT_STATUS_FILE)
+    if not isinstance(note, str):
+        raise config_damaged(layout, "status_file")
+    return GatewayConfig(agency=agency, hub=hub or None, reserve_bytes=reserve, signing=signing,
+                         health_listen=listen, status_file=note)
+
+
+def split_listen(text: str) -> tuple[str, int] | None:
+    """``host:port`` (``[v6]:port`` too) as a pair, or None when it is not one."""
+    host, _, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.edxml.mapping import K_PACKAGE
 from gateway.model import (
     Delivery,
     Envelope,
@@ -33,6 +34,7 @@ from gateway.store.layout import Layout
 from gateway.store.schema import GATEWAY_MIGRATIONS
 
 Clock = Callable[[], int]
+_PACKAGE_PATH = f'$.extra."{K_PACKAGE}"'
 
 
 @dataclass(frozen=True)
@@ -146,8 +148,12 @@ class LocalStore:
         return await self.db.read(q)
 
     async def referenced_digests(self) -> list[str]:
+        """Attachments, and the original edXML packages that imported documents keep."""
         async def q(conn: Conn) -> list[str]:
-            rows = await conn.execute_fetchall("SELECT DISTINCT sha256 FROM attachments")
+            rows = await conn.execute_fetchall(
+                "SELECT sha256 FROM attachments UNION SELECT json_extract(envelope, ?)"
+                " FROM documents WHERE json_extract(envelope, ?) IS NOT NULL",
+                (_PACKAGE_PATH, _PACKAGE_PATH))
             return [str(r[0]) for r in rows]
 
         return await self.db.read(q)

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from gateway.edxml.mapping import K_ID, K_KIND, K_REASON, K_REF
 from gateway.model import Envelope, Event, IllegalTransition, State, apply, envelope_from_dict
 from gateway.model.delivery import STATUS_EVENTS, Delivery
 from gateway.model.envelope_codec import envelope_to_dict
@@ -22,6 +23,7 @@ from gateway.store.db import Conn
 from gateway.store.layout import load_config
 from gateway.store.local import LocalStore, add_event, insert_document
 
+REVOKE = "1"  # edXML BussinessDocType of a revoke, kept in the envelope's extra by the hub
 AUTO_STATUS_NS = uuid.UUID("6f1c1d2e-6a57-4c1e-9a43-0d0c0a8e5a01")  # sid of the automatic 01
 # A recall (13) is the sender's own action, recorded here; a receipt claiming one comes from
 # a recipient and is ignored, so a peer cannot toggle 13/16 to grow this box's event log.
@@ -126,6 +128,8 @@ class SyncState:
             if exists is None:
                 await insert_document(conn, env, "in", now)
                 await add_event(conn, env.id, now, "hub", "received")
+                if env.extra.get(K_KIND) == REVOKE:
+                    await _revoke(conn, env, now)
                 await conn.execute(
                     "INSERT OR IGNORE INTO status_out(sid, doc_id, code, note, at_ms)"
                     " VALUES (?,?,?,?,?)", (sid, env.id, "01", "", now))
@@ -154,6 +158,21 @@ class SyncState:
                 await kv.forget(conn, kv.DISK_SHORT_BYTES)
 
         await self.store.db.write(tx)
+
+
+async def _revoke(conn: Conn, notice: Envelope, now: int) -> None:
+    """An edXML revoke (BussinessDocType 1) names the document it takes back by its edXML
+    DocumentId: that earlier inbound document of the same sender shows as recalled (13)."""
+    ref = notice.extra.get(K_REF) or notice.extra.get(K_ID) or ""
+    rows = await conn.execute_fetchall(
+        "SELECT id FROM documents WHERE direction = 'in' AND sender = ? AND id != ?"
+        " AND json_extract(envelope, ?) = ? AND coalesce(json_extract(envelope, ?), '0') != ?",
+        (notice.sender, notice.id, f'$.extra."{K_ID}"', ref, f'$.extra."{K_KIND}"', REVOKE))
+    for r in rows:
+        await conn.execute("UPDATE documents SET inbox_status = ? WHERE id = ?",
+                           (State.RECALLED.value, str(r[0])))
+        await add_event(conn, str(r[0]), now, notice.sender, "13",
+                        notice.extra.get(K_REASON, "")[:500])
 
 
 async def _accepted(conn: Conn, doc_id: str, now: int) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from gateway import __version__
+from gateway.protocol.limits import MAX_LAST_ERROR
 from gateway.protocol.wire import BlobNeed, NodeReport, SyncReply, SyncRequest
 from gateway.queue import Backoff, OutboundQueue
 from gateway.signing.config import SigningConfig
@@ -39,7 +40,13 @@ from gateway.sync.uploads import Uploader
 
 log = logging.getLogger("gateway.sync")
 Clock = Callable[[], int]
+REPORT_FAILURE_MS = 24 * 3600_000  # the heartbeat reports a failure this long after it
 Sleep = Callable[[float], Awaitable[None]]
+
+
+# While inbox items wait for their blobs, how often the sync loop asks the hub for news: a few
+# hundred bytes every few seconds, against up to a long-poll's delay for an urgent document.
+INBOX_RECHECK_S = 5.0
 
 
 class _Stopping(Exception):
@@ -53,6 +60,8 @@ class LinkStats:
     online: bool = False
     last_sync_ms: int = 0
     last_error: str = ""
+    last_failure: str = ""  # "Class: text" of the last failure; a good sync keeps it
+    last_failure_ms: int = 0
     syncs: int = 0
     failures: int = 0
     bytes_up: int = 0
@@ -127,18 +136,22 @@ class SyncClient:
                 backoff.succeeded()
                 if reply is not None and reply.inbox and not self.woken.is_set():
                     # The hub answers at once while inbox items wait for their blobs (or for
-                    # disk space); asking again before anything changed is a hot loop.
-                    await self.pause(self.wait_s, self.woken)
+                    # disk space); asking again before anything changed is a hot loop, but
+                    # waiting a whole long-poll would hide a new Hỏa tốc document that long.
+                    await self.pause(min(self.wait_s, INBOX_RECHECK_S), self.woken)
             except HubUnavailable as exc:
-                await self._offline(str(exc))
+                await self._offline(exc)
                 await self.pause(backoff.failed(), self.woken)
             except HubRefused as exc:
-                await self._offline(str(exc))
+                await self._offline(exc)
                 log.warning("hub refused sync: %s", exc)
                 await self.pause(max(60.0, backoff.failed()), self.woken)
 
-    async def _offline(self, reason: str) -> None:
+    async def _offline(self, exc: Exception) -> None:
+        reason = str(exc)
         was_online = self.stats.online or not self.stats.last_error
+        self.stats.last_failure = f"{type(exc).__name__}: {reason}"[:MAX_LAST_ERROR]
+        self.stats.last_failure_ms = self.clock()
         self.stats.online = False
         self.stats.failures += 1
         self.stats.last_error = reason[:300]
@@ -196,6 +209,10 @@ class SyncClient:
             disk_free=self.store.blobs.free_bytes(),
             blobs_bad=counts["blobs_refetching"] + counts["blobs_lost"],
             uptime_s=int(time.monotonic() - self.started),
+            last_error=(self.stats.last_failure
+                        if self.clock() - self.stats.last_failure_ms < REPORT_FAILURE_MS
+                        else ""),
+            dead=counts["outbound_dead"],
         )
 
 

@@ -14,17 +14,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiohttp import web
+
 from gateway.model import Problem, Refused
 from gateway.security.identity import load_identity
 from gateway.security.tls import client_context
 from gateway.signing.config import SigningConfig
 from gateway.signing.errors import SigningConfigError
-from gateway.store.layout import GatewayConfig, Layout, load_config
+from gateway.store.layout import GatewayConfig, Layout, load_config, split_listen
 from gateway.store.local import LocalStore
 from gateway.store.repair import sweep_orphans
+from gateway.sync import health
 from gateway.sync.client import SyncClient
 from gateway.sync.link import HubLink
 from gateway.sync.transport import DEFAULT_SNDBUF, HubClient
+from gateway.sync.watchdog import Notifier, keep_alive
 
 WAKE_POLL_S = 0.5
 log = logging.getLogger("gateway.sync")
@@ -117,10 +121,43 @@ async def supervise(client: SyncClient, layout: Layout, stop: asyncio.Event) -> 
     return 0
 
 
-async def run_daemon(data: Path, stop: asyncio.Event) -> int:
+def describe(client: SyncClient) -> str:
+    """One line for ``systemctl status`` (the notify protocol's STATUS=)."""
+    stats = client.stats
+    link = "online" if stats.online else f"offline: {stats.last_error[:80] or 'not yet synced'}"
+    return f"{link}; {stats.syncs} syncs, {stats.failures} failures"
+
+
+async def _health_server(gw: Gateway) -> web.AppRunner | None:
+    """The loopback health endpoints, if configured; a taken port is logged, not fatal (the
+    daemon's job is to sync, and a second daemon on a test machine is not an error)."""
+    where = split_listen(gw.config.health_listen) if gw.config.health_listen else None
+    if where is None:
+        return None
+    try:
+        return await health.serve(gw.client, *where)
+    except OSError as exc:
+        log.warning("health endpoints not served on %s: %s", gw.config.health_listen, exc)
+        return None
+
+
+async def run_daemon(data: Path, stop: asyncio.Event, notifier: Notifier | None = None) -> int:
     """``gateway run``; returns the process's exit status."""
     gw = await open_gateway(data)
+    runner = await _health_server(gw)
+    helpers = [asyncio.create_task(keep_alive(
+        notifier or Notifier(), gw.store.db.ping, lambda: describe(gw.client), stop))]
+    note = Path(gw.config.status_file) if gw.config.status_file else None
+    if note is not None and note.parent.is_dir():
+        helpers.append(asyncio.create_task(health.keep_note(
+            gw.client, gw.config.agency, health.StatusNote(note), stop)))
     try:
         return await supervise(gw.client, gw.layout, stop)
     finally:
+        stop.set()
+        for failed in await asyncio.gather(*helpers, return_exceptions=True):
+            if isinstance(failed, Exception):  # health is advisory: log it, keep the status
+                log.error("health task failed: %s: %s", type(failed).__name__, failed)
+        if runner is not None:
+            await runner.cleanup()
         await gw.close()

@@ -301,6 +301,10 @@ class Hub:
         idle = self.running.state.signatures.idle
         if not idle.is_set():
             await asyncio.wait_for(idle.wait(), 60)
+        # Heartbeats wait in memory for the next batched write (every 2 s). Writing them now
+        # means a timer firing between two snapshots cannot look like a change, and a heartbeat
+        # the hostile request itself left behind is seen in the second snapshot.
+        await self.running.state.store.flush_heartbeats()
         db = self.running.state.store.db
 
         async def read(conn: Conn) -> dict[str, list[tuple[object, ...]]]:
@@ -313,12 +317,6 @@ class Hub:
             return out
 
         return Snapshot(await db.read(read), _walk(self.root / "blobs"))
-
-    async def baseline(self) -> Snapshot:
-        """A snapshot to compare with after a request: earlier heartbeats, gathered in memory
-        and flushed every 2 s, are written first so the flush cannot fall in between."""
-        await self.running.state.store.flush_heartbeats()
-        return await self.snapshot()
 
     async def settle(self) -> None:
         """Waits until no upload handler is still running (a hung-up client's included)."""
@@ -337,7 +335,7 @@ class Hub:
 async def refused(hub: Hub, category: str, send: Callable[[], Awaitable[Reply]], *,
                   allowed: Statuses | None = None, heartbeat_of: str | None = None) -> Reply:
     """Sends one hostile request: it must be refused with a 4xx and change nothing."""
-    before = await hub.baseline()
+    before = await hub.snapshot()
     reply = await send()
     check_refusal(reply, allowed)
     await hub.settle()
@@ -349,7 +347,7 @@ async def refused(hub: Hub, category: str, send: Callable[[], Awaitable[Reply]],
 async def neutral(hub: Hub, category: str, send: Callable[[], Awaitable[Reply]], *,
                   status: int = 200, heartbeat_of: str | None = None) -> Reply:
     """A hostile request answered with ``status`` whose hostile part changes nothing."""
-    before = await hub.baseline()
+    before = await hub.snapshot()
     reply = await send()
     assert reply.status == status, (reply.status, reply.body[:300])
     await hub.settle()
@@ -360,7 +358,7 @@ async def neutral(hub: Hub, category: str, send: Callable[[], Awaitable[Reply]],
 
 async def tls_refused(hub: Hub, category: str, peer: Peer, path: str = "/v1/sync") -> None:
     """A certificate the TLS layer itself refuses: no HTTP exchange at all, nothing changes."""
-    before = await hub.baseline()
+    before = await hub.snapshot()
     try:
         reply = await peer.request("POST", path, body=sync_request(),
                                    headers={"Content-Type": SYNC_TYPE, "X-Sync-Dict": "0"})

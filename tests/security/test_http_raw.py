@@ -61,7 +61,7 @@ async def test_malformed_http_without_a_certificate(hub: Hub, name: str) -> None
 
 
 async def _hang_up(hub: Hub, peer: Peer, data: bytes, kind: str) -> None:
-    before = await hub.baseline()
+    before = await hub.snapshot()
     started = hub.running.state.requests.get(kind, 0)
     assert await raw_http(hub, peer.ctx, data, hang_up_after_send=True) is None
     for _ in range(200):  # the handler has started (and then its upload slot exists) ...

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from gateway.model.agency import fold
 from gateway.store.local import EventRow
 from tests.tui.conftest import NOW_MS
 from tui.__main__ import main
-from tui.format import event_label, fold
+from tui.format import event_label
 from tui.i18n import set_language
 from tui.link import Link, LinkInfo, describe
 from tui.screens.compose import parse_due

@@ -15,8 +15,9 @@ from textual.widgets import Button, Input, OptionList, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from gateway.model import Directory
+from gateway.model.agency import matches
 from gateway.model.safe_text import safe_text
-from tui.format import clip, fmt_size, fold
+from tui.format import clip, fmt_size
 from tui.i18n import t
 from tui.messages import Notice, RecipientsChanged
 from tui.widgets.common import TextField
@@ -47,11 +48,9 @@ class RecipientPicker(Vertical):
         self.border_title = t("c.recipients")
 
     def _options(self, query: str) -> list[Selection[str]]:
-        words = fold(query).split()
         return [Selection(Text.assemble(clip(name, 30), ("  " + code, "dim")), code,
                           code in self.chosen)
-                for code, name in self.entries
-                if all(w in fold(f"{name} {code}") for w in words)]
+                for code, name in self.entries if matches(query, name, code)]
 
     @on(Input.Changed, "#filter")
     def filter(self, event: Input.Changed) -> None:

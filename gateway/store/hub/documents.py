@@ -15,13 +15,16 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from gateway.errors import StoreError
 from gateway.model import Directory, Envelope, envelope_from_dict, envelope_to_dict
 from gateway.protocol.limits import MAX_INBOX, MAX_RECEIPTS, REPLY_BUDGET
 from gateway.protocol.wire import BlobNeed, InboxItem, NodeReport, Receipt, Refusal
 from gateway.store.blobs import BlobStore
 from gateway.store.db import Conn, Database
+from gateway.store.hub.axis import AxisRecords, is_national, note_pulled
 from gateway.store.hub.credentials import Credentials
 from gateway.store.hub.fleet import FleetRecords
+from gateway.store.hub.kpi import KpiRecords
 from gateway.store.hub.statuses import StatusLog, add_receipt
 from gateway.store.hub.verdicts import SignatureRecords
 
@@ -57,8 +60,11 @@ class HubStore:
         self.clock = clock
         self.credentials = Credentials(db)
         self.fleet = FleetRecords(db)
+        self.kpi = KpiRecords(db)
         self.statuses = StatusLog(db)
         self.signatures = SignatureRecords(db)
+        self.axis = AxisRecords(db)
+        self.national: frozenset[str] = frozenset()  # codes reached through the axis
         self.pending_heartbeats: dict[str, tuple[str | int, ...]] = {}
 
     # Gateway -> hub ------------------------------------------------------------------------
@@ -73,7 +79,7 @@ class HubStore:
         now = self.clock()
         self.pending_heartbeats[agency] = (
             agency, now, now, node.version, now - node.clock_ms, node.queue, node.disk_free,
-            node.blobs_bad, node.uptime_s)
+            node.blobs_bad, node.uptime_s, node.last_error, node.dead)
 
     async def flush_heartbeats(self) -> None:
         if not self.pending_heartbeats:
@@ -81,11 +87,13 @@ class HubStore:
         rows, self.pending_heartbeats = list(self.pending_heartbeats.values()), {}
         await self.db.write(lambda c: c.executemany(
             "INSERT INTO gateways(agency, first_seen_ms, last_seen_ms, version, skew_ms, queue,"
-            " disk_free, blobs_bad, uptime_s, syncs) VALUES (?,?,?,?,?,?,?,?,?,1)"
+            " disk_free, blobs_bad, uptime_s, last_error, dead, syncs)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,1)"
             " ON CONFLICT(agency) DO UPDATE SET last_seen_ms=excluded.last_seen_ms,"
             " version=excluded.version, skew_ms=excluded.skew_ms, queue=excluded.queue,"
             " disk_free=excluded.disk_free, blobs_bad=excluded.blobs_bad,"
-            " uptime_s=excluded.uptime_s, syncs=syncs+1", rows))
+            " uptime_s=excluded.uptime_s, last_error=excluded.last_error,"
+            " dead=excluded.dead, syncs=syncs+1", rows))
 
     async def accept(self, agency: str,
                      offered: Sequence[tuple[Envelope, Refusal | None]]) -> Accepted:
@@ -133,6 +141,32 @@ class HubStore:
 
         await self.db.write(tx)
         return frozenset(senders)
+
+    async def accept_from_axis(self, env: Envelope, key: str, axis_id: str,
+                               document_id: str) -> frozenset[str]:
+        """Files a document pulled from the axis whose blobs the hub already stored: its
+        sender is recorded as their holder and it is routed at once, in the transaction that
+        records its dedupe ``key`` (a replay files nothing)."""
+        touched: set[str] = set()
+
+        async def tx(conn: Conn) -> None:
+            seen = await (await conn.execute("SELECT 1 FROM axis_pulled WHERE key = ?",
+                                             (key,))).fetchone()
+            if seen is not None:
+                return
+            await conn.executemany(
+                "INSERT OR IGNORE INTO blob_holders(sha256, agency) VALUES (?,?)",
+                [(a.sha256, env.sender) for a in env.attachments])
+            problem = await _insert(conn, env, self.clock())
+            if problem is not None:
+                raise StoreError(f"axis document {env.id}: {problem.reason}")
+            await conn.execute("INSERT INTO axis_docs(doc_id, document_id, direction)"
+                               " VALUES (?,?,'in')", (env.id, document_id))
+            await note_pulled(conn, key, axis_id, env.id, self.clock())
+            touched.update(await self._route_if_complete(conn, env.id))
+
+        await self.db.write(tx)
+        return frozenset(touched)
 
     # Hub -> gateway ------------------------------------------------------------------------
 
@@ -238,10 +272,14 @@ class HubStore:
         env = envelope_from_dict(json.loads(str(row[2])))
         await conn.execute("UPDATE documents SET complete_ms = ? WHERE id = ?", (now, doc_id))
         for recipient in env.recipients:
+            await add_receipt(conn, sender, doc_id, recipient, AT_HUB, now)
+            if await is_national(conn, recipient):  # the axis link pushes it from here
+                await conn.execute("INSERT OR IGNORE INTO axis_out(doc_id, recipient)"
+                                   " VALUES (?,?)", (doc_id, recipient))
+                continue
             await conn.execute(
                 "INSERT OR IGNORE INTO inbox(recipient, doc_id, urgency, routed_ms)"
                 " VALUES (?,?,?,?)", (recipient, doc_id, int(row[1]), now))
-            await add_receipt(conn, sender, doc_id, recipient, AT_HUB, now)
             await conn.executemany(
                 "INSERT OR IGNORE INTO blob_holders(sha256, agency) VALUES (?,?)",
                 [(a.sha256, recipient) for a in env.attachments])

@@ -24,6 +24,8 @@ class GatewayRecord:
     queue: int
     disk_free: int
     blobs_bad: int
+    last_error: str  # class and short text of the box's last sync failure, "" if none
+    dead: int  # documents dead-lettered in its queue
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,10 @@ class FleetRecords:
     async def gateways(self) -> list[GatewayRecord]:
         """Every gateway that ever sent a heartbeat, in no particular order."""
         rows = await self.db.read(lambda c: c.execute_fetchall(
-            "SELECT agency, last_seen_ms, version, skew_ms, queue, disk_free, blobs_bad"
-            " FROM gateways"))
+            "SELECT agency, last_seen_ms, version, skew_ms, queue, disk_free, blobs_bad,"
+            " last_error, dead FROM gateways"))
         return [GatewayRecord(str(r[0]), int(r[1]), str(r[2]), int(r[3]), int(r[4]),
-                              int(r[5]), int(r[6])) for r in rows]
+                              int(r[5]), int(r[6]), str(r[7]), int(r[8])) for r in rows]
 
     async def waiting(self) -> dict[str, Waiting]:
         """By recipient, for recipients with anything waiting."""

@@ -105,9 +105,47 @@ HUB_MIGRATIONS = (
         # Fleet: the oldest document still waiting for each recipient.
         "CREATE INDEX inbox_waiting ON inbox(recipient, acked_ms, routed_ms)",
     )),
+    # The national axis (gateway/store/hub/axis.py): the agencies reached through it, what
+    # was pulled (dedupe keys), the edXML DocumentId of each exchanged document, deliveries
+    # still to push, and what the axis already accepted from us.
+    Migration(3, (
+        """CREATE TABLE axis_agencies(
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            system TEXT NOT NULL
+        )""",
+        """CREATE TABLE axis_pulled(
+            key TEXT PRIMARY KEY,
+            axis_id TEXT NOT NULL,
+            doc_id TEXT,
+            at_ms INTEGER NOT NULL
+        )""",
+        """CREATE TABLE axis_docs(
+            doc_id TEXT PRIMARY KEY REFERENCES documents(id),
+            document_id TEXT NOT NULL,
+            direction TEXT NOT NULL CHECK (direction IN ('in', 'out'))
+        )""",
+        "CREATE INDEX axis_docs_edxml ON axis_docs(document_id, direction)",
+        """CREATE TABLE axis_out(
+            doc_id TEXT NOT NULL REFERENCES documents(id),
+            recipient TEXT NOT NULL,
+            sent_ms INTEGER,
+            PRIMARY KEY (doc_id, recipient)
+        )""",
+        """CREATE TABLE axis_pushed(
+            key TEXT PRIMARY KEY,
+            axis_id TEXT NOT NULL,
+            at_ms INTEGER NOT NULL
+        )""",
+    )),
+    # Fleet: the heartbeat's optional last error (class and short text) and dead letters.
+    Migration(4, (
+        "ALTER TABLE gateways ADD COLUMN last_error TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE gateways ADD COLUMN dead INTEGER NOT NULL DEFAULT 0",
+    )),
     # Signature verdicts of PDF attachments (issue 11): which blobs are PDFs (the envelope's
     # rule, kept per row so the checker never parses envelopes), and one verdict per digest.
-    Migration(3, (
+    Migration(5, (
         "ALTER TABLE doc_blobs ADD COLUMN pdf INTEGER NOT NULL DEFAULT 0",
         "UPDATE doc_blobs SET pdf = 1 WHERE EXISTS (SELECT 1 FROM documents d,"
         " json_each(d.envelope, '$.attachments') j WHERE d.id = doc_blobs.doc_id"

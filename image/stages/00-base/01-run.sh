@@ -56,3 +56,18 @@ ALGO=zstd
 PERCENT=50
 PRIORITY=100
 CONF
+
+# Watchdogs: the SoC's hardware watchdog (bcm2835-wdt) is enabled, and systemd pets it; if
+# the kernel or systemd hangs, the board resets itself after RuntimeWatchdogSec (the
+# bcm2835 cannot time out later than ~15 s). Services have their own (WatchdogSec=).
+config_txt="${ROOTFS_DIR}/boot/firmware/config.txt"
+install -d "$(dirname -- "$config_txt")"
+grep -qx 'dtparam=watchdog=on' "$config_txt" 2>/dev/null \
+    || printf '\n# commune gateway: hardware watchdog\ndtparam=watchdog=on\n' >>"$config_txt"
+install -d "${ROOTFS_DIR}/etc/systemd/system.conf.d"
+cat >"${ROOTFS_DIR}/etc/systemd/system.conf.d/60-commune-watchdog.conf" <<CONF
+# commune gateway: systemd pets the Pi's hardware watchdog; a hung system resets itself.
+[Manager]
+RuntimeWatchdogSec=14s
+RebootWatchdogSec=2min
+CONF

@@ -16,6 +16,9 @@ rm -f /tmp/commune-gateway.deb
 systemctl enable commune-gateway-tui.service
 systemctl disable getty@tty1.service
 rm -f /etc/systemd/system/getty@tty1.service.d/autologin.conf
+# The daemon's status note reaches the boot partition through this watch (root writes FAT);
+# it does nothing until the daemon runs.
+systemctl enable commune-gateway-note.path
 # The sync daemon stays disabled until first boot has enrolled the box.
 systemctl disable commune-gateway.service commune-gateway-scrub.timer \
     commune-gateway-retry.timer commune-hub.service
