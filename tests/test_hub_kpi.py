@@ -102,7 +102,8 @@ async def make_history(store: HubStore, clock: Clock) -> None:
 
 
 # March 2024, per agency: issued, arrived, reached 03, avg to 03 (s), reached 06,
-# avg to 06 (s), overdue. The share signed is unknown (no hub verdicts yet).
+# avg to 06 (s), overdue. No PDF here carries a signature: signed 0, the share 0 where
+# anything was issued and unknown where nothing was.
 MARCH = {
     OFFICE: (3, 1, 1, 1 * HOUR_S, 1, 48 * HOUR_S, 1),
     XA_A: (1, 2, 2, 3 * HOUR_S, 1, 24 * HOUR_S, 1),
@@ -165,7 +166,8 @@ async def test_kpi_json_gives_exact_numbers_for_the_period(province: Province) -
                                                                   "UTC+7")
     assert report["from_ms"] == at("2024-03-01", "00:00")
     for unit in [*report["units"], report["total"]]:
-        assert unit["signed"] is None and unit["signed_share"] is None  # unknown, not zero
+        assert unit["signed"] == 0
+        assert unit["signed_share"] == (0.0 if unit["issued"] else None)
     # The default period is the hub clock's month so far: March again.
     assert by_unit(json.loads((await province.get("/v1/kpi"))[1])) == MARCH
 
@@ -193,18 +195,20 @@ async def test_hub_report_prints_a_table_and_csv(province: Province) -> None:
     got = {r["agency"]: tuple(r[f] for f in FIELDS) for r in rows}
     assert got == {a: tuple("" if v is None else str(v) for v in vals)
                    for a, vals in MARCH.items()}
-    assert {r["signed"] for r in rows} == {r["signed_share"] for r in rows} == {"unknown"}
+    assert {r["signed"] for r in rows} == {"0"}
+    assert {r["agency"]: r["signed_share"] for r in rows} == {
+        a: "0.0" if vals[0] else "unknown" for a, vals in MARCH.items()}
     assert rows[0]["name"] == "Văn phòng UBND tỉnh"
 
     done = run_gateway("hub", "report", "--data", str(province.root), *period)
     assert done.returncode == 0, done.stderr
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     assert "từ ngày 2024-03-01 đến trước ngày 2024-04-01" in done.stdout
-    assert re.fullmatch(r"000\.00\.10\.H35\s+1\s+chưa rõ\s+2\s+3 giờ 00 phút \(2\)\s+"
+    assert re.fullmatch(r"000\.00\.10\.H35\s+1\s+0 \(0,0%\)\s+2\s+3 giờ 00 phút \(2\)\s+"
                         r"24 giờ 00 phút \(1\)\s+1\s+UBND xã Bản Lang", lines[XA_A])
-    assert re.fullmatch(r"Tổng cộng\s+4\s+chưa rõ\s+4\s+1 giờ 54 phút \(4\)\s+"
+    assert re.fullmatch(r"Tổng cộng\s+4\s+0 \(0,0%\)\s+4\s+1 giờ 54 phút \(4\)\s+"
                         r"36 giờ 00 phút \(2\)\s+4", lines["Tổng"])
-    assert re.search(r"000\.00\.11\.H35\s+0\s+chưa rõ\s+1\s+36 phút \(1\)\s+—\s+2\s",
+    assert re.search(r"000\.00\.11\.H35\s+0\s+0\s+1\s+36 phút \(1\)\s+—\s+2\s",
                      lines[XA_B])
     assert "2 ngày 0 giờ (1)" in lines[OFFICE]
 
@@ -221,9 +225,9 @@ async def test_fleet_page_shows_the_kpis(province: Province, tmp_path: Path) -> 
     rows = re.findall(r'<tr(?: class="total")? data-agency="([^"]+)">(.*?)</tr>', dom, re.S)
     cells = {a: re.findall(r"<td>([^<]*)</td>", body) for a, body in rows}
     assert [a for a, _ in rows] == ["total", XA_B, OFFICE, XA_A]  # most overdue first
-    assert cells["total"] == ["Tổng cộng", "4", "chưa rõ", "4", "1 giờ 54 phút (4)",
+    assert cells["total"] == ["Tổng cộng", "4", "0 (0,0%)", "4", "1 giờ 54 phút (4)",
                               "36 giờ 00 phút (2)", "4"]
-    assert cells[XA_A] == ["UBND xã Bản Lang (000.00.10.H35)", "1", "chưa rõ", "2",
+    assert cells[XA_A] == ["UBND xã Bản Lang (000.00.10.H35)", "1", "0 (0,0%)", "2",
                            "3 giờ 00 phút (2)", "24 giờ 00 phút (1)", "1"]
     assert cells[XA_B][4:] == ["36 phút (1)", "—", "2"]
     assert cells[OFFICE][5] == "2 ngày 0 giờ (1)"
