@@ -19,6 +19,7 @@ from gateway.hub.fleet import STALL_AFTER_MS
 from gateway.hub.runtime import RunningHub, init_hub, serve_hub, wall_ms
 from gateway.model import Directory
 from gateway.protocol.wire import NodeReport
+from gateway.store.hub.documents import HubStore
 from tests.factories import envelope
 
 SENDER = "000.00.01.H35"  # a healthy box that sends the documents the behind ones never take
@@ -30,9 +31,10 @@ class Clock:
 
     def __init__(self) -> None:
         self.offset_ms = 0
+        self.pinned_ms: int | None = None  # while set, time stands still (exact skews)
 
     def __call__(self) -> int:
-        return wall_ms() + self.offset_ms
+        return self.pinned_ms if self.pinned_ms is not None else wall_ms() + self.offset_ms
 
 
 @dataclass(frozen=True)
@@ -84,13 +86,22 @@ def _node(box: Box, hub_now: int) -> NodeReport:
         dead=1 if box.kind == "dead" else 0)
 
 
+def _heartbeats(store: HubStore, clock: Clock, boxes: list[Box]) -> None:
+    """Each box's heartbeat as the hub notes it, with the box's clock read at the same instant:
+    a millisecond between the two would show as a skew."""
+    clock.pinned_ms = clock()
+    try:
+        for box in boxes:
+            store.heartbeat(box.agency, _node(box, clock.pinned_ms))
+    finally:
+        clock.pinned_ms = None
+
+
 async def populate(hub: RunningHub, clock: Clock, boxes: list[Box]) -> None:
     """Puts the hub's records where each box's kind says, ending at the real present."""
     store = hub.state.store
     clock.offset_ms = -2 * 3600_000  # two hours ago: the silent ones last spoke
-    for box in boxes:
-        if box.kind == "silent":
-            store.heartbeat(box.agency, _node(box, clock()))
+    _heartbeats(store, clock, [b for b in boxes if b.kind == "silent"])
     await store.flush_heartbeats()
     clock.offset_ms = -(STALL_AFTER_MS + 10 * 60_000)  # routed long ago, never taken in
     behind = tuple(b.agency for b in boxes if b.kind == "behind")
@@ -98,9 +109,7 @@ async def populate(hub: RunningHub, clock: Clock, boxes: list[Box]) -> None:
     accepted = await store.accept(SENDER, [(env, None)])
     assert accepted.accepted == (env.id,)
     clock.offset_ms = 0
-    for box in boxes:
-        if box.kind not in ("never", "silent"):
-            store.heartbeat(box.agency, _node(box, clock()))
+    _heartbeats(store, clock, [b for b in boxes if b.kind not in ("never", "silent")])
     await store.flush_heartbeats()
 
 
