@@ -20,6 +20,7 @@ from gateway.model import Envelope
 from gateway.protocol.pacing import FramePacer
 from gateway.queue import Backoff
 from gateway.store import repair
+from gateway.store.blobs import BlobStore
 from gateway.sync.link import HubRefused, HubUnavailable
 from gateway.sync.transfers import DOWNLOAD_SLICE_S, IDLE_S, Workers, link_backoff, recovered
 
@@ -152,7 +153,7 @@ class Downloader:
         rate = self.pacer.rate or frame / 2.0
         limit = max(2 * frame, int(rate * DOWNLOAD_SLICE_S))
         started, got = time.monotonic(), 0
-        f = await asyncio.to_thread(blobs.open_partial, sha256, offset)
+        f = await _open_partial(blobs, sha256, offset)
         try:
             async for payload in self.client.hub.download(sha256, offset, limit, frame):
                 if offset + got + len(payload) > size:
@@ -167,6 +168,22 @@ class Downloader:
         complete = blobs.partial_size(sha256) >= size
         if complete and not await asyncio.to_thread(blobs.finish_partial, sha256):
             raise HubUnavailable(f"blob {sha256[:12]} failed verification; fetching again")
+
+
+async def _open_partial(blobs: BlobStore, sha256: str, offset: int) -> BinaryIO:
+    """Opens the partial file in a worker thread; if the download is cancelled meanwhile (a
+    cut, shutdown), the file the thread still opens is closed instead of left to the GC."""
+    opening = asyncio.ensure_future(asyncio.to_thread(blobs.open_partial, sha256, offset))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_opened)
+        raise
+
+
+def _close_opened(opened: asyncio.Future[BinaryIO]) -> None:
+    if not opened.cancelled() and opened.exception() is None:
+        opened.result().close()
 
 
 def _append(f: BinaryIO, payload: bytes, at: int) -> None:

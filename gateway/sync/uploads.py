@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.pacing import FramePacer
@@ -210,43 +210,38 @@ class Uploader:
         # The link rate is what left after the first frame filled the (small) buffers: the
         # average since then, not one frame's time, which only reflects buffer refills.
         flowing_since, flowed = 0.0, 0
-        f = await asyncio.to_thread(_open_at, self.client.store.blobs.path(need.sha256),
-                                    position)
-        try:
-            while position < need.size:
-                if self._overtaken(need) or time.monotonic() - started > REQUEST_BUDGET_S:
-                    break  # end the body at this frame boundary
-                want = min(self.pacer.frame_size(), need.size - position)
-                raw_len, frame = await asyncio.to_thread(_read_frame, f, want, encoder)
-                if not raw_len:
-                    break
-                for at in range(0, len(frame), PIECE):
-                    if at and self._outranked(need):  # a more urgent upload is moving: let it
-                        flowing_since += await self._step_aside(need)  # have the whole link
-                    yield frame[at:at + PIECE]
-                now = time.monotonic()
-                if not flowing_since:
-                    flowing_since = now
-                elif (flowed := flowed + len(frame)) and now - flowing_since >= PACE_EVERY_S:
-                    self.pacer.observe(flowed, now - flowing_since)  # adapt within a request
-                    flowing_since, flowed = now, 0
-                position += raw_len
-                stats.bytes_up += len(frame)
-                stats.blob_bytes_up += raw_len
-                stats.frames_up += 1
-                stats.max_frame = max(stats.max_frame, raw_len)
-        finally:
-            f.close()
+        path = self.client.store.blobs.path(need.sha256)
+        while position < need.size:
+            if self._overtaken(need) or time.monotonic() - started > REQUEST_BUDGET_S:
+                break  # end the body at this frame boundary
+            want = min(self.pacer.frame_size(), need.size - position)
+            raw_len, frame = await asyncio.to_thread(_read_frame, path, position, want,
+                                                   encoder)
+            if not raw_len:
+                break
+            for at in range(0, len(frame), PIECE):
+                if at and self._outranked(need):  # a more urgent upload is moving: let it
+                    flowing_since += await self._step_aside(need)  # have the whole link
+                yield frame[at:at + PIECE]
+            now = time.monotonic()
+            if not flowing_since:
+                flowing_since = now
+            elif (flowed := flowed + len(frame)) and now - flowing_since >= PACE_EVERY_S:
+                self.pacer.observe(flowed, now - flowing_since)  # adapt within a request
+                flowing_since, flowed = now, 0
+            position += raw_len
+            stats.bytes_up += len(frame)
+            stats.blob_bytes_up += raw_len
+            stats.frames_up += 1
+            stats.max_frame = max(stats.max_frame, raw_len)
         if flowing_since:
             self.pacer.observe(flowed, time.monotonic() - flowing_since)
 
 
-def _open_at(path: Path, offset: int) -> BinaryIO:
-    f = path.open("rb")
-    f.seek(offset)
-    return f
-
-
-def _read_frame(f: BinaryIO, size: int, encoder: FrameEncoder) -> tuple[int, bytes]:
-    raw = f.read(size)
+def _read_frame(path: Path, offset: int, size: int, encoder: FrameEncoder) -> tuple[int, bytes]:
+    """One frame's bytes, opened and closed in the worker thread: a request cancelled while
+    the thread runs (a cut, a more urgent upload) can never leave an open file behind."""
+    with path.open("rb") as f:
+        f.seek(offset)
+        raw = f.read(size)
     return len(raw), encoder.encode(raw) if raw else b""
