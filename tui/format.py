@@ -140,13 +140,3 @@ def event_label(event: EventRow) -> str:
         return state_label(states[kind])
     return kind
 
-
-def ago(age_ms: int) -> str:
-    minutes = max(age_ms, 0) // 60_000
-    if minutes < 1:
-        return t("ago.now")
-    if minutes < 60:
-        return t("ago.min", n=minutes)
-    if minutes < 48 * 60:
-        return t("ago.hour", n=minutes // 60)
-    return t("ago.day", n=minutes // (24 * 60))

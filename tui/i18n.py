@@ -23,38 +23,20 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "empty.inbox": ("Chưa có văn bản đến.", "No incoming documents yet."),
     "empty.outbox": ("Chưa có văn bản đi. Nhấn n để soạn văn bản mới.",
                      "No outgoing documents yet. Press n to write one."),
-    # Link and queue indicator
-    "link.ok": ("Đang kết nối với tỉnh — đồng bộ lần cuối {ago}",
-                "Connected to the province — last sync {ago}"),
-    "link.slow": ("Kết nối chập chờn — đồng bộ lần cuối {ago}, máy đang tự thử lại",
-                  "Link unsteady — last sync {ago}, retrying by itself"),
-    "link.offline": ("Mất kết nối (đồng bộ lần cuối {ago}) — văn bản vẫn được lưu và sẽ tự "
-                     "gửi khi có mạng",
-                     "Offline (last sync {ago}) — documents are kept and will be sent "
-                     "when the link is back"),
-    "link.never": ("Chưa kết nối được với tỉnh lần nào — văn bản vẫn được lưu và sẽ tự gửi "
-                   "khi có mạng",
-                   "Not connected to the province yet — documents are kept and will be sent "
-                   "when the link is up"),
-    "link.unset": ("Máy chưa được cài đặt kết nối với tỉnh — văn bản vẫn được lưu; hãy báo "
-                   "cán bộ CNTT", "This box has no province link configured — documents are "
-                   "kept; call the IT team"),
+    # Queue indicator (the link sentence is gateway.services.link.link_head)
     "q.pending": ("{n} văn bản chờ gửi", "{n} waiting to send"),
     "q.none": ("không có văn bản chờ gửi", "nothing waiting to send"),
     "q.dead": ("{n} văn bản gửi lỗi, cần mở ra xử lý", "{n} failed, open them to act"),
     "q.statuses": ("{n} trạng thái chờ báo về nơi gửi", "{n} statuses waiting to go out"),
     "q.downloading": ("đang tải {n} văn bản đến", "downloading {n} incoming"),
     "q.skew": ("đồng hồ của máy lệch {n} phút so với tỉnh", "clock is {n} min off the hub"),
-    "ago.now": ("vừa xong", "just now"),
-    "ago.min": ("{n} phút trước", "{n} min ago"),
-    "ago.hour": ("{n} giờ trước", "{n} h ago"),
-    "ago.day": ("{n} ngày trước", "{n} days ago"),
     # Key bindings (also the help overlay)
     "key.compose": ("Soạn văn bản", "Compose"),
     "key.inbox": ("Văn bản đến", "Inbox"),
     "key.outbox": ("Văn bản đi", "Outbox"),
     "key.open": ("Mở văn bản", "Open"),
     "key.refresh": ("Làm mới", "Refresh"),
+    "key.retry_now": ("Thử lại ngay", "Try now"),
     "key.help": ("Trợ giúp", "Help"),
     "key.lang": ("English", "Tiếng Việt"),
     "key.quit": ("Thoát", "Quit"),
@@ -74,6 +56,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "key.toggle": ("Chọn / bỏ chọn", "Select / unselect"),
     # Textual's own key words that show in the footer
     "Dismiss menu": ("Đóng danh sách", "Dismiss menu"),
+    "msg.retrying": ("Đã yêu cầu thử kết nối lại với tỉnh ngay.",
+                     "Asked the sync service to try the province now."),
     "msg.quit_hint": ("Nhấn Ctrl+Q để thoát.", "Press Ctrl+Q to quit."),
     # Help overlay
     "help.title": ("Trợ giúp — phím tắt", "Help — keys"),

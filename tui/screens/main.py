@@ -31,6 +31,7 @@ class MainScreen(ClerkScreen[None]):
         Binding("2", "tab('outbox')", "key.outbox"),
         Binding("enter", "open", "key.open", show=False),
         Binding("f5", "reload", "key.refresh"),
+        Binding("t", "retry_now", "key.retry_now"),
         Binding("f2", "language", "key.lang"),
     ]
     DEFAULT_CSS = """
@@ -112,6 +113,11 @@ class MainScreen(ClerkScreen[None]):
 
     async def action_reload(self) -> None:
         await self.refresh_data(force=True)
+
+    async def action_retry_now(self) -> None:
+        """Wakes the daemon; its next published state shows on the link line by itself."""
+        self.backend.retry_now()
+        self.query_one(MessageBar).show(t("msg.retrying"))
 
     def action_compose(self) -> None:
         self.app.push_screen(ComposeScreen(self.backend))

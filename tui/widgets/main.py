@@ -29,8 +29,8 @@ class LinkBar(Static):
     DEFAULT_CSS = """
     LinkBar { height: auto; padding: 0 1; text-style: bold; }
     LinkBar.-connected { background: $success 35%; }
-    LinkBar.-unsteady, LinkBar.-never { background: $warning 40%; }
-    LinkBar.-offline, LinkBar.-unconfigured, LinkBar.-error { background: $error 45%; }
+    LinkBar.-stale, LinkBar.-never { background: $warning 40%; }
+    LinkBar.-retrying, LinkBar.-unconfigured, LinkBar.-error { background: $error 45%; }
     """
 
     def __init__(self) -> None:
