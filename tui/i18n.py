@@ -124,7 +124,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
                        "Something unexpected went wrong ({what}). Saved data is safe; try "
                        "again, and call the IT team if it persists."),
     "msg.fatal_key": ("Nhấn q để thoát.", "Press q to quit."),
-    "msg.already": ("Văn bản đã ở trạng thái '{label}'.", "The document is already '{label}'."),
+    "msg.not_marked": ("Chưa ghi trạng thái; văn bản giữ nguyên.",
+                       "Nothing recorded; the document is unchanged."),
     "hint.status.illegal": ("Trạng thái chỉ đi tiếp: Đã đến → Đã tiếp nhận → Đang xử lý → "
                             "Hoàn thành; văn bản đã Hoàn thành hoặc Bị từ chối thì không đổi "
                             "được nữa.", "Statuses only move forward: Arrived → Accepted → "
@@ -146,6 +147,14 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "prompt.export": ("Xuất các tệp đính kèm vào thư mục:", "Export the attachments to folder:"),
     "prompt.export_empty": ("Hãy nhập đường dẫn thư mục.", "Enter a folder path."),
     "prompt.ok": ("Đồng ý", "OK"),
+    "prompt.yes": ("Có, ghi trạng thái (c)", "Yes, record it (y)"),
+    "prompt.no": ("Không (k, Esc)", "No (n, Esc)"),
+    "prompt.yes_key": ("Có", "Yes"),
+    "prompt.no_key": ("Không", "No"),
+    "prompt.final": ("Ghi trạng thái '{label}' cho văn bản {code}?\n\nĐây là trạng thái cuối: "
+                     "nơi gửi sẽ được báo và sau đó không đổi được nữa.",
+                     "Record '{label}' for document {code}?\n\nThis is a final status: the "
+                     "sender is told, and it cannot be changed afterwards."),
     # Compose
     "compose.title": ("Soạn văn bản đi", "New outgoing document"),
     "c.recipients": ("Nơi nhận", "Recipients"),

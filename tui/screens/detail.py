@@ -11,14 +11,15 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from gateway.model import State
+from gateway.model import Delivery, State
+from gateway.model.delivery import STATUS_EVENTS, moves
 from gateway.store.local import Doc, EventRow
 from tui.backend import Backend, explain
 from tui.format import state_label
 from tui.i18n import t
 from tui.messages import DocumentChanged
 from tui.screens.base import ClerkScreen
-from tui.screens.prompt import TextPrompt
+from tui.screens.prompt import ConfirmPrompt, TextPrompt
 from tui.widgets import detail as render
 from tui.widgets.common import MessageBar, Title
 
@@ -109,7 +110,9 @@ class DetailScreen(ClerkScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         doc = self.doc
         if action in ("mark", "reject"):
-            return doc is not None and doc.direction == "in"
+            code = str(parameters[0]) if parameters else "02"
+            return doc is not None and doc.direction == "in" and moves(
+                Delivery(doc.inbox_status or State.RECEIVED), STATUS_EVENTS[code])
         if action == "retry":
             return doc is not None and doc.queue_state == "dead"
         if action == "export":
@@ -122,10 +125,26 @@ class DetailScreen(ClerkScreen[None]):
     def action_back(self) -> None:
         self.dismiss(None)
 
-    async def action_mark(self, code: str, note: str = "") -> None:
-        if self.doc is not None and self.doc.inbox_status is MARKS[code]:
-            self.say(t("msg.already", label=state_label(MARKS[code])))
-            return
+    def action_mark(self, code: str) -> None:
+        """A final status (06) asks first; the others are recorded at once."""
+        if MARKS[code].final:
+            self.confirm_then_mark(code)
+        else:
+            self.run_worker(self.mark(code), exit_on_error=False)
+
+    def confirm_then_mark(self, code: str, note: str = "") -> None:
+        code_text = self.doc.envelope.code if self.doc is not None else ""
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self.mark(code, note), exit_on_error=False)
+            else:
+                self.say(t("msg.not_marked"))
+
+        self.app.push_screen(ConfirmPrompt(t("prompt.final", label=state_label(MARKS[code]),
+                                             code=code_text)), done)
+
+    async def mark(self, code: str, note: str = "") -> None:
         try:
             await self.backend.mark(self.doc_id, code, note)
         except Exception as exc:
@@ -138,7 +157,7 @@ class DetailScreen(ClerkScreen[None]):
     def action_reject(self) -> None:
         def done(note: str | None) -> None:
             if note:
-                self.run_worker(self.action_mark("02", note), exit_on_error=False)
+                self.confirm_then_mark("02", note)
 
         self.app.push_screen(
             TextPrompt(t("prompt.reject"), empty_text=t("prompt.reject_empty")), done)
