@@ -98,9 +98,9 @@ def peers(doc: Doc, directory: Mapping[str, Agency], width: int = 22) -> str:
 
 
 def doc_row(doc: Doc, directory: Mapping[str, Agency], subject_width: int = 40,
-            peer_width: int = 22, state_width: int = 20) -> tuple[
-        Text, Text, Text, Text, Text, Text]:
-    """The cells of a document in the inbox or outbox table."""
+            peer_width: int = 22, state_width: int = 20) -> dict[str, Text]:
+    """The cells of a document in the inbox or outbox table, by column key (a narrow table
+    shows only some of them)."""
     env = doc.envelope
     urgent = env.urgency >= Urgency.HOA_TOC
     fresh = doc.direction == "in" and doc.inbox_status in (None, State.RECEIVED)
@@ -109,15 +109,15 @@ def doc_row(doc: Doc, directory: Mapping[str, Agency], subject_width: int = 40,
     state_style = "bold red" if doc.queue_state == "dead" else ("bold" if fresh else "")
     if doc.direction == "out" and doc.queue_state == "done":
         state_style = "green"
-    return (
-        Text(clip(safe_text(env.code), 18), style=main_style),
-        Text(clip(safe_text(env.subject), subject_width),
-             style="bold red" if urgent else main_style),
-        Text(peers(doc, directory, peer_width)),
-        urgency_cell(env.urgency),
-        Text(fmt_date(env.issue_date)),
-        Text(clip(safe_text(state), state_width), style=state_style),
-    )
+    return {
+        "col.code": Text(clip(safe_text(env.code), 18), style=main_style),
+        "col.subject": Text(clip(safe_text(env.subject), subject_width),
+                            style="bold red" if urgent else main_style),
+        "peer": Text(peers(doc, directory, peer_width)),
+        "col.urgency": urgency_cell(env.urgency),
+        "col.date": Text(fmt_date(env.issue_date)),
+        "col.state": Text(clip(safe_text(state), state_width), style=state_style),
+    }
 
 
 def actor_label(actor: str, directory: Mapping[str, Agency]) -> str:

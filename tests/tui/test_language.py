@@ -43,6 +43,8 @@ async def test_f2_switches_language_in_place(app: ClerkApp) -> None:
         assert {"Soạn văn bản", "Trợ giúp", "English"} <= footer_words(app)
         await pilot.press("f2")
         await pilot.pause()
+        await pilot.press("2")  # the outbox tab: its table gets its width and all columns
+        await pilot.pause()
         outbox = main_screen(app).query_one("#outbox-table", DocTable)
         assert headers(outbox)[2] == "To"
         assert rows(outbox)[0][5].startswith("Queued")
