@@ -91,6 +91,9 @@ class Backend:
         """The signature verdict of each attachment (the daemon checks them on arrival)."""
         return await document_verdicts(self.store, doc)
 
+    async def mark_opened(self, doc_id: str) -> None:
+        await self.store.mark_opened(doc_id)
+
     async def mark(self, doc_id: str, code: str, note: str = "") -> None:
         await self.store.mark(doc_id, code, note)
         wake_daemon(self.layout)

@@ -28,7 +28,7 @@ async def test_english_from_the_environment(monkeypatch: pytest.MonkeyPatch,
     async with app.run_test(size=SIZE):
         screen = main_screen(app)
         tabs = screen.query_one(TabbedContent)
-        assert tabs.get_tab("inbox").label_text == "Inbox (2)"
+        assert tabs.get_tab("inbox").label_text == "Inbox (2 · 2 unread)"
         inbox = screen.query_one("#inbox-table", DocTable)
         assert headers(inbox) == ["Number", "Subject", "From", "Urgency", "Date", "Status"]
         assert [r[5] for r in rows(inbox)] == ["Arrived", "Arrived"]

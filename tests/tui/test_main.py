@@ -34,7 +34,7 @@ async def test_lists_inbox_and_outbox_with_vietnamese_labels(app: ClerkApp) -> N
     async with app.run_test(size=SIZE) as pilot:
         screen = main_screen(app)
         tabs = screen.query_one(TabbedContent)
-        assert tabs.get_tab("inbox").label_text == "Văn bản đến (2)"
+        assert tabs.get_tab("inbox").label_text == "Văn bản đến (2 · 2 chưa đọc)"
         assert tabs.get_tab("outbox").label_text == "Văn bản đi (2)"
         inbox = screen.query_one("#inbox-table", DocTable)
         assert headers(inbox) == ["Số/ký hiệu", "Trích yếu", "Nơi gửi", "Độ khẩn", "Ngày",

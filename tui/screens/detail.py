@@ -72,6 +72,8 @@ class DetailScreen(ClerkScreen[None]):
 
     async def on_mount(self) -> None:
         await self.reload()
+        if self.doc is not None and self.doc.direction == "in" and self.doc.opened_ms is None:
+            await self.backend.mark_opened(self.doc_id)
         self.query_one("#body").focus()
         self.set_interval(self.refresh_s, self._tick)
 

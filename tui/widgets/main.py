@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 from rich.text import Text
 from textual.widgets import DataTable, Static
@@ -83,6 +84,7 @@ class DocTable(DataTable[Text]):
         self.docs: list[Doc] = []
         self.directory: Mapping[str, Agency] = {}
         self.columns_shown, self.subject_width = LAYOUTS[0], MIN_SUBJECT
+        self.today: date | None = None  # set by the screen: overdue rows say so
 
     def setup_columns(self) -> None:
         """(Re)builds the header in the current language and width, then the rows."""
@@ -107,7 +109,7 @@ class DocTable(DataTable[Text]):
         widths = dict(self.columns_shown)
         for doc in docs:
             cells = doc_row(doc, directory, self.subject_width, widths.get("peer", 22),
-                            widths["col.state"])
+                            widths["col.state"], today=self.today)
             self.add_row(*(cells[key] for key, _ in self.columns_shown), key=doc.envelope.id)
         if current is not None:
             self.select_doc(current)
