@@ -67,7 +67,7 @@ class LinkBar(Static):
         for s in Link:
             self.set_class(state is s, f"-{s.value}")
         self.set_class(state is None, "-error")
-        mark = "● " if state is Link.CONNECTED else "○ "
+        mark = "● " if state is Link.CONNECTED else "! "  # both in the console font
         fits = len(self.text) + 4 <= (self.size.width or 120)
         self.update(mark + (self.text if fits or not queue else f"{head}\n  {queue}"))
 
