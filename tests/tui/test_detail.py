@@ -144,6 +144,16 @@ async def test_export_attachments_never_overwrites(app: ClerkApp, seeded: Seeded
     folder = tmp_path / "usb" / "xuat"
     async with app.run_test(size=SIZE) as pilot:
         await open_doc(app, pilot, seeded.inbound[0])
+        await pilot.press("e")
+        await pilot.pause()
+        app.screen.query_one("#answer", TextField).value = str(folder)
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert message(app) == ("Không có thư mục này (nếu là USB, hãy cắm lại và chờ máy "
+                                f"nhận, rồi thử lại): {folder}.")
+        assert not folder.exists()
+        folder.mkdir(parents=True)
         for _ in range(2):
             await pilot.press("e")
             await pilot.pause()
@@ -158,11 +168,11 @@ async def test_export_attachments_never_overwrites(app: ClerkApp, seeded: Seeded
         blocker.write_text("x")
         await pilot.press("e")
         await pilot.pause()
-        app.screen.query_one("#answer", TextField).value = str(blocker / "sub")
+        app.screen.query_one("#answer", TextField).value = str(blocker)
         await pilot.press("enter")
         await pilot.pause()
         await app.workers.wait_for_complete()
-        assert message(app) == (f"Không phải thư mục: {blocker / 'sub'}. "
+        assert message(app) == (f"Không phải thư mục: {blocker}. "
                                 "Hãy gõ đường dẫn tới một thư mục, không phải một tệp.")
 
 

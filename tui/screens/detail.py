@@ -3,6 +3,7 @@ and the clerk's actions (status 03/05/06/02 for incoming, export, resend for fai
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,10 +28,11 @@ REFRESH_S = 2.0
 MARKS = {"03": State.ACCEPTED, "05": State.PROCESSING, "06": State.DONE, "02": State.REJECTED}
 
 
-def export_folder(doc: Doc) -> Path:
-    """A default folder per document, named after its số/ký hiệu."""
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in doc.envelope.code)
-    return Path.home() / "van-ban" / (safe.strip("-") or doc.envelope.id)
+def export_folder(media: Path = Path("/media")) -> Path:
+    """The folder proposed for an export: a mounted USB stick if there is one (under /media,
+    where the box mounts them), else the clerk's home. The export refuses a missing folder."""
+    candidates = sorted([*media.glob("*/*"), *media.glob("*")])
+    return next((p for p in candidates if os.path.ismount(p)), Path.home())
 
 
 class DetailScreen(ClerkScreen[None]):
@@ -173,7 +175,7 @@ class DetailScreen(ClerkScreen[None]):
             if folder:
                 self.run_worker(self.export_to(doc, folder), exit_on_error=False)
 
-        self.app.push_screen(TextPrompt(t("prompt.export"), value=str(export_folder(doc)),
+        self.app.push_screen(TextPrompt(t("prompt.export"), value=str(export_folder()),
                                         empty_text=t("prompt.export_empty")), done)
 
     async def export_to(self, doc: Doc, where: str) -> None:
