@@ -163,6 +163,7 @@ async def test_item10_scrub_quarantines_and_refetches(
     blob = data / "blobs" / sha[:2] / sha
     flip_byte(blob)
     out = tmp_path / "out"
+    out.mkdir()
 
     def export_fails() -> None:  # one line naming the attachment, never a traceback
         result = cli("export", "--data", str(data), doc_id, "--to", str(out))

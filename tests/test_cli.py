@@ -36,6 +36,7 @@ def test_send_list_show_export_round_trip(cli: CliRunner, gw_dir: Path, tmp_path
     text = cli("show", "--data", str(gw_dir), doc_id)
     assert "Hỏa tốc" in text.stdout and "Chờ gửi" in text.stdout
     out = tmp_path / "out"
+    out.mkdir()
     assert cli("export", "--data", str(gw_dir), doc_id, "--to", str(out)).returncode == 0
     assert (out / "cong-van.pdf").read_bytes() == pdf.read_bytes()
     assert json.loads(cli("list", "--data", str(gw_dir), "--inbox", "--json").stdout) == []

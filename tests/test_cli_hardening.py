@@ -244,6 +244,7 @@ def test_item8_long_names_send_and_export(cli: CliRunner, gw_dir: Path, tmp_path
                "--number", "1/A", str(fits))
     assert sent.returncode == 0, sent.stderr
     out = tmp_path / "out"
+    out.mkdir()
     exported = cli("export", "--data", str(gw_dir), sent.stdout.strip(), "--to", str(out))
     assert exported.returncode == 0, exported.stderr
     assert (out / ACCEPTED_NAME).read_bytes() == b"%PDF fits"
@@ -259,6 +260,7 @@ async def test_item8_name_accepted_elsewhere_still_exports(gw_dir: Path, tmp_pat
     finally:
         await store.close()
     out = tmp_path / "out"
+    out.mkdir()
     result = await run_async("export", "--data", str(gw_dir), env.id, "--to", str(out))
     assert result.returncode == 0, result.stderr
     (written,) = out.iterdir()

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.model import Delivery, Event, IllegalTransition, State, apply
-from gateway.model.delivery import RANK
+from gateway.model.delivery import RANK, STATUS_EVENTS, moves
 
 
 def run(*events: Event) -> Delivery:
@@ -94,3 +94,12 @@ def test_apply_is_deterministic(events: list[Event]) -> None:
         return out
 
     assert fold() == fold()
+
+
+def test_moves_names_the_statuses_a_clerk_may_still_be_offered() -> None:
+    def offered(state: State) -> set[str]:
+        return {c for c in ("03", "05", "06", "02") if moves(Delivery(state), STATUS_EVENTS[c])}
+
+    assert offered(State.RECEIVED) == {"03", "05", "06", "02"}
+    assert offered(State.PROCESSING) == {"06", "02"}
+    assert offered(State.DONE) == offered(State.REJECTED) == set()

@@ -106,6 +106,7 @@ async def test_signed_at_send_valid_at_the_recipient(tmp_path: Path,
         assert verified.stdout.startswith("cong-van.pdf: Chữ ký hợp lệ — ")
 
         out = tmp_path / "out"
+        out.mkdir()  # export writes into an existing folder only
         assert run_gateway("export", "--data", b_data, signed_id, "--to", str(out)
                            ).returncode == 0
         assert pdfsig_valid(pki, out / "cong-van.pdf", tmp_path) == [

@@ -52,10 +52,16 @@ async def test_sync_marks_follow_the_bookkeeping(store: LocalStore) -> None:
     assert (await sync_marks(store)).recorded() == {}
     assert await store.hub_skew_ms() == 0
 
-    await state.record_failure("hub unreachable")
+    await state.record_failure("hub unreachable", "unreachable", NOW_MS + 4000,
+                               began=True, changed=True)
     await state.set_disk_short(5 * 2**20)
     marks = await sync_marks(store)
     assert (marks.last_error, marks.last_error_ms) == ("hub unreachable", NOW_MS)
+    assert (marks.link_reason, marks.next_try_ms) == ("unreachable", NOW_MS + 4000)
+    await state.record_failure("hub unreachable", "unreachable", NOW_MS + 9000,
+                               began=False, changed=False)
+    marks = await sync_marks(store)  # a retry moves only the next try, not the outage start
+    assert (marks.last_error_ms, marks.next_try_ms) == (NOW_MS, NOW_MS + 9000)
     assert marks.disk_short_bytes == 5 * 2**20 and marks.last_sync_ms is None
 
     await state.set_disk_short(0)

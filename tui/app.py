@@ -6,6 +6,7 @@ and closed on exit. Nothing here talks to the hub; the sync daemon is another pr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,7 +16,9 @@ from textual.widgets import Static
 
 from gateway.services.box import wall_ms
 from tui.backend import Backend, Clock, explain
+from tui.console import CONSOLE_CSS, use_console_glyphs
 from tui.i18n import set_language, t
+from tui.ime import Method
 from tui.messages import DocumentChanged, DocumentSent
 from tui.screens.base import ClerkScreen
 from tui.screens.help import HelpScreen
@@ -44,14 +47,22 @@ class ClerkApp(App[None]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "key.help"),
+        Binding("f3", "ime", "key.ime"),
         Binding("ctrl+q", "quit", "key.quit", priority=True),
     ]
 
     def __init__(self, data: Path, *, lang: str | None = None, clock: Clock = wall_ms,
-                 refresh_s: float = REFRESH_S) -> None:
-        super().__init__()
+                 refresh_s: float = REFRESH_S, console: bool = False,
+                 ime: Method | None = None) -> None:
+        # On the console, the styles that use only the console font's glyphs (tui/console.py).
+        super().__init__(css_path=CONSOLE_CSS if console else None)
         if lang:
             set_language(lang)
+        self.console_mode = console
+        self._restore_glyphs: Callable[[], None] = lambda: None
+        # The built-in input method: on the console (no other way to type Vietnamese), off
+        # where the terminal brings its own; F3 switches.
+        self.ime = ime if ime is not None else (Method.TELEX if console else Method.OFF)
         self.data = data
         self.clock = clock
         self.refresh_s = refresh_s
@@ -59,6 +70,8 @@ class ClerkApp(App[None]):
         self.main: MainScreen | None = None
 
     async def on_mount(self) -> None:
+        if self.console_mode:
+            self._restore_glyphs = use_console_glyphs()
         try:
             self.backend = await Backend.open(self.data, self.clock)
         except Exception as exc:
@@ -68,6 +81,7 @@ class ClerkApp(App[None]):
         await self.push_screen(self.main)
 
     async def on_unmount(self) -> None:
+        self._restore_glyphs()
         if self.backend is not None:
             await self.backend.close()
             self.backend = None
@@ -77,6 +91,11 @@ class ClerkApp(App[None]):
             self.screen.dismiss(None)
         else:
             self.push_screen(HelpScreen())
+
+    def action_ime(self) -> None:
+        order = list(Method)
+        self.ime = order[(order.index(self.ime) + 1) % len(order)]
+        self.notify(t(f"ime.{self.ime.value}"), timeout=4)
 
     def action_help_quit(self) -> None:
         """Ctrl+C does not quit (it copies in fields); say how to quit, in the UI language."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from gateway.model import Directory, Refused
 from gateway.services.box import load_directory, read_config, wake_daemon, wall_ms
 from gateway.services.documents import export_attachments
+from gateway.services.link import link_view
 from gateway.services.send import SendRequest, send
 from gateway.services.signatures import AttachmentVerdict, document_verdicts
 from gateway.store.layout import GatewayConfig, Layout
@@ -76,7 +77,12 @@ class Backend:
     async def link_info(self) -> LinkInfo:
         counts = await self.store.counts()
         marks = await sync_marks(self.store)
-        return LinkInfo(marks.last_sync_ms, marks.skew_ms or 0, counts, bool(self.config.hub))
+        view = link_view(marks, bool(self.config.hub), self.clock())
+        return LinkInfo(view, marks.skew_ms or 0, counts)
+
+    def retry_now(self) -> None:
+        """'Thử lại ngay': the daemon ends its wait and tries the hub at once."""
+        wake_daemon(self.layout)
 
     async def document(self, doc_id: str) -> tuple[Doc, list[EventRow]]:
         return await self.store.document(doc_id), await self.store.events(doc_id)
@@ -84,6 +90,9 @@ class Backend:
     async def signatures(self, doc: Doc) -> list[AttachmentVerdict]:
         """The signature verdict of each attachment (the daemon checks them on arrival)."""
         return await document_verdicts(self.store, doc)
+
+    async def mark_opened(self, doc_id: str) -> None:
+        await self.store.mark_opened(doc_id)
 
     async def mark(self, doc_id: str, code: str, note: str = "") -> None:
         await self.store.mark(doc_id, code, note)

@@ -17,6 +17,7 @@ from gateway.model import Agency, State, Urgency
 from gateway.model.safe_text import safe_text
 from gateway.services import labels
 from gateway.store.local import Doc, EventRow
+from tui import triage
 from tui.i18n import lang, t
 
 URGENCY_STYLE = {
@@ -98,26 +99,29 @@ def peers(doc: Doc, directory: Mapping[str, Agency], width: int = 22) -> str:
 
 
 def doc_row(doc: Doc, directory: Mapping[str, Agency], subject_width: int = 40,
-            peer_width: int = 22, state_width: int = 20) -> tuple[
-        Text, Text, Text, Text, Text, Text]:
-    """The cells of a document in the inbox or outbox table."""
+            peer_width: int = 22, state_width: int = 20, *,
+            today: date | None = None) -> dict[str, Text]:
+    """The cells of a document in the inbox or outbox table, by column key (a narrow table
+    shows only some of them). Unread is bold, an overdue one says so in red."""
     env = doc.envelope
     urgent = env.urgency >= Urgency.HOA_TOC
-    fresh = doc.direction == "in" and doc.inbox_status in (None, State.RECEIVED)
+    fresh = triage.unread(doc)
     main_style = "bold" if urgent or fresh else ""
     state = summary_state(doc)
     state_style = "bold red" if doc.queue_state == "dead" else ("bold" if fresh else "")
     if doc.direction == "out" and doc.queue_state == "done":
         state_style = "green"
-    return (
-        Text(clip(safe_text(env.code), 18), style=main_style),
-        Text(clip(safe_text(env.subject), subject_width),
-             style="bold red" if urgent else main_style),
-        Text(peers(doc, directory, peer_width)),
-        urgency_cell(env.urgency),
-        Text(fmt_date(env.issue_date)),
-        Text(clip(safe_text(state), state_width), style=state_style),
-    )
+    if today is not None and triage.overdue(doc, today):
+        state, state_style = t("triage.overdue_state", state=state), "bold white on red"
+    return {
+        "col.code": Text(clip(safe_text(env.code), 18), style=main_style),
+        "col.subject": Text(clip(safe_text(env.subject), subject_width),
+                            style="bold red" if urgent else main_style),
+        "peer": Text(peers(doc, directory, peer_width), style=main_style),
+        "col.urgency": urgency_cell(env.urgency),
+        "col.date": Text(fmt_date(env.issue_date)),
+        "col.state": Text(clip(safe_text(state), state_width), style=state_style),
+    }
 
 
 def actor_label(actor: str, directory: Mapping[str, Agency]) -> str:
@@ -140,13 +144,3 @@ def event_label(event: EventRow) -> str:
         return state_label(states[kind])
     return kind
 
-
-def ago(age_ms: int) -> str:
-    minutes = max(age_ms, 0) // 60_000
-    if minutes < 1:
-        return t("ago.now")
-    if minutes < 60:
-        return t("ago.min", n=minutes)
-    if minutes < 48 * 60:
-        return t("ago.hour", n=minutes // 60)
-    return t("ago.day", n=minutes // (24 * 60))

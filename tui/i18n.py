@@ -12,6 +12,31 @@ _STRINGS: dict[str, tuple[str, str]] = {
     # Application and main screen
     "app.title": ("Văn thư — {agency}", "Clerk — {agency}"),
     "tab.inbox": ("Văn bản đến ({n})", "Inbox ({n})"),
+    "tab.inbox_unread": ("Văn bản đến ({n} · {u} chưa đọc)", "Inbox ({n} · {u} unread)"),
+    "tab.shown": ("{shown}/{n}", "{shown}/{n}"),
+    "triage.overdue_state": ("Quá hạn · {state}", "Overdue · {state}"),
+    "triage.filter.all": ("Tất cả", "All"),
+    "triage.filter.unhandled": ("Chưa xử lý", "Not handled"),
+    "triage.filter.overdue": ("Quá hạn", "Overdue"),
+    "triage.sort.date": ("mới đến trước", "newest first"),
+    "triage.sort.urgency": ("khẩn trước", "most urgent first"),
+    "triage.view": ("Đang xem: {filter}, {sort}. Văn bản Hỏa tốc, Khẩn chưa xử lý luôn ở trên "
+                    "cùng.", "Showing: {filter}, {sort}. Unhandled immediate and urgent "
+                    "documents stay on top."),
+    "triage.search": ("Tìm (gõ không dấu cũng được), Enter: về danh sách, Esc: bỏ tìm",
+                      "Search (accents optional), Enter: back to the list, Esc: clear"),
+    "triage.found": ("Tìm '{q}': {n} văn bản", "Search '{q}': {n} documents"),
+    "triage.new": ("{n} văn bản đến mới: {subjects}", "{n} new incoming: {subjects}"),
+    "key.search": ("Tìm", "Search"),
+    "key.ime": ("Kiểu gõ", "Typing"),
+    "ime.telex": ("Gõ tiếng Việt: Telex (aa â, aw ă, ow ơ, dd đ; s f r x j dấu). F3: đổi",
+                  "Vietnamese typing: Telex (aa â, aw ă, ow ơ, dd đ; s f r x j tones). F3: change"),
+    "ime.vni": ("Gõ tiếng Việt: VNI (6 â ê ô, 7 ơ ư, 8 ă, 9 đ; 1-5 dấu). F3: đổi",
+                "Vietnamese typing: VNI (6 â ê ô, 7 ơ ư, 8 ă, 9 đ; 1-5 tones). F3: change"),
+    "ime.off": ("Tắt bộ gõ tiếng Việt của màn hình này. F3: bật lại",
+                "The built-in Vietnamese typing is off. F3: turn it on"),
+    "key.filter": ("Lọc", "Filter"),
+    "key.sort": ("Sắp xếp", "Sort"),
     "tab.outbox": ("Văn bản đi ({n})", "Outbox ({n})"),
     "col.code": ("Số/ký hiệu", "Number"),
     "col.subject": ("Trích yếu", "Subject"),
@@ -23,38 +48,20 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "empty.inbox": ("Chưa có văn bản đến.", "No incoming documents yet."),
     "empty.outbox": ("Chưa có văn bản đi. Nhấn n để soạn văn bản mới.",
                      "No outgoing documents yet. Press n to write one."),
-    # Link and queue indicator
-    "link.ok": ("Đang kết nối với tỉnh — đồng bộ lần cuối {ago}",
-                "Connected to the province — last sync {ago}"),
-    "link.slow": ("Kết nối chập chờn — đồng bộ lần cuối {ago}, máy đang tự thử lại",
-                  "Link unsteady — last sync {ago}, retrying by itself"),
-    "link.offline": ("Mất kết nối (đồng bộ lần cuối {ago}) — văn bản vẫn được lưu và sẽ tự "
-                     "gửi khi có mạng",
-                     "Offline (last sync {ago}) — documents are kept and will be sent "
-                     "when the link is back"),
-    "link.never": ("Chưa kết nối được với tỉnh lần nào — văn bản vẫn được lưu và sẽ tự gửi "
-                   "khi có mạng",
-                   "Not connected to the province yet — documents are kept and will be sent "
-                   "when the link is up"),
-    "link.unset": ("Máy chưa được cài đặt kết nối với tỉnh — văn bản vẫn được lưu; hãy báo "
-                   "cán bộ CNTT", "This box has no province link configured — documents are "
-                   "kept; call the IT team"),
+    # Queue indicator (the link sentence is gateway.services.link.link_head)
     "q.pending": ("{n} văn bản chờ gửi", "{n} waiting to send"),
     "q.none": ("không có văn bản chờ gửi", "nothing waiting to send"),
     "q.dead": ("{n} văn bản gửi lỗi, cần mở ra xử lý", "{n} failed, open them to act"),
     "q.statuses": ("{n} trạng thái chờ báo về nơi gửi", "{n} statuses waiting to go out"),
     "q.downloading": ("đang tải {n} văn bản đến", "downloading {n} incoming"),
     "q.skew": ("đồng hồ của máy lệch {n} phút so với tỉnh", "clock is {n} min off the hub"),
-    "ago.now": ("vừa xong", "just now"),
-    "ago.min": ("{n} phút trước", "{n} min ago"),
-    "ago.hour": ("{n} giờ trước", "{n} h ago"),
-    "ago.day": ("{n} ngày trước", "{n} days ago"),
     # Key bindings (also the help overlay)
     "key.compose": ("Soạn văn bản", "Compose"),
     "key.inbox": ("Văn bản đến", "Inbox"),
     "key.outbox": ("Văn bản đi", "Outbox"),
     "key.open": ("Mở văn bản", "Open"),
     "key.refresh": ("Làm mới", "Refresh"),
+    "key.retry_now": ("Thử lại ngay", "Try now"),
     "key.help": ("Trợ giúp", "Help"),
     "key.lang": ("English", "Tiếng Việt"),
     "key.quit": ("Thoát", "Quit"),
@@ -74,6 +81,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "key.toggle": ("Chọn / bỏ chọn", "Select / unselect"),
     # Textual's own key words that show in the footer
     "Dismiss menu": ("Đóng danh sách", "Dismiss menu"),
+    "msg.retrying": ("Đã yêu cầu thử kết nối lại với tỉnh ngay.",
+                     "Asked the sync service to try the province now."),
     "msg.quit_hint": ("Nhấn Ctrl+Q để thoát.", "Press Ctrl+Q to quit."),
     # Help overlay
     "help.title": ("Trợ giúp — phím tắt", "Help — keys"),
@@ -140,7 +149,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
                        "Something unexpected went wrong ({what}). Saved data is safe; try "
                        "again, and call the IT team if it persists."),
     "msg.fatal_key": ("Nhấn q để thoát.", "Press q to quit."),
-    "msg.already": ("Văn bản đã ở trạng thái '{label}'.", "The document is already '{label}'."),
+    "msg.not_marked": ("Chưa ghi trạng thái; văn bản giữ nguyên.",
+                       "Nothing recorded; the document is unchanged."),
     "hint.status.illegal": ("Trạng thái chỉ đi tiếp: Đã đến → Đã tiếp nhận → Đang xử lý → "
                             "Hoàn thành; văn bản đã Hoàn thành hoặc Bị từ chối thì không đổi "
                             "được nữa.", "Statuses only move forward: Arrived → Accepted → "
@@ -162,6 +172,14 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "prompt.export": ("Xuất các tệp đính kèm vào thư mục:", "Export the attachments to folder:"),
     "prompt.export_empty": ("Hãy nhập đường dẫn thư mục.", "Enter a folder path."),
     "prompt.ok": ("Đồng ý", "OK"),
+    "prompt.yes": ("Có, ghi trạng thái (c)", "Yes, record it (y)"),
+    "prompt.no": ("Không (k, Esc)", "No (n, Esc)"),
+    "prompt.yes_key": ("Có", "Yes"),
+    "prompt.no_key": ("Không", "No"),
+    "prompt.final": ("Ghi trạng thái '{label}' cho văn bản {code}?\n\nĐây là trạng thái cuối: "
+                     "nơi gửi sẽ được báo và sau đó không đổi được nữa.",
+                     "Record '{label}' for document {code}?\n\nThis is a final status: the "
+                     "sender is told, and it cannot be changed afterwards."),
     # Compose
     "compose.title": ("Soạn văn bản đi", "New outgoing document"),
     "c.recipients": ("Nơi nhận", "Recipients"),

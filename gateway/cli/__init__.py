@@ -59,7 +59,7 @@ async def _dispatch(args: argparse.Namespace, lang: str) -> int:
         case "import":
             await documents.import_edxml(args.data, args.file, lang)
         case "status":
-            await admin.status(args.data, args.json, lang)
+            await admin.status(args.data, args.json, lang, args.now)
         case "scrub":
             return 0 if await admin.scrub(args.data, lang) else 1
         case "agencies":

@@ -22,8 +22,8 @@ async def init(data: str, agency: str, hub: str | None, directory: str | None,
     print(layout.root)
 
 
-async def status(data: str, as_json: bool, lang: str) -> None:
-    report = await admin.status(data)
+async def status(data: str, as_json: bool, lang: str, try_now: bool = False) -> None:
+    report = await admin.status(data, try_now=try_now)
     if as_json:
         emit_json(report.report())
     else:

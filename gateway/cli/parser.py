@@ -70,6 +70,8 @@ def _local_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p = sub.add_parser("status", help="queue, inbox and link state of this box")
     p.add_argument("--data", required=True)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--now", action="store_true",
+                   help="wake the sync daemon to try the hub at once, then report")
 
     p = sub.add_parser("scrub", help="verify every stored attachment")
     p.add_argument("--data", required=True)

@@ -17,6 +17,7 @@ from gateway.model.safe_text import safe_json
 from gateway.model.safe_text import safe_text as s
 from gateway.services.admin import BoxStatus, ScrubResult
 from gateway.services.labels import business_label, state_label, summary_state
+from gateway.services.link import link_head
 from gateway.services.signatures import AttachmentVerdict
 from gateway.signing.wording import headline
 from gateway.store.local import Doc, EventRow
@@ -139,12 +140,14 @@ def status_text(st: BoxStatus, lang: str) -> str:
         f"{counts['outbound_dead']}",
         f"{'Inbox' if en else 'Văn bản đến'}: {counts['inbox']}"
         f" (+{counts['inbound_downloading']} {'downloading' if en else 'đang tải'})",
+        f"{'Link' if en else 'Kết nối'}: {link_head(st.link, st.now_ms, lang)}",
         f"{'Last sync' if en else 'Đồng bộ lần cuối'}: "
         f"{fmt_ms(last) if last else ('never' if en else 'chưa')}",
         f"{'Disk free' if en else 'Dung lượng trống'}: {st.disk_free // 2**20} MB",
     ]
     if sync.last_error:
-        lines.append(f"{'Link problem' if en else 'Sự cố kết nối'}: {s(sync.last_error)}")
+        lines.append(f"{'Link problem (details)' if en else 'Chi tiết sự cố kết nối'}: "
+                     f"{s(sync.last_error)}")
     skew = sync.skew_ms
     if skew is not None and abs(skew) > 60_000:
         unit = "min (the hub's time is used)" if en else "phút (dùng giờ máy chủ tỉnh)"

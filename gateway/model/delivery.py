@@ -123,6 +123,15 @@ def apply(d: Delivery, event: Event) -> Delivery:
     return Delivery(target) if target.final else replace(d, state=target)
 
 
+def moves(d: Delivery, event: Event) -> bool:
+    """Whether ``event`` would change ``d``: the statuses a clerk may still be offered (a
+    repeat changes nothing, a step back or out of a final state is refused)."""
+    try:
+        return apply(d, event) != d
+    except IllegalTransition:
+        return False
+
+
 def _recall(d: Delivery, event: Event) -> Delivery:
     if d.state is State.RECALLED or d.recall_pending:
         return d

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.model import Agency, AgencyCode, Directory, Problem, Refused
-from gateway.services.box import load_directory, load_directory_file, opened, wake_daemon
+from gateway.services.box import (
+    load_directory,
+    load_directory_file,
+    opened,
+    wake_daemon,
+    wall_ms,
+)
+from gateway.services.link import LinkView, link_view
 from gateway.store.blobs import ScrubReport
 from gateway.store.layout import (
     GatewayConfig,
@@ -70,18 +77,38 @@ class BoxStatus:
     counts: dict[str, int]
     sync: SyncMarks
     disk_free: int
+    now_ms: int
+
+    @property
+    def link(self) -> LinkView:
+        return link_view(self.sync, bool(self.config.hub), self.now_ms)
 
     def report(self) -> dict[str, object]:
         """The flat record ``gateway status --json`` prints."""
         return {"agency": self.config.agency, "hub": self.config.hub,
                 "disk_free": self.disk_free, "reserve": self.config.reserve_bytes,
-                **self.counts, **self.sync.recorded()}
+                "link": self.link.state.value, **self.counts, **self.sync.recorded()}
 
 
-async def status(data: str) -> BoxStatus:
+# ``status --now``: how long to wait for the woken daemon to publish its attempt.
+TRY_NOW_WAIT_S = 5.0
+
+
+async def status(data: str, *, try_now: bool = False, poll_s: float = 0.2) -> BoxStatus:
+    """The box's state; with ``try_now`` the daemon is woken first and the state is read once
+    it published the outcome of its attempt (or after :data:`TRY_NOW_WAIT_S`)."""
     async with opened(data) as box:
+        before = await sync_marks(box.store)
+        if try_now:
+            wake_daemon(box.layout)
+            for _ in range(int(TRY_NOW_WAIT_S / poll_s)):
+                await asyncio.sleep(poll_s)
+                marks = await sync_marks(box.store)
+                if (marks.last_sync_ms, marks.next_try_ms) != (before.last_sync_ms,
+                                                              before.next_try_ms):
+                    break
         return BoxStatus(box.config, await box.store.counts(), await sync_marks(box.store),
-                         await asyncio.to_thread(box.store.blobs.free_bytes))
+                         await asyncio.to_thread(box.store.blobs.free_bytes), wall_ms())
 
 
 @dataclass(frozen=True)

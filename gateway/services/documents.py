@@ -62,14 +62,18 @@ class Exported:
 
 
 def _export_dir(dest: str) -> tuple[Path, set[str]]:
-    """The folder to export into (made if missing) and the clash keys of what it holds; a
-    leading ``~`` is the clerk's home (the TUI has no shell to expand it)."""
+    """The folder to export into and the clash keys of what it holds; a leading ``~`` is the
+    clerk's home (the TUI has no shell to expand it). A missing folder is refused, never
+    made: a USB stick that is not mounted yet would have the files land on the SD card."""
     try:
         out_dir = Path(dest).expanduser()
     except RuntimeError:  # '~nobody': no such user, so the name stays as typed
         out_dir = Path(dest)
+    if not out_dir.exists():
+        raise file_problem("export.no_folder", dest, "Không có thư mục này (nếu là USB, hãy "
+                           "cắm lại và chờ máy nhận, rồi thử lại)", "No such folder (if it is "
+                           "a USB stick, plug it in again and wait until it is mounted)")
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
         return out_dir, {clash_key(p.name) for p in out_dir.iterdir()}
     except (FileExistsError, NotADirectoryError):
         raise file_problem("export.not_a_folder", dest, "Không phải thư mục",

@@ -28,6 +28,8 @@ HUB_TIME_MS = Key("hub_time_ms", int)  # the hub's clock in its last reply
 SKEW_MS = Key("skew_ms", int)  # hub clock minus box clock at the last reply
 LAST_ERROR = Key("last_error", str)  # the current link problem; a good sync forgets it
 LAST_ERROR_MS = Key("last_error_ms", int)  # box clock when that problem began
+LINK_REASON = Key("link_reason", str)  # its kind, a key of gateway.model.link.REASONS
+NEXT_TRY_MS = Key("next_try_ms", int)  # box clock of the daemon's next attempt while failing
 DISK_SHORT_BYTES = Key("disk_short_bytes", int)  # bytes downloads wait for; absent: none
 
 AnyKey = Key[int] | Key[str]

@@ -62,6 +62,8 @@ class Doc:
     queue_state: str | None
     last_error: str
     attempts: int
+    stored_ms: int = 0  # when this box stored it (a received document: when it arrived)
+    opened_ms: int | None = None  # when the clerk first opened it; None: unread
 
 
 async def add_event(conn: Conn, doc_id: str, at_ms: int, actor: str, kind: str,
@@ -137,6 +139,17 @@ class LocalStore:
         if doc is None:
             raise _not_found(doc_id)
         return doc
+
+    async def mark_opened(self, doc_id: str) -> None:
+        """Records the first time the clerk opened a document (later openings write nothing,
+        as the SD card wears)."""
+        now = self.clock()
+
+        async def tx(conn: Conn) -> None:
+            await conn.execute("UPDATE documents SET opened_ms = ? WHERE id = ? AND opened_ms"
+                               " IS NULL", (now, doc_id))
+
+        await self.db.write(tx)
 
     async def events(self, doc_id: str) -> list[EventRow]:
         async def q(conn: Conn) -> list[EventRow]:
@@ -260,7 +273,8 @@ async def insert_document(conn: Conn, env: Envelope, direction: str, now: int) -
 
 async def _load_doc(conn: Conn, doc_id: str) -> Doc | None:
     row = await (await conn.execute(
-        "SELECT d.envelope, d.direction, d.inbox_status, o.state, o.last_error, o.attempts "
+        "SELECT d.envelope, d.direction, d.inbox_status, o.state, o.last_error, o.attempts, "
+        "d.created_ms, d.opened_ms "
         "FROM documents d LEFT JOIN outbound o ON o.doc_id = d.id WHERE d.id = ?",
         (doc_id,))).fetchone()
     if row is None:
@@ -277,6 +291,8 @@ async def _load_doc(conn: Conn, doc_id: str) -> Doc | None:
         queue_state=str(row[3]) if row[3] else None,
         last_error=str(row[4] or ""),
         attempts=int(row[5] or 0),
+        stored_ms=int(row[6] or 0),
+        opened_ms=int(row[7]) if row[7] is not None else None,
     )
 
 

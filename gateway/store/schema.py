@@ -90,4 +90,9 @@ GATEWAY_MIGRATIONS = (
             checked_ms INTEGER NOT NULL
         )""",
     )),
+    # When the clerk first opened a received document (NULL: unread), for the inbox's unread
+    # styling and count; written once per document.
+    Migration(4, (
+        "ALTER TABLE documents ADD COLUMN opened_ms INTEGER",
+    )),
 )

@@ -22,6 +22,8 @@ class SyncMarks:
     skew_ms: int | None
     last_error: str | None
     last_error_ms: int | None
+    link_reason: str | None
+    next_try_ms: int | None
     disk_short_bytes: int | None
     rcursor: int | None
 
@@ -38,6 +40,8 @@ async def sync_marks(store: LocalStore) -> SyncMarks:
             skew_ms=await kv.get(conn, kv.SKEW_MS),
             last_error=await kv.get(conn, kv.LAST_ERROR),
             last_error_ms=await kv.get(conn, kv.LAST_ERROR_MS),
+            link_reason=await kv.get(conn, kv.LINK_REASON),
+            next_try_ms=await kv.get(conn, kv.NEXT_TRY_MS),
             disk_short_bytes=await kv.get(conn, kv.DISK_SHORT_BYTES),
             rcursor=await kv.get(conn, kv.RCURSOR),
         )

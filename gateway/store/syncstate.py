@@ -104,7 +104,7 @@ class SyncState:
             await _receipts(conn, reply.receipts)
             fresh = await _inbox(conn, reply.inbox, now)
             await kv.put(conn, kv.LAST_SYNC_MS, now)
-            await kv.forget(conn, kv.LAST_ERROR, kv.LAST_ERROR_MS)
+            await kv.forget(conn, kv.LAST_ERROR, kv.LAST_ERROR_MS, kv.LINK_REASON, kv.NEXT_TRY_MS)
             await kv.put(conn, kv.HUB_TIME_MS, reply.time_ms)
             await kv.put(conn, kv.SKEW_MS, reply.time_ms - clock_ms)
             return fresh
@@ -138,13 +138,21 @@ class SyncState:
 
         await self.store.db.write(tx)
 
-    async def record_failure(self, reason: str) -> None:
-        """Keeps the last link problem where `gateway status` and the TUI can show it."""
+    async def record_failure(self, reason: str, kind: str, next_try_ms: int, *,
+                             began: bool, changed: bool) -> None:
+        """Keeps the link problem where `gateway status` and the TUI show it: when it
+        ``began`` (the first failure of an outage), its reason when it ``changed``, and
+        always when the daemon tries again; one small write per attempt, as the SD card
+        wears and backoff spaces the attempts."""
         now = self.store.clock()
 
         async def tx(conn: Conn) -> None:
-            await kv.put(conn, kv.LAST_ERROR, reason[:300])
-            await kv.put(conn, kv.LAST_ERROR_MS, now)
+            if began:
+                await kv.put(conn, kv.LAST_ERROR_MS, now)
+            if began or changed:
+                await kv.put(conn, kv.LAST_ERROR, reason[:300])
+                await kv.put(conn, kv.LINK_REASON, kind)
+            await kv.put(conn, kv.NEXT_TRY_MS, next_try_ms)
 
         await self.store.db.write(tx)
 

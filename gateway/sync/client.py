@@ -33,7 +33,7 @@ from gateway.store.local import LocalStore
 from gateway.store.syncstate import SyncState
 from gateway.sync.downloads import Downloader
 from gateway.sync.hub_trust import HubTrust
-from gateway.sync.link import HubLink, HubRefused, HubUnavailable
+from gateway.sync.link import HubError, HubLink, HubRefused, HubUnavailable
 from gateway.sync.signatures import SignatureChecker
 from gateway.sync.transfers import WORKERS
 from gateway.sync.uploads import Uploader
@@ -140,30 +140,34 @@ class SyncClient:
                     # waiting a whole long-poll would hide a new Hỏa tốc document that long.
                     await self.pause(min(self.wait_s, INBOX_RECHECK_S), self.woken)
             except HubUnavailable as exc:
-                await self._offline(exc)
-                await self.pause(backoff.failed(), self.woken)
+                await self._offline(exc, backoff.failed())
             except HubRefused as exc:
-                await self._offline(exc)
                 log.warning("hub refused sync: %s", exc)
-                await self.pause(max(60.0, backoff.failed()), self.woken)
+                await self._offline(exc, max(60.0, backoff.failed()))
 
-    async def _offline(self, exc: Exception) -> None:
-        reason = str(exc)
-        was_online = self.stats.online or not self.stats.last_error
-        self.stats.last_failure = f"{type(exc).__name__}: {reason}"[:MAX_LAST_ERROR]
+    async def _offline(self, exc: HubError, delay_s: float) -> None:
+        """Publishes the failure and the time of the next try, then waits for it (or a wake:
+        a clerk's "try now", a new document)."""
+        reason = str(exc)[:300]
+        began = self.stats.online or not self.stats.last_error
+        changed = reason != self.stats.last_error
+        self.stats.last_failure = f"{type(exc).__name__}: {exc}"[:MAX_LAST_ERROR]
         self.stats.last_failure_ms = self.clock()
         self.stats.online = False
         self.stats.failures += 1
-        self.stats.last_error = reason[:300]
-        if was_online:  # one write per outage, not one per retry: SD cards wear out
-            await self.syncstate.record_failure(reason)
+        self.stats.last_error = reason
+        await self.syncstate.record_failure(reason, exc.kind, self.clock() + int(delay_s * 1000),
+                                            began=began, changed=changed)
+        await self.pause(delay_s, self.woken)
 
     async def sync_once(self) -> SyncReply | None:
         woken = self.woken.is_set()
         self.woken.clear()  # before reading: a wake while reading is for the next sync
         out = await self.syncstate.outgoing(self.clock())
         news = bool(out.envelopes or out.acks or out.statuses)
-        wait = 0 if news or woken else self.wait_s
+        # The first exchange after a start or an outage is answered at once, so the link
+        # state the clerk sees turns to "connected" without waiting out a long poll.
+        wait = 0 if news or woken or not self.stats.online else self.wait_s
         req = SyncRequest(node=await self._node(), out=out.envelopes, acks=out.acks,
                           statuses=out.statuses, rcursor=out.rcursor, wait=wait)
         asked_at = time.monotonic()

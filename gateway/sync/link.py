@@ -26,7 +26,15 @@ from gateway.protocol.wire import SyncReply, SyncRequest
 
 
 class HubError(GatewayError):
-    """The hub could not be asked, or it said no."""
+    """The hub could not be asked, or it said no; ``kind`` names why for the clerk (a key of
+    :data:`gateway.model.link.REASONS`)."""
+
+    kind = "network"
+
+    def __init__(self, message: str, kind: str | None = None) -> None:
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
 
 
 class HubUnavailable(HubError):
@@ -35,6 +43,8 @@ class HubUnavailable(HubError):
 
 class HubFault(HubUnavailable):
     """The hub answered with a server error; ``status`` is the HTTP status."""
+
+    kind = "server"
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(f"{status} {reason}".strip())
@@ -48,7 +58,8 @@ class BlobRejected(HubError):
 
 class HubRefused(HubError):
     def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"hub refused ({status}): {reason}")
+        super().__init__(f"hub refused ({status}): {reason}",
+                         "rejected" if status in (401, 403) else "refused")
         self.status = status
         self.reason = reason
 

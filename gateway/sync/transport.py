@@ -31,6 +31,22 @@ NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ConnectionError)
 LINK_STATUSES = (408, 429, 502, 504)
 
 
+def failure_kind(exc: BaseException) -> str:
+    """Which of :data:`gateway.model.link.REASONS` a network failure is, for the clerk."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "dns"
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        return "tls"
+    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
+        return "unreachable"
+    if isinstance(exc, TimeoutError):  # aiohttp's ServerTimeoutError is one too
+        return "timeout"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError
+                  | ConnectionResetError | BrokenPipeError):
+        return "dropped"
+    return "network"
+
+
 def _socket_factory(sndbuf: int | None) -> aiohttp.connector.SocketFactoryType | None:
     if sndbuf is None:
         return None
@@ -96,7 +112,7 @@ class HubClient:
             async with self.session.request(method, f"{self.base}{path}", **kwargs) as resp:
                 yield resp
         except NETWORK_ERRORS as exc:
-            raise HubUnavailable(str(exc) or type(exc).__name__) from None
+            raise HubUnavailable(str(exc) or type(exc).__name__, failure_kind(exc)) from None
 
     async def sync(self, req: SyncRequest) -> SyncReply:
         body = self.compressor.compress(encode_request(req), self.dict_id)
@@ -111,7 +127,7 @@ class HubClient:
         try:
             reply = decode_reply(self.compressor.decompress(raw, int(reply_dict)))
         except (WireError, ValueError) as exc:
-            raise HubUnavailable(f"unreadable reply: {exc}") from None
+            raise HubUnavailable(f"unreadable reply: {exc}", "reply") from None
         self.dict_id = reply.config.dict_id if reply.config.dict_id in self.compressor.ids() \
             else 0
         return reply
@@ -150,7 +166,7 @@ class HubClient:
         except FrameError as exc:
             for payload in exc.complete:
                 yield payload
-            raise HubUnavailable(f"bad frame from hub: {exc}") from None
+            raise HubUnavailable(f"bad frame from hub: {exc}", "reply") from None
 
     async def post_json(self, path: str, payload: object) -> object:
         async with self._request("POST", path, json=payload) as resp:
@@ -168,7 +184,7 @@ def _offsets(resp: aiohttp.ClientResponse, default: int) -> UploadResult:
     try:
         held = int(resp.headers.get("Upload-Offset", default))
     except ValueError:
-        raise HubUnavailable("unreadable Upload-Offset") from None
+        raise HubUnavailable("unreadable Upload-Offset", "reply") from None
     return UploadResult(held, resp.headers.get("Upload-Complete") == "1")
 
 
@@ -179,7 +195,7 @@ async def _check(resp: aiohttp.ClientResponse) -> None:
     if resp.status in LINK_STATUSES or (resp.status == 503 and "Retry-After" in resp.headers):
         # A 503 with Retry-After is the hub as a whole saying "later" (its disk is below the
         # reserve): like a down link it must not count against the documents that met it.
-        raise HubUnavailable(f"{resp.status} {reason}")
+        raise HubUnavailable(f"{resp.status} {reason}", "busy")
     if resp.status >= 500:
         raise HubFault(resp.status, reason)
     raise HubRefused(resp.status, reason)

@@ -43,6 +43,7 @@ class Testbed:
         self.sndbuf = sndbuf
         self.hub_clock = hub_clock
         self.hub: RunningHub | None = None
+        self.hub_port = 0
         self.nodes: dict[str, Node] = {}
 
     async def start(self, agencies: Sequence[str], *, province: str = "H35") -> None:
@@ -63,6 +64,17 @@ class Testbed:
                 token = await create_token(self.hub.state.store, agency, _DAY)
                 await enroll(data, agency, direct, f"{token}@{fingerprint}")
             await self.start_gateway(agency)
+
+    async def stop_hub(self) -> None:
+        """The hub dies (the gateways and their links stay up); :meth:`restart_hub` brings it
+        back on the same port, as systemd would."""
+        if self.hub is not None:
+            self.hub_port = self.hub.port
+            await self.hub.close()
+            self.hub = None
+
+    async def restart_hub(self) -> None:
+        self.hub = await serve_hub(self.root / "hub", port=self.hub_port, clock=self.hub_clock)
 
     def url(self, node: Node) -> str:
         return f"https://127.0.0.1:{node.proxy.port}"

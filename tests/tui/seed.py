@@ -47,7 +47,8 @@ async def queue_outbound(data: Path, tmp: Path, *, number: str, subject: str,
 
 
 async def add_inbound(data: Path, seq: int, *, number: str, notation: str, subject: str,
-                      urgency: Urgency = Urgency.THUONG, sender: str = OFFICE) -> str:
+                      urgency: Urgency = Urgency.THUONG, sender: str = OFFICE,
+                      due: date | None = None) -> str:
     """Commits an inbound document exactly as the daemon does once its blobs are verified."""
     store = await LocalStore.open(Layout(data), wall_ms)
     try:
@@ -58,7 +59,7 @@ async def add_inbound(data: Path, seq: int, *, number: str, notation: str, subje
         env = Envelope(
             id=uuid7(now, os.urandom), sender=sender, recipients=(HOME,), number=number,
             notation=notation, doc_type="Công văn", subject=subject, issue_place="Lai Châu",
-            issue_date=date.today(), signer="Nguyễn Văn A", urgency=urgency, due_date=None,
+            issue_date=date.today(), signer="Nguyễn Văn A", urgency=urgency, due_date=due,
             attachments=(Attachment("congvan.pdf", "application/pdf", sha, size),),
             created_ms=now)
         await SyncState(store).store_inbound(seq, env)

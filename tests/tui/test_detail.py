@@ -18,7 +18,7 @@ from tests.tui.helpers import link_text, message, rows
 from tests.tui.seed import Seeded
 from tui.app import ClerkApp
 from tui.screens.detail import DetailScreen
-from tui.screens.prompt import TextPrompt
+from tui.screens.prompt import ConfirmPrompt, TextPrompt
 from tui.widgets.common import TextField
 from tui.widgets.main import DocTable
 
@@ -56,10 +56,11 @@ async def test_mark_accepted_updates_store_and_queues_status(app: ClerkApp,
         assert (seeded.data / "wakeup").exists()  # the daemon is asked to sync at once
         events = await app.backend.store.events(doc_id)
         assert events[-1].kind == "status 03" and events[-1].actor == "clerk"
-        # Pressing it again changes nothing and says so.
+        # It is no longer offered, and pressing it again records nothing.
+        assert offered(app) == {"5", "6", "2"}
         await pilot.press("3")
         await pilot.pause()
-        assert message(app) == "Văn bản đã ở trạng thái 'Đã tiếp nhận'."
+        assert (await statuses(app, doc_id)).count(("03", "")) == 1
         await pilot.press("escape")
         await pilot.pause()
         assert app.main is not None
@@ -67,20 +68,51 @@ async def test_mark_accepted_updates_store_and_queues_status(app: ClerkApp,
         assert rows(inbox)[0][5] == "Đã tiếp nhận"
 
 
-async def test_illegal_transition_shows_the_refusal_in_plain_words(app: ClerkApp,
-                                                                   seeded: Seeded) -> None:
+def offered(app: ClerkApp) -> set[str]:
+    """The status keys the detail screen offers right now (what the footer shows)."""
+    return {k for k in ("3", "5", "6", "2") if k in app.screen.active_bindings}
+
+
+async def test_done_asks_first_and_enter_alone_never_confirms(app: ClerkApp,
+                                                             seeded: Seeded) -> None:
     doc_id = seeded.inbound[0]
     async with app.run_test(size=SIZE) as pilot:
         await open_doc(app, pilot, doc_id)
+        assert offered(app) == {"3", "5", "6", "2"}
         await pilot.press("6")
         await pilot.pause()
+        prompt = app.screen
+        assert isinstance(prompt, ConfirmPrompt)
+        assert "Ghi trạng thái 'Hoàn thành' cho văn bản" in str(
+            prompt.query_one("#question", Static).content)
+        await pilot.press("enter")  # the focus is on "Không"
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen)
+        assert message(app) == "Chưa ghi trạng thái; văn bản giữ nguyên."
+        assert app.backend is not None
+        assert (await app.backend.store.document(doc_id)).inbox_status is State.RECEIVED
+
+        await pilot.press("6")
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert (await app.backend.store.document(doc_id)).inbox_status is State.DONE
+        # A final state: no status is offered any more, and a key press records nothing.
+        assert offered(app) == set()
         await pilot.press("3")
         await pilot.pause()
-        text = message(app)
-        assert text.startswith("Không thể chuyển từ 'Hoàn thành' sang mã 03.")
-        assert "Trạng thái chỉ đi tiếp" in text
-        assert app.backend is not None
-        assert (await app.backend.store.document(doc_id)).inbox_status is State.DONE
+        assert [c for c, _ in await statuses(app, doc_id) if c != "01"] == ["06"]
+
+
+async def test_only_forward_statuses_are_offered(app: ClerkApp, seeded: Seeded) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_doc(app, pilot, seeded.inbound[0])
+        await pilot.press("5")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert offered(app) == {"6", "2"}  # 03 would go backwards; 05 is where it is
 
 
 async def test_reject_needs_a_reason(app: ClerkApp, seeded: Seeded) -> None:
@@ -97,6 +129,9 @@ async def test_reject_needs_a_reason(app: ClerkApp, seeded: Seeded) -> None:
         prompt.query_one("#answer", TextField).value = "Gửi nhầm xã"
         await pilot.press("enter")
         await pilot.pause()
+        assert isinstance(app.screen, ConfirmPrompt)  # a final status: asked once more
+        await pilot.press("c")
+        await pilot.pause()
         await app.workers.wait_for_complete()
         assert isinstance(app.screen, DetailScreen)
         assert app.backend is not None
@@ -109,6 +144,16 @@ async def test_export_attachments_never_overwrites(app: ClerkApp, seeded: Seeded
     folder = tmp_path / "usb" / "xuat"
     async with app.run_test(size=SIZE) as pilot:
         await open_doc(app, pilot, seeded.inbound[0])
+        await pilot.press("e")
+        await pilot.pause()
+        app.screen.query_one("#answer", TextField).value = str(folder)
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert message(app) == ("Không có thư mục này (nếu là USB, hãy cắm lại và chờ máy "
+                                f"nhận, rồi thử lại): {folder}.")
+        assert not folder.exists()
+        folder.mkdir(parents=True)
         for _ in range(2):
             await pilot.press("e")
             await pilot.pause()
@@ -123,11 +168,11 @@ async def test_export_attachments_never_overwrites(app: ClerkApp, seeded: Seeded
         blocker.write_text("x")
         await pilot.press("e")
         await pilot.pause()
-        app.screen.query_one("#answer", TextField).value = str(blocker / "sub")
+        app.screen.query_one("#answer", TextField).value = str(blocker)
         await pilot.press("enter")
         await pilot.pause()
         await app.workers.wait_for_complete()
-        assert message(app) == (f"Không phải thư mục: {blocker / 'sub'}. "
+        assert message(app) == (f"Không phải thư mục: {blocker}. "
                                 "Hãy gõ đường dẫn tới một thư mục, không phải một tệp.")
 
 
@@ -144,7 +189,7 @@ async def test_failed_document_can_be_resent(app: ClerkApp, seeded: Seeded) -> N
         await app.main.refresh_data(force=True)
         outbox = app.main.query_one("#outbox-table", DocTable)
         row = rows(outbox)[outbox.doc_ids.index(doc_id)]
-        assert row[5].startswith("Gửi lỗi: Nơi nhận")
+        assert row[-1].startswith("Gửi lỗi: Nơi nh")  # the status is the last column
         assert "1 văn bản gửi lỗi, cần mở ra xử lý" in link_text(app)
         screen = await open_doc(app, pilot, doc_id)
         assert screen.check_action("retry", ()) is True

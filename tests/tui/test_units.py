@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from gateway.model.agency import fold
+from gateway.services.link import hhmm, link_view
 from gateway.store.local import EventRow
+from gateway.store.status import SyncMarks
 from tests.tui.conftest import NOW_MS
 from tui.__main__ import main
 from tui.format import event_label
@@ -22,23 +24,43 @@ COUNTS = {"outbound_pending": 3, "outbound_dead": 0, "statuses_unsent": 0,
           "inbound_downloading": 1}
 
 
-def info(age_ms: int | None, *, hub: bool = True, skew: int = 0) -> LinkInfo:
+def marks(age_ms: int | None, *, error: str | None = None) -> SyncMarks:
     last = None if age_ms is None else NOW_MS - age_ms
-    return LinkInfo(last, skew, COUNTS, hub)
+    return SyncMarks(last_sync_ms=last, hub_time_ms=None, skew_ms=None, last_error=error,
+                     last_error_ms=NOW_MS - 120_000 if error else None,
+                     link_reason="unreachable" if error else None,
+                     next_try_ms=NOW_MS + 30_000 if error else None, disk_short_bytes=None,
+                     rcursor=None)
+
+
+def info(age_ms: int | None, *, hub: bool = True, skew: int = 0,
+         error: str | None = None) -> LinkInfo:
+    return LinkInfo(link_view(marks(age_ms, error=error), hub, NOW_MS), skew, COUNTS)
 
 
 @pytest.mark.parametrize(("age", "state", "head"), [
     (None, Link.NEVER, "Chưa kết nối được với tỉnh lần nào"),
     (10_000, Link.CONNECTED, "Đang kết nối với tỉnh — đồng bộ lần cuối vừa xong"),
     (89_000, Link.CONNECTED, "Đang kết nối với tỉnh — đồng bộ lần cuối 1 phút trước"),
-    (5 * 60_000, Link.UNSTEADY, "Kết nối chập chờn — đồng bộ lần cuối 5 phút trước"),
-    (3 * 86_400_000, Link.OFFLINE, "Mất kết nối (đồng bộ lần cuối 3 ngày trước)"),
+    (5 * 60_000, Link.STALE, "Không có tin từ dịch vụ đồng bộ (đồng bộ lần cuối 5 phút trước)"),
+    (3 * 86_400_000, Link.STALE, "Không có tin từ dịch vụ đồng bộ (đồng bộ lần cuối 3 ngày"),
 ])
 def test_link_sentence(age: int | None, state: Link, head: str) -> None:
     got_state, got_head, queue = describe(info(age), NOW_MS)
     assert got_state is state
     assert got_head.startswith(head)
     assert queue == "3 văn bản chờ gửi — đang tải 1 văn bản đến"
+
+
+def test_a_published_failure_wins_over_a_recent_sync() -> None:
+    """The daemon said the hub is unreachable 10 s after a good sync: the line says so, with
+    the time it began, the next try and the reason, in plain words."""
+    state, head, _ = describe(info(10_000, error="Cannot connect to host"), NOW_MS)
+    assert state is Link.RETRYING
+    assert head == (f"Mất kết nối với tỉnh từ {hhmm(NOW_MS - 120_000)} — thử lại sau 30 giây: "
+                    "máy chủ tỉnh không nhận kết nối (máy chủ tắt hoặc mất mạng)")
+    _, head, _ = describe(info(10_000, error="x"), NOW_MS + 31_000)
+    assert "— đang thử lại:" in head
 
 
 def test_link_without_hub_and_with_skew() -> None:

@@ -17,9 +17,15 @@ from tui.i18n import has, t
 R = TypeVar("R")
 
 
+ALWAYS_FIRST = ("f1", "ctrl+q")  # help and quit lead the footer, so a narrow screen keeps them
+
+
 def localize(bindings: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
+    """Descriptions in the UI language; F1 and Ctrl+Q first (the footer cuts the right end)."""
     out: dict[str, ActiveBinding] = {}
-    for key, active in bindings.items():
+    rank = {k: i for i, k in enumerate(ALWAYS_FIRST)}
+    ordered = sorted(bindings.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+    for key, active in ordered:
         b = active.binding
         if has(b.description):
             active = active._replace(binding=replace(b, description=t(b.description)))

@@ -3,6 +3,7 @@ and the clerk's actions (status 03/05/06/02 for incoming, export, resend for fai
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -11,14 +12,15 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from gateway.model import State
+from gateway.model import Delivery, State
+from gateway.model.delivery import STATUS_EVENTS, moves
 from gateway.store.local import Doc, EventRow
 from tui.backend import Backend, explain
 from tui.format import state_label
 from tui.i18n import t
 from tui.messages import DocumentChanged
 from tui.screens.base import ClerkScreen
-from tui.screens.prompt import TextPrompt
+from tui.screens.prompt import ConfirmPrompt, TextPrompt
 from tui.widgets import detail as render
 from tui.widgets.common import MessageBar, Title
 
@@ -26,10 +28,11 @@ REFRESH_S = 2.0
 MARKS = {"03": State.ACCEPTED, "05": State.PROCESSING, "06": State.DONE, "02": State.REJECTED}
 
 
-def export_folder(doc: Doc) -> Path:
-    """A default folder per document, named after its số/ký hiệu."""
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in doc.envelope.code)
-    return Path.home() / "van-ban" / (safe.strip("-") or doc.envelope.id)
+def export_folder(media: Path = Path("/media")) -> Path:
+    """The folder proposed for an export: a mounted USB stick if there is one (under /media,
+    where the box mounts them), else the clerk's home. The export refuses a missing folder."""
+    candidates = sorted([*media.glob("*/*"), *media.glob("*")])
+    return next((p for p in candidates if os.path.ismount(p)), Path.home())
 
 
 class DetailScreen(ClerkScreen[None]):
@@ -71,6 +74,8 @@ class DetailScreen(ClerkScreen[None]):
 
     async def on_mount(self) -> None:
         await self.reload()
+        if self.doc is not None and self.doc.direction == "in" and self.doc.opened_ms is None:
+            await self.backend.mark_opened(self.doc_id)
         self.query_one("#body").focus()
         self.set_interval(self.refresh_s, self._tick)
 
@@ -109,7 +114,9 @@ class DetailScreen(ClerkScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         doc = self.doc
         if action in ("mark", "reject"):
-            return doc is not None and doc.direction == "in"
+            code = str(parameters[0]) if parameters else "02"
+            return doc is not None and doc.direction == "in" and moves(
+                Delivery(doc.inbox_status or State.RECEIVED), STATUS_EVENTS[code])
         if action == "retry":
             return doc is not None and doc.queue_state == "dead"
         if action == "export":
@@ -122,10 +129,26 @@ class DetailScreen(ClerkScreen[None]):
     def action_back(self) -> None:
         self.dismiss(None)
 
-    async def action_mark(self, code: str, note: str = "") -> None:
-        if self.doc is not None and self.doc.inbox_status is MARKS[code]:
-            self.say(t("msg.already", label=state_label(MARKS[code])))
-            return
+    def action_mark(self, code: str) -> None:
+        """A final status (06) asks first; the others are recorded at once."""
+        if MARKS[code].final:
+            self.confirm_then_mark(code)
+        else:
+            self.run_worker(self.mark(code), exit_on_error=False)
+
+    def confirm_then_mark(self, code: str, note: str = "") -> None:
+        code_text = self.doc.envelope.code if self.doc is not None else ""
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self.mark(code, note), exit_on_error=False)
+            else:
+                self.say(t("msg.not_marked"))
+
+        self.app.push_screen(ConfirmPrompt(t("prompt.final", label=state_label(MARKS[code]),
+                                             code=code_text)), done)
+
+    async def mark(self, code: str, note: str = "") -> None:
         try:
             await self.backend.mark(self.doc_id, code, note)
         except Exception as exc:
@@ -138,7 +161,7 @@ class DetailScreen(ClerkScreen[None]):
     def action_reject(self) -> None:
         def done(note: str | None) -> None:
             if note:
-                self.run_worker(self.action_mark("02", note), exit_on_error=False)
+                self.confirm_then_mark("02", note)
 
         self.app.push_screen(
             TextPrompt(t("prompt.reject"), empty_text=t("prompt.reject_empty")), done)
@@ -152,7 +175,7 @@ class DetailScreen(ClerkScreen[None]):
             if folder:
                 self.run_worker(self.export_to(doc, folder), exit_on_error=False)
 
-        self.app.push_screen(TextPrompt(t("prompt.export"), value=str(export_folder(doc)),
+        self.app.push_screen(TextPrompt(t("prompt.export"), value=str(export_folder()),
                                         empty_text=t("prompt.export_empty")), done)
 
     async def export_to(self, doc: Doc, where: str) -> None:

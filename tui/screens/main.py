@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
+from gateway.model import Urgency
+from gateway.model.safe_text import safe_text
 from gateway.store.local import Doc
 from tui.backend import Backend, explain
+from tui.format import clip
 from tui.i18n import lang, set_language, t
 from tui.link import LinkInfo, describe
 from tui.messages import DocumentChosen
 from tui.screens.base import ClerkScreen
 from tui.screens.compose import ComposeScreen
 from tui.screens.detail import DetailScreen
-from tui.widgets.common import MessageBar, Title
+from tui.triage import Filter, Sort, arranged
+from tui.triage import unread as triage_unread
+from tui.widgets.common import MessageBar, TextField, Title
 from tui.widgets.main import DocTable, LinkBar
 
 REFRESH_S = 2.0
@@ -31,12 +37,19 @@ class MainScreen(ClerkScreen[None]):
         Binding("2", "tab('outbox')", "key.outbox"),
         Binding("enter", "open", "key.open", show=False),
         Binding("f5", "reload", "key.refresh"),
+        Binding("t", "retry_now", "key.retry_now"),
+        Binding("slash", "search", "key.search", key_display="/"),
+        Binding("l", "filter", "key.filter"),
+        Binding("s", "sort", "key.sort"),
+        Binding("escape", "clear_search", "key.cancel", show=False),
         Binding("f2", "language", "key.lang"),
     ]
     DEFAULT_CSS = """
     MainScreen TabbedContent { height: 1fr; }
     MainScreen TabPane { padding: 0; }
     MainScreen .empty { padding: 1 2; color: $text-muted; }
+    MainScreen #search { display: none; }
+    MainScreen #search.-open { display: block; }
     """
 
     def __init__(self, backend: Backend, *, refresh_s: float = REFRESH_S) -> None:
@@ -48,6 +61,10 @@ class MainScreen(ClerkScreen[None]):
         self.outbox: list[Doc] = []
         self._signature: tuple[int, ...] | None = None
         self._busy = False
+        self.which = Filter.ALL
+        self.sort = Sort.DATE
+        self.query_text = ""
+        self.seen: set[str] | None = None  # inbox ids already announced; None before the first
 
     def compose(self) -> ComposeResult:
         yield Title(t("app.title", agency=self.backend.agency_name), id="title")
@@ -59,6 +76,7 @@ class MainScreen(ClerkScreen[None]):
             with TabPane(t("tab.outbox", n=0), id="outbox"):
                 yield DocTable("out", id="outbox-table")
                 yield Static(t("empty.outbox"), classes="empty", id="outbox-empty")
+        yield TextField(t("triage.search"), id="search")
         yield MessageBar()
         yield Footer()
 
@@ -82,6 +100,7 @@ class MainScreen(ClerkScreen[None]):
             if force or signature != self._signature:
                 self.inbox, self.outbox = await self.backend.documents()
                 self._signature = signature
+                self._announce()
                 self._fill_tables()
             self.show_link()
         except Exception as exc:
@@ -93,12 +112,82 @@ class MainScreen(ClerkScreen[None]):
         if self.info is not None:
             self.query_one(LinkBar).show(*describe(self.info, self.backend.clock()))
 
+    def _announce(self) -> None:
+        """A notification for documents that arrived since the last look (not at start)."""
+        ids = {d.envelope.id for d in self.inbox}
+        new = [d for d in self.inbox if self.seen is not None and d.envelope.id not in self.seen]
+        self.seen = ids
+        new.sort(key=lambda d: (-int(d.envelope.urgency), -d.stored_ms))  # urgent ones named
+        if new:
+            urgent = any(d.envelope.urgency >= Urgency.KHAN for d in new)
+            subjects = "; ".join(clip(d.envelope.subject, 40) for d in new[:3])
+            self.notify(safe_text(t("triage.new", n=len(new), subjects=subjects)),
+                        severity="warning" if urgent else "information", timeout=10,
+                        markup=False)
+
     def _fill_tables(self) -> None:
         tabs = self.query_one(TabbedContent)
+        today = date.fromtimestamp(self.backend.clock() / 1000)
+        directory = self.backend.directory
+        shown = {
+            "inbox": arranged(self.inbox, directory, today, query=self.query_text,
+                              which=self.which, sort=self.sort),
+            "outbox": arranged(self.outbox, directory, today, query=self.query_text,
+                               sort=self.sort),
+        }
         for pane, docs in (("inbox", self.inbox), ("outbox", self.outbox)):
-            self.query_one(f"#{pane}-table", DocTable).load(docs, self.backend.directory)
-            self.query_one(f"#{pane}-empty", Static).display = not docs
-            tabs.get_tab(pane).label = t(f"tab.{pane}", n=len(docs))
+            table = self.query_one(f"#{pane}-table", DocTable)
+            table.today = today
+            table.load(shown[pane], directory)
+            self.query_one(f"#{pane}-empty", Static).display = not shown[pane]
+            n = t("tab.shown", shown=len(shown[pane]), n=len(docs)) \
+                if len(shown[pane]) != len(docs) else len(docs)
+            unread = sum(1 for d in docs if triage_unread(d))
+            label = t("tab.inbox_unread", n=n, u=unread) if unread else t(f"tab.{pane}", n=n)
+            tabs.get_tab(pane).label = label
+
+    def action_search(self) -> None:
+        field = self.query_one("#search", TextField)
+        field.add_class("-open")
+        field.focus()
+
+    def action_clear_search(self) -> None:
+        field = self.query_one("#search", TextField)
+        field.value = ""
+        field.remove_class("-open")
+        self._focus_table()
+
+    @on(Input.Changed, "#search")
+    def search_changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value
+        self._fill_tables()
+        if event.value.strip():
+            pane = self.query_one(TabbedContent).active or "inbox"
+            n = self.query_one(f"#{pane}-table", DocTable).row_count
+            self.query_one(MessageBar).show(t("triage.found", q=event.value, n=n))
+
+    @on(Input.Submitted, "#search")
+    def search_done(self) -> None:
+        self._focus_table()
+
+    def _focus_table(self) -> None:
+        pane = self.query_one(TabbedContent).active or "inbox"
+        self.query_one(f"#{pane}-table", DocTable).focus()
+
+    def action_filter(self) -> None:
+        order = list(Filter)
+        self.which = order[(order.index(self.which) + 1) % len(order)]
+        self._show_view()
+
+    def action_sort(self) -> None:
+        self.sort = Sort.URGENCY if self.sort is Sort.DATE else Sort.DATE
+        self._show_view()
+
+    def _show_view(self) -> None:
+        self._fill_tables()
+        which = t(f"triage.filter.{self.which.value}")
+        self.query_one(MessageBar).show(
+            t("triage.view", filter=which, sort=t(f"triage.sort.{self.sort.value}")))
 
     def action_tab(self, pane: str) -> None:
         self.query_one(TabbedContent).active = pane
@@ -113,12 +202,20 @@ class MainScreen(ClerkScreen[None]):
     async def action_reload(self) -> None:
         await self.refresh_data(force=True)
 
+    async def action_retry_now(self) -> None:
+        """Wakes the daemon; its next published state shows on the link line by itself."""
+        self.backend.retry_now()
+        self.query_one(MessageBar).show(t("msg.retrying"))
+
     def action_compose(self) -> None:
         self.app.push_screen(ComposeScreen(self.backend))
 
     @on(DocumentChosen)
     def open_document(self, event: DocumentChosen) -> None:
-        self.app.push_screen(DetailScreen(self.backend, event.doc_id))
+        def back(_: None) -> None:  # it is read now: the lists and the unread count follow
+            self.run_worker(self.refresh_data(force=True), exit_on_error=False)
+
+        self.app.push_screen(DetailScreen(self.backend, event.doc_id), back)
 
     async def action_language(self) -> None:
         set_language("vi" if lang() == "en" else "en")

@@ -1,4 +1,5 @@
-"""A small modal question with one text answer (a rejection reason, an export folder)."""
+"""Small modal questions: one text answer (a rejection reason, an export folder), or a yes/no
+confirmation before a step that cannot be taken back."""
 
 from __future__ import annotations
 
@@ -61,3 +62,45 @@ class TextPrompt(ClerkModal[str | None]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmPrompt(ClerkModal[bool]):
+    """Answers ``True`` only on an explicit yes ('c' for có, or the button); Esc, 'k' and the
+    other button answer ``False``. The default focus is on "no", so Enter alone never
+    confirms an irreversible step."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "answer(False)", "key.cancel"),
+        Binding("c,y", "answer(True)", "prompt.yes_key"),
+        Binding("k,n", "answer(False)", "prompt.no_key"),
+    ]
+    DEFAULT_CSS = """
+    ConfirmPrompt { align: center middle; }
+    ConfirmPrompt > Vertical {
+        width: 76; max-width: 100%; height: auto; padding: 1 2;
+        border: thick $warning; background: $surface;
+    }
+    ConfirmPrompt Horizontal { height: auto; margin-top: 1; }
+    ConfirmPrompt Button { margin-right: 2; }
+    """
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.question, markup=False, id="question")
+            with Horizontal():
+                yield Button(t("prompt.yes"), variant="warning", id="yes")
+                yield Button(t("prompt.no"), variant="primary", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")

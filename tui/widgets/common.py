@@ -7,10 +7,12 @@ from typing import ClassVar
 from textual.widgets import Input, Static
 
 from gateway.model.safe_text import safe_text
+from tui.ime import Method, feed, trailing_word
 
 
 class TextField(Input):
-    """An Input whose cursor blink can be frozen (tests set ``BLINK = False``)."""
+    """An Input that types Vietnamese with the app's built-in input method (``app.ime``:
+    Telex, VNI or off), and whose cursor blink can be frozen (tests set ``BLINK = False``)."""
 
     BLINK: ClassVar[bool] = True
 
@@ -18,6 +20,15 @@ class TextField(Input):
                  compact: bool = True) -> None:
         super().__init__(value=value, placeholder=placeholder, id=id, compact=compact)
         self.cursor_blink = self.BLINK
+
+    def insert_text_at_cursor(self, text: str) -> None:
+        method = getattr(self.app, "ime", Method.OFF)
+        if method is Method.OFF or len(text) != 1:
+            super().insert_text_at_cursor(text)
+            return
+        end = self.cursor_position
+        start = trailing_word(self.value[:end])
+        self.replace(feed(self.value[start:end], text, method), start, end)
 
 
 class MessageBar(Static):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 from rich.text import Text
 from textual.widgets import DataTable, Static
@@ -15,12 +16,34 @@ from tui.i18n import t
 from tui.link import Link
 from tui.messages import DocumentChosen
 
-# (i18n key, width); the subject takes what is left; the peer column says who sent (inbox)
-# or who receives (outbox).
-COLUMNS = (("col.code", 13), ("col.subject", 0), ("peer", 22), ("col.urgency", 11),
-           ("col.date", 10), ("col.state", 20))
-MIN_SUBJECT = 16
-CHROME = 2 * len(COLUMNS) + 2  # cell padding and the vertical scrollbar
+# Column sets from the widest to the narrowest, each (i18n key, width); the subject (width 0)
+# takes what is left, and the table uses the first set that leaves it MIN_SUBJECT columns.
+# The peer column says who sent (inbox) or who receives (outbox). At 80 columns only the
+# subject, the urgency and the status remain; the rest is on the document's own screen.
+LAYOUTS: tuple[tuple[tuple[str, int], ...], ...] = (
+    (("col.code", 13), ("col.subject", 0), ("peer", 22), ("col.urgency", 11), ("col.date", 10),
+     ("col.state", 20)),
+    (("col.code", 13), ("col.subject", 0), ("peer", 16), ("col.urgency", 11), ("col.date", 10),
+     ("col.state", 16)),
+    (("col.code", 13), ("col.subject", 0), ("col.urgency", 11), ("col.state", 16)),
+    (("col.subject", 0), ("col.urgency", 11), ("col.state", 16)),
+)
+MIN_SUBJECT = 40
+
+
+def chrome(columns: tuple[tuple[str, int], ...]) -> int:
+    """Cell padding and the vertical scrollbar."""
+    return 2 * len(columns) + 2
+
+
+def fit(width: int) -> tuple[tuple[tuple[str, int], ...], int]:
+    """The widest column set that leaves the subject MIN_SUBJECT columns, and its width."""
+    for columns in LAYOUTS:
+        subject = width - sum(w for _, w in columns) - chrome(columns)
+        if subject >= MIN_SUBJECT:
+            return columns, subject
+    narrowest = LAYOUTS[-1]
+    return narrowest, max(MIN_SUBJECT, width - sum(w for _, w in narrowest) - chrome(narrowest))
 
 
 class LinkBar(Static):
@@ -29,8 +52,8 @@ class LinkBar(Static):
     DEFAULT_CSS = """
     LinkBar { height: auto; padding: 0 1; text-style: bold; }
     LinkBar.-connected { background: $success 35%; }
-    LinkBar.-unsteady, LinkBar.-never { background: $warning 40%; }
-    LinkBar.-offline, LinkBar.-unconfigured, LinkBar.-error { background: $error 45%; }
+    LinkBar.-stale, LinkBar.-never { background: $warning 40%; }
+    LinkBar.-retrying, LinkBar.-unconfigured, LinkBar.-error { background: $error 45%; }
     """
 
     def __init__(self) -> None:
@@ -44,7 +67,7 @@ class LinkBar(Static):
         for s in Link:
             self.set_class(state is s, f"-{s.value}")
         self.set_class(state is None, "-error")
-        mark = "● " if state is Link.CONNECTED else "○ "
+        mark = "● " if state is Link.CONNECTED else "! "  # both in the console font
         fits = len(self.text) + 4 <= (self.size.width or 120)
         self.update(mark + (self.text if fits or not queue else f"{head}\n  {queue}"))
 
@@ -60,22 +83,21 @@ class DocTable(DataTable[Text]):
         self.doc_ids: list[str] = []
         self.docs: list[Doc] = []
         self.directory: Mapping[str, Agency] = {}
-        self.subject_width = 30
+        self.columns_shown, self.subject_width = LAYOUTS[0], MIN_SUBJECT
+        self.today: date | None = None  # set by the screen: overdue rows say so
 
     def setup_columns(self) -> None:
         """(Re)builds the header in the current language and width, then the rows."""
-        fixed = sum(width for _, width in COLUMNS)
-        self.subject_width = max(MIN_SUBJECT, self.size.width - fixed - CHROME)
+        self.columns_shown, self.subject_width = fit(self.size.width)
         self.clear(columns=True)
         self.doc_ids = []
         peer = "col.from" if self.direction == "in" else "col.to"
-        for key, width in COLUMNS:
+        for key, width in self.columns_shown:
             self.add_column(t(peer if key == "peer" else key), width=width or self.subject_width)
         self.load(self.docs, self.directory)
 
     def on_resize(self) -> None:
-        fixed = sum(width for _, width in COLUMNS)
-        if max(MIN_SUBJECT, self.size.width - fixed - CHROME) != self.subject_width:
+        if fit(self.size.width) != (self.columns_shown, self.subject_width):
             self.setup_columns()
 
     def load(self, docs: list[Doc], directory: Mapping[str, Agency]) -> None:
@@ -84,8 +106,11 @@ class DocTable(DataTable[Text]):
         self.docs, self.directory = docs, directory
         self.clear()
         self.doc_ids = [d.envelope.id for d in docs]
+        widths = dict(self.columns_shown)
         for doc in docs:
-            self.add_row(*doc_row(doc, directory, self.subject_width), key=doc.envelope.id)
+            cells = doc_row(doc, directory, self.subject_width, widths.get("peer", 22),
+                            widths["col.state"], today=self.today)
+            self.add_row(*(cells[key] for key, _ in self.columns_shown), key=doc.envelope.id)
         if current is not None:
             self.select_doc(current)
 
