@@ -37,6 +37,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def listening(port: int) -> bool:
+    """The hub process has bound its port (a fixed sleep was too short on a loaded machine)."""
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
+
+
 class Processes:
     """The hub and the daemons as real processes that can be killed and started again."""
 
@@ -133,7 +144,7 @@ async def test_sigkill_hub_and_daemons_during_sync(tmp_path: Path) -> None:
         with processes(tmp_path, hub_port, gateways) as procs:
             init_hub(tmp_path / "hub", "H35", Directory.sample(), ["127.0.0.1"])
             procs.start("hub")
-            await asyncio.sleep(1.5)
+            assert await wait_until(lambda: listening(hub_port), 30), "the hub never listened"
             await provision(tmp_path, hub_port, proxies)
             for agency in gateways:
                 procs.start(agency)
