@@ -11,11 +11,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from gateway.store.layout import Layout
 from gateway.store.local import LocalStore
 from tests.conftest import run_gateway
 
 KILLS = 55
+
+# Real processes killed dozens of times: about a minute each; `make test-slow` (and CI) runs them.
+pytestmark = pytest.mark.slow
 
 
 def start_sender(data: Path, files: list[Path]) -> subprocess.Popen[str]:

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from gateway.hub.enrollment import create_token
 from gateway.hub.runtime import HubLayout, init_hub, open_hub
 from gateway.linkemu import PROFILES, LinkProxy
@@ -29,6 +31,9 @@ from tests.e2e_helpers import digest
 
 KILLS = 24
 LINK = PROFILES["adsl"].scaled(bandwidth=4, time=1.0)
+
+# Real processes killed dozens of times: about a minute each; `make test-slow` (and CI) runs them.
+pytestmark = pytest.mark.slow
 
 
 def free_port() -> int:
