@@ -19,6 +19,10 @@ from gateway import logs
 from gateway.model import Problem, Refused
 
 
+# ``gateway hub`` subcommands that keep a hub over the years (gateway/cli/hub_admin.py).
+HUB_ADMIN = frozenset({"backup", "restore", "renew-cert", "resend", "ca"})
+
+
 def stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -77,6 +81,10 @@ async def hub_command(args: argparse.Namespace) -> int:
     """``gateway hub …``; the hub's modules load only here, never for the box's commands."""
     from gateway.services import hub
 
+    if args.hub_command in HUB_ADMIN:
+        from gateway.cli import hub_admin
+
+        return await hub_admin.command(args)
     match args.hub_command:
         case "init":
             print(await hub.hub_init(args.data, args.province, args.directory, args.names))

@@ -140,6 +140,23 @@ def _service_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--from", dest="first", metavar="YYYY-MM-DD")
     p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="first day not counted")
     p.add_argument("--csv", action="store_true", help="CSV with a header row")
+    _hub_admin_parsers(hub)
+
+
+def _hub_admin_parsers(hub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Keeping the hub: backup and restore, its certificates, the CA, a replaced box."""
+    p = hub.add_parser("backup", help="a consistent backup of a hub, taken while it runs, "
+                       "into DIR/hub-YYYYMMDDTHHMMSSZ (nightly: commune-hub-backup.timer)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--to", required=True, dest="target", help="folder of backups (not inside "
+                   "--data; best on another disk)")
+    p.add_argument("--keep", type=int, default=7, help="backups kept in DIR (default: 7)")
+    p = hub.add_parser("restore", help="a hub data folder from a backup (checked first)")
+    p.add_argument("--from", required=True, dest="source",
+                   help="one backup folder, or a folder of backups (the newest is used)")
+    p.add_argument("--data", required=True, help="the new data folder (empty or absent)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --data; the "
+                   "old folder is moved aside, never deleted")
 
 
 def build_parser() -> argparse.ArgumentParser:
