@@ -18,7 +18,6 @@ from pathlib import Path
 from gateway import logs
 from gateway.model import Problem, Refused
 
-
 # ``gateway hub`` subcommands that keep a hub over the years (gateway/cli/hub_admin.py).
 HUB_ADMIN = frozenset({"backup", "restore", "renew-cert", "resend", "ca"})
 

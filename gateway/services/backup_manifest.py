@@ -141,7 +141,7 @@ def copy_file(src: Path, dest: Path, *, link: bool = False) -> tuple[int, str]:
             size += len(chunk)
         out.flush()
         os.fsync(out.fileno())
-    os.chmod(dest, src.stat().st_mode & 0o777)
+    dest.chmod(src.stat().st_mode & 0o777)
     return size, h.hexdigest()
 
 

@@ -114,7 +114,7 @@ def _blob_files(root: Path) -> Iterator[tuple[str, Path]]:
 
 
 def _build(data: Path, work: Path) -> tuple[Manifest, bool, int]:
-    os.mkdir(work, 0o700)
+    work.mkdir(mode=0o700)
     schema = snapshot(data / DB_FILE, work / DB_FILE)
     files = {DB_FILE: digest_file(work / DB_FILE)}
     for path in _config_files(data):

@@ -3,9 +3,10 @@
 The manifest's own digest and shape are checked first; then every file and blob is checked
 against its size and sha256 as it is copied, and the database snapshot by SQLite. The new
 folder is built beside the target and renamed into place only when all of it checked out, so
-a damaged backup, a failure or a kill leaves no half hub. A folder that is not empty is never overwritten unless asked (``force``), and even then
-it is moved aside (``NAME.before-restore-…``), not deleted. The restored database's receipt and
-inbox counters are moved past anything the boxes may have seen from the lost hours
+a damaged backup, a failure or a kill leaves no half hub. A folder that is not empty is never
+overwritten unless asked (``force``), and even then it is moved aside
+(``NAME.before-restore-…``), not deleted. The restored database's receipt and inbox counters
+are moved past anything the boxes may have seen from the lost hours
 (:func:`gateway.store.hub.backup.advance_sequences`).
 """
 
@@ -126,7 +127,7 @@ def restore(source: Path, data: Path, force: bool = False) -> RestoreResult:
     data.parent.mkdir(parents=True, exist_ok=True)
     work = data.with_name(f".{data.name}.restoring-{os.getpid()}")
     shutil.rmtree(work, ignore_errors=True)
-    os.mkdir(work, 0o700)
+    work.mkdir(mode=0o700)
     try:
         _copy_checked(folder, work, manifest)
         advance_sequences(work / DB_FILE)
