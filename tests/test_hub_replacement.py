@@ -64,7 +64,8 @@ async def test_a_wiped_box_gets_its_documents_and_statuses_back(tmp_path: Path) 
     hub_db = tmp_path / "province" / "hub" / "hub.sqlite3"
     try:
         files: dict[str, str] = {}
-        received, sent = [], []
+        received: list[str] = []
+        sent: list[str] = []
         for i in range(5):
             sender, to = (COMMUNE_A, COMMUNE_B) if i < 3 else (COMMUNE_B, COMMUNE_A)
             path = tmp_path / f"doc{i}.txt"
