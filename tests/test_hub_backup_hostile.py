@@ -4,8 +4,10 @@ one bilingual line, and nothing is left at the target."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -120,6 +122,25 @@ def test_backup_refuses_a_target_inside_the_data_folder(hub_backup: Path) -> Non
             backup(data, inside)
         assert caught.value.codes == ("backup.inside_data",)
     assert not (data / "backups").exists()
+
+
+def test_a_killed_backup_is_swept_and_two_never_run_at_once(hub_backup: Path,
+                                                           tmp_path: Path) -> None:
+    data, target = hub_backup.parent.parent / "hub", tmp_path / "backups"
+    first = backup(data, target)
+    stale = target / ".partial-hub-20260101T000000000000Z"
+    (stale / "blobs").mkdir(parents=True)  # what kill -9 in the middle leaves
+    fd = os.open(target / ".lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another backup is running
+        with pytest.raises(Refused) as caught:
+            backup(data, target)
+        assert caught.value.codes == ("backup.busy",)
+    finally:
+        os.close(fd)
+    done = backup(data, target, keep=1)
+    assert not stale.exists() and done.removed == (first.path,)
+    assert sorted(p.name for p in target.iterdir()) == [".lock", done.path.name]
 
 
 def test_the_cli_refuses_a_damaged_backup_in_one_line(hub_backup: Path, tmp_path: Path,
