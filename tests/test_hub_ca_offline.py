@@ -4,6 +4,7 @@ refused, and a renewed server certificate is trusted by an enrolled box after a 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.cli.hub_admin import init_offline as hub_init_offline
 from gateway.hub.runtime import serve_hub
 from gateway.model import Refused
 from gateway.security.ca import PkiError, create_ca
@@ -51,9 +53,9 @@ def _served_cert(port: int) -> bytes:
 
 async def test_enrollment_and_renewal_with_the_ca_key_offline(tmp_path: Path) -> None:
     hub_dir, ca_dir, box = tmp_path / "hub", tmp_path / "usb-ca", tmp_path / "box"
-    code, out, err = await gw("hub", "init", "--data", str(hub_dir), "--province", "H35",
-                              "--name", "127.0.0.1", "--ca-offline", str(ca_dir))
-    assert code == 0, err
+    await hub_init_offline(argparse.Namespace(
+        data=str(hub_dir), province="H35", directory=None, names=["127.0.0.1"],
+        ca_offline=str(ca_dir)))
     assert not (hub_dir / "ca" / "ca-key.pem").exists()
     assert (ca_dir / "ca-key.pem").stat().st_mode & 0o077 == 0
     hub = await serve_hub(hub_dir)

@@ -137,7 +137,7 @@ async def test_a_wiped_box_gets_its_documents_and_statuses_back(tmp_path: Path) 
             store.blobs.export(sha, target)
             assert digest(target) == sha
         # Nothing was sent again or counted twice at the hub, and asking again adds nothing.
-        await asyncio.sleep(1.5)  # a few syncs of the new box
+        await asyncio.sleep(1.0)  # a few syncs of the new box (wait_s=1)
         after = {t: _count(hub_db, t) for t in ("inbox", "statuses", "documents")}
         assert after == before
         again = await restore_box(str(b_data), 30)

@@ -65,8 +65,9 @@ async def _restore(args: argparse.Namespace) -> int:
 async def init_offline(args: argparse.Namespace) -> None:
     """``hub init --ca-offline DIR``: the hub as usual, then its CA key moved to DIR."""
     from gateway.services.hub import hub_init
-    from gateway.services.hub_ca import export_key
+    from gateway.services.hub_ca import check_outside, export_key
 
+    check_outside(Path(args.data), Path(args.ca_offline))
     root = await hub_init(args.data, args.province, args.directory, args.names)
     key = await asyncio.to_thread(export_key, root, Path(args.ca_offline))
     print(root)

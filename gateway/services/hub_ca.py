@@ -38,7 +38,8 @@ def _pki(exc: PkiError) -> Refused:
     return Refused(Problem("ca.refused", f"Không thực hiện được: {exc}", f"Not done: {exc}"))
 
 
-def _outside(data: Path, other: Path) -> None:
+def check_outside(data: Path, other: Path) -> None:
+    """Refuses a CA key folder inside the hub's data folder."""
     if other.resolve().is_relative_to(data.resolve()):
         raise Refused(Problem(
             "ca.inside_data", f"{other} nằm trong thư mục dữ liệu của máy chủ: khoá CA phải ở "
@@ -56,7 +57,7 @@ def _write_new(path: Path, data: bytes) -> None:
 
 def export_key(data: Path, dest: Path) -> Path:
     """Moves the CA key out of the hub's data folder into ``dest``; returns its new path."""
-    _outside(data, dest)
+    check_outside(data, dest)
     try:
         move_key(HubLayout(data).ca_dir, dest)
     except PkiError as exc:

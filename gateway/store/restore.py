@@ -58,8 +58,10 @@ async def restore_received(store: LocalStore, items: Sequence[Received]) -> int:
                 continue
             await insert_document(conn, r.env, "in", r.routed_ms)
             status = r.status if r.status in _INBOX_STATES else State.RECEIVED.value
-            await conn.execute("UPDATE documents SET inbox_status = ? WHERE id = ?",
-                               (status, r.env.id))
+            # A document its clerk had already answered was read then.
+            await conn.execute(
+                "UPDATE documents SET inbox_status = ?, opened_ms = ? WHERE id = ?",
+                (status, None if status == State.RECEIVED.value else r.routed_ms, r.env.id))
             await add_event(conn, r.env.id, now, "hub", "restored", status)
             if any(not store.blobs.has(a.sha256) for a in r.env.attachments):
                 await conn.execute(

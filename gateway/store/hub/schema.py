@@ -160,9 +160,8 @@ HUB_MIGRATIONS = (
             checked_ms INTEGER NOT NULL
         )""",
     )),
-    # Keeping the hub (issue 14): enrollments waiting for the offline CA to sign them; the
-    # box a new enrollment replaced, with what its last heartbeat said was still unsent; and
-    # inbox entries sent again to a replacement box (their "delivered" receipt is not repeated).
+    # Keeping the hub (issue 14): enrollments waiting for the offline CA to sign them, and the
+    # box a new enrollment replaced, with what its last heartbeat said was still unsent.
     Migration(6, (
         """CREATE TABLE enroll_requests(
             digest TEXT PRIMARY KEY,
@@ -178,6 +177,5 @@ HUB_MIGRATIONS = (
             unsent INTEGER NOT NULL,
             dead INTEGER NOT NULL
         )""",
-        "ALTER TABLE inbox ADD COLUMN resent_ms INTEGER",
     )),
 )
