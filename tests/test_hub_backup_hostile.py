@@ -76,7 +76,22 @@ def _add_traversal(d: dict[str, object]) -> None:
     files["../../etc/cron.d/x"] = [1, "0" * 64]
 
 
+def _plant_blob(folder: Path) -> None:
+    data = b"not in this backup"
+    sha = hashlib.sha256(data).hexdigest()
+    (folder / "blobs" / sha[:2]).mkdir(exist_ok=True)
+    (folder / "blobs" / sha[:2] / sha).write_bytes(data)
+
+
+def _fewer_blobs(d: dict[str, object]) -> None:
+    blobs = d["blobs"]
+    assert isinstance(blobs, dict)
+    blobs["count"] = 1
+
+
 CASES: dict[str, Callable[[Path], None]] = {
+    "planted_blob": _plant_blob,
+    "manifest_claims_fewer_blobs": lambda f: _rewrite_manifest(f, _fewer_blobs),
     "flipped_bit_in_a_blob": lambda f: _flip(_blob(f)),
     "missing_blob": lambda f: _blob(f).unlink(),
     "truncated_manifest": lambda f: _truncate(f / MANIFEST),

@@ -2,7 +2,10 @@
 
 A backup folder holds ``hub.sqlite3`` (an online snapshot), ``blobs/aa/<sha256>``, every other
 file of the hub's data folder (configuration, certificates, keys) and ``manifest.json``: the
-size and sha256 of each file and the size of each blob (a blob's name is its sha256).
+size and sha256 of each file, and for the blobs their count, total size and the sha256 of
+their sorted names. A blob's name is its sha256, so each blob proves itself; the names' digest
+proves none is missing or extra, and keeps the manifest small however many millions of blobs
+a hub holds (a list of them would outgrow any sane limit in a year or two).
 ``manifest.sha256`` holds the manifest's own digest, so a truncated or edited manifest is
 refused before anything in it is believed. The manifest is untrusted input at restore time:
 its size, its shape and every path in it are checked.
@@ -14,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -25,8 +29,9 @@ MANIFEST = "manifest.json"
 MANIFEST_SUM = "manifest.sha256"
 DB_FILE = "hub.sqlite3"
 BLOBS = "blobs"
-MAX_MANIFEST_BYTES = 256 * 2**20  # ~2 million blobs
+MAX_MANIFEST_BYTES = 4 * 2**20
 MAX_FILES = 10_000
+MAX_DAMAGED = 10_000
 _PART = re.compile(r"[A-Za-z0-9._-]{1,128}", re.ASCII)
 
 
@@ -47,13 +52,33 @@ def safe_relpath(text: str) -> bool:
             and all(_PART.fullmatch(p) and p not in (".", "..") for p in parts))
 
 
+class BlobTally:
+    """Count, total size and names' digest of blobs met in sorted order (:func:`blob_files`)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.bytes = 0
+        self._names = hashlib.sha256()
+
+    def add(self, sha256: str, size: int) -> None:
+        self.count += 1
+        self.bytes += size
+        self._names.update(sha256.encode() + b"\n")
+
+    @property
+    def names(self) -> str:
+        return self._names.hexdigest()
+
+
 @dataclass(frozen=True)
 class Manifest:
     created_ms: int
     version: str  # of the program that wrote it
     schema: int  # the database's schema version
     files: dict[str, tuple[int, str]] = field(default_factory=dict)  # path: (size, sha256)
-    blobs: dict[str, int] = field(default_factory=dict)  # sha256: size
+    blob_count: int = 0
+    blob_bytes: int = 0
+    blob_names: str = hashlib.sha256().hexdigest()  # of the sorted names, one per line
     damaged: tuple[str, ...] = ()  # blobs the hub held damaged: left out, named here
 
     def to_bytes(self) -> bytes:
@@ -61,8 +86,10 @@ class Manifest:
             "format": FORMAT, "created_ms": self.created_ms, "version": self.version,
             "schema": self.schema,
             "files": {p: [s, h] for p, (s, h) in sorted(self.files.items())},
-            "blobs": dict(sorted(self.blobs.items())), "damaged": list(self.damaged),
-        }, indent=0).encode()
+            "blobs": {"count": self.blob_count, "bytes": self.blob_bytes,
+                      "names_sha256": self.blob_names},
+            "damaged": list(self.damaged),
+        }, indent=1).encode()
 
     @classmethod
     def parse(cls, raw: bytes) -> Manifest:
@@ -75,7 +102,8 @@ class Manifest:
                 and isinstance(schema, int) and len(version) <= 40):
             raise ValueError("manifest header fields missing or of the wrong type")
         files, blobs, bad = data.get("files"), data.get("blobs"), data.get("damaged")
-        if not (isinstance(files, dict) and isinstance(blobs, dict) and isinstance(bad, list)):
+        if not (isinstance(files, dict) and isinstance(blobs, dict) and isinstance(bad, list)
+                and len(bad) <= MAX_DAMAGED):
             raise ValueError("manifest lists missing")
         if len(files) > MAX_FILES or DB_FILE not in files:
             raise ValueError("manifest file list is not a hub's")
@@ -87,12 +115,13 @@ class Manifest:
                     and isinstance(entry[1], str) and SHA256_HEX.fullmatch(entry[1])):
                 raise ValueError(f"bad file entry {str(path)[:80]!r}")
             parsed[path] = (entry[0], entry[1])
-        for sha, size in blobs.items():
-            if not (SHA256_HEX.fullmatch(sha) and isinstance(size, int) and size >= 0):
-                raise ValueError(f"bad blob entry {str(sha)[:80]!r}")
+        count, size, names = blobs.get("count"), blobs.get("bytes"), blobs.get("names_sha256")
+        if not (isinstance(count, int) and count >= 0 and isinstance(size, int) and size >= 0
+                and isinstance(names, str) and SHA256_HEX.fullmatch(names)):
+            raise ValueError("bad blob summary")
         if not all(isinstance(s, str) and SHA256_HEX.fullmatch(s) for s in bad):
             raise ValueError("bad damaged-blob entry")
-        return cls(created, version, schema, parsed, dict(blobs), tuple(bad))
+        return cls(created, version, schema, parsed, count, size, names, tuple(bad))
 
 
 def read_manifest(folder: Path) -> Manifest:
@@ -111,6 +140,18 @@ def read_manifest(folder: Path) -> Manifest:
         return Manifest.parse(raw)
     except (ValueError, RecursionError) as exc:
         raise damaged(folder, f"{MANIFEST}: {exc}") from None
+
+
+def blob_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """The blobs under ``root`` (``aa/<sha256>``; not partial uploads, temp files or
+    quarantine), in sorted order, one folder at a time."""
+    if not root.is_dir():
+        return
+    for sub in sorted(root.iterdir()):
+        if sub.is_dir() and len(sub.name) == 2:
+            for path in sorted(sub.iterdir()):
+                if SHA256_HEX.fullmatch(path.name) and path.name[:2] == sub.name:
+                    yield path.name, path
 
 
 def digest_file(path: Path) -> tuple[int, str]:

@@ -31,12 +31,15 @@ from gateway.services.backup_manifest import (
     DB_FILE,
     MANIFEST,
     MANIFEST_SUM,
+    MAX_DAMAGED,
+    BlobTally,
     Manifest,
+    blob_files,
     copy_file,
     digest_file,
     fsync_tree,
 )
-from gateway.store.blobs import SHA256_HEX, fsync_dir
+from gateway.store.blobs import fsync_dir
 from gateway.store.hub.backup import snapshot
 from gateway.store.layout import write_atomic
 
@@ -102,17 +105,6 @@ def _config_files(data: Path) -> Iterator[Path]:
             yield path
 
 
-def _blob_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """The hub's stored blobs (``aa/<sha256>``; not partial uploads, temp or quarantine)."""
-    if not root.is_dir():
-        return
-    for sub in sorted(root.iterdir()):
-        if sub.is_dir() and len(sub.name) == 2:
-            for path in sorted(sub.iterdir()):
-                if SHA256_HEX.fullmatch(path.name) and path.name[:2] == sub.name:
-                    yield path.name, path
-
-
 def _build(data: Path, work: Path) -> tuple[Manifest, bool, int]:
     work.mkdir(mode=0o700)
     schema = snapshot(data / DB_FILE, work / DB_FILE)
@@ -122,21 +114,19 @@ def _build(data: Path, work: Path) -> tuple[Manifest, bool, int]:
         files[rel] = copy_file(path, work / rel)
     blob_root = data / BLOBS
     linked = blob_root.is_dir() and work.stat().st_dev == blob_root.stat().st_dev
-    blobs: dict[str, int] = {}
+    tally = BlobTally()
     bad: list[str] = []
-    total = 0
-    for sha, path in _blob_files(blob_root):
+    for sha, path in blob_files(blob_root):
         dest = work / BLOBS / sha[:2] / sha
         size, got = copy_file(path, dest, link=linked)
         if got != sha:  # damaged at the hub: never put a wrong copy in a backup
             dest.unlink()
             bad.append(sha)
             continue
-        blobs[sha] = size
-        total += size
-    total += sum(size for size, _ in files.values())
-    manifest = Manifest(time.time_ns() // 1_000_000, __version__, schema, files, blobs,
-                        tuple(bad))
+        tally.add(sha, size)
+    total = tally.bytes + sum(size for size, _ in files.values())
+    manifest = Manifest(time.time_ns() // 1_000_000, __version__, schema, files, tally.count,
+                        tally.bytes, tally.names, tuple(bad[:MAX_DAMAGED]))
     raw = manifest.to_bytes()
     write_atomic(work / MANIFEST, raw, 0o600)
     write_atomic(work / MANIFEST_SUM, (hashlib.sha256(raw).hexdigest() + "\n").encode(), 0o600)
@@ -172,7 +162,7 @@ def backup(data: Path, target: Path, keep: int = 7) -> BackupResult:
             raise
         fsync_dir(target)
         removed = _prune(target, keep)
-    return BackupResult(final, len(manifest.files), len(manifest.blobs), total, linked,
+    return BackupResult(final, len(manifest.files), manifest.blob_count, total, linked,
                         manifest.damaged, removed, time.monotonic() - start)
 
 

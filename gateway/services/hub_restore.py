@@ -26,7 +26,9 @@ from gateway.services.backup_manifest import (
     BLOBS,
     DB_FILE,
     MANIFEST,
+    BlobTally,
     Manifest,
+    blob_files,
     copy_file,
     damaged,
     fsync_tree,
@@ -74,14 +76,24 @@ def _manifest(folder: Path) -> Manifest:
 def _copy_checked(folder: Path, work: Path, manifest: Manifest) -> None:
     """Every file and blob the manifest names, each checked against its size and sha256 as
     it is copied; the database snapshot is checked by SQLite too."""
-    entries = [(rel, size, sha) for rel, (size, sha) in manifest.files.items()]
-    entries += [(f"{BLOBS}/{sha[:2]}/{sha}", size, sha) for sha, size in manifest.blobs.items()]
-    for rel, size, sha in entries:
+    for rel, (size, sha) in manifest.files.items():
         path = folder / rel
         if path.is_symlink() or not path.is_file():
             raise damaged(folder, f"{rel} is missing")
         if copy_file(path, work / rel) != (size, sha):
             raise damaged(folder, f"{rel} does not match the manifest (sha256)")
+    tally = BlobTally()
+    for sha, path in blob_files(folder / BLOBS):
+        if path.is_symlink() or not path.is_file():
+            raise damaged(folder, f"{BLOBS}/{sha[:2]}/{sha} is not a file")
+        size, got = copy_file(path, work / BLOBS / sha[:2] / sha)
+        if got != sha:
+            raise damaged(folder, f"{BLOBS}/{sha[:2]}/{sha} does not match its sha256")
+        tally.add(sha, size)
+    if (tally.count, tally.bytes, tally.names) != (manifest.blob_count, manifest.blob_bytes,
+                                                   manifest.blob_names):
+        raise damaged(folder, f"{manifest.blob_count} blobs expected, {tally.count} found, or "
+                      "not the same ones")
     try:
         schema, problems = check(work / DB_FILE)
     except sqlite3.Error as exc:
@@ -139,7 +151,7 @@ def restore(source: Path, data: Path, force: bool = False) -> RestoreResult:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return RestoreResult(folder, data, manifest.created_ms, len(manifest.files),
-                         len(manifest.blobs), aside, time.monotonic() - start)
+                         manifest.blob_count, aside, time.monotonic() - start)
 
 
 async def hub_restore(source: str, data: str, force: bool) -> RestoreResult:
