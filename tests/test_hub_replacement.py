@@ -5,6 +5,7 @@ box never sent."""
 from __future__ import annotations
 
 import asyncio
+import html
 import os
 import random
 import shutil
@@ -25,6 +26,7 @@ from gateway.testbed import Testbed
 from gateway.testbed.bed import wait_until
 from tests.conftest import COMMUNE_A, COMMUNE_B
 from tests.e2e_helpers import digest, senders_saw_delivery
+from tests.test_fleet_fifty import CHROMIUM, chromium
 
 LAN = PROFILES["lan"]
 CRAWL = PROFILES["adsl"].scaled(bandwidth=0.1, time=0)  # 6 KB/s up: 400 KB take a minute
@@ -148,5 +150,13 @@ async def test_a_wiped_box_gets_its_documents_and_statuses_back(tmp_path: Path) 
         assert entry.old_box_unsent == 1
         assert entry.old_box_note == "1 văn bản chưa gửi được trên hộp cũ"
         assert "unsent on old box" in entry.problems
+        if CHROMIUM is not None:  # and the /fleet page a person opens
+            admin = await create_token(hub.state.store, "admin", timedelta(hours=1),
+                                       kind="admin")
+            dom = html.unescape(await chromium(
+                "--dump-dom", f"https://127.0.0.1:{hub.port}/fleet#token={admin}",
+                profile=tmp_path / "chromium"))
+            assert "Hộp cũ" in dom and "1 văn bản chưa gửi được trên hộp cũ" in dom
+            assert "Văn bản kẹt trên hộp cũ" in dom
     finally:
         await tb.stop()
