@@ -17,7 +17,7 @@ import pytest
 from gateway.hub.runtime import init_hub, open_hub
 from gateway.model import Directory, Refused
 from gateway.services.backup_manifest import MANIFEST, MANIFEST_SUM
-from gateway.services.hub_backup import backup
+from gateway.services.hub_backup import backup, outside_files
 from gateway.services.hub_restore import restore
 from gateway.store.blobs import BlobStore
 from tests.conftest import CliRunner
@@ -156,6 +156,15 @@ def test_a_killed_backup_is_swept_and_two_never_run_at_once(hub_backup: Path,
     done = backup(data, target, keep=1)
     assert not stale.exists() and done.removed == (first.path,)
     assert sorted(p.name for p in target.iterdir()) == [".lock", done.path.name]
+
+
+def test_files_hub_json_names_outside_the_data_folder_are_named(tmp_path: Path) -> None:
+    data = tmp_path / "hub"
+    data.mkdir()
+    (data / "hub.json").write_text(json.dumps({
+        "province": "H35", "trust_roots": "trust/roots.pem", "trust_crls": ["/etc/crl.pem"],
+        "axis": {"secret_file": "/etc/commune-hub/axis.secret"}}))
+    assert outside_files(data) == ("/etc/commune-hub/axis.secret", "/etc/crl.pem")
 
 
 def test_the_cli_refuses_a_damaged_backup_in_one_line(hub_backup: Path, tmp_path: Path,

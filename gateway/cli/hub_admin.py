@@ -39,6 +39,11 @@ async def _backup(args: argparse.Namespace) -> int:
     if r.linked:
         _warn("bản sao lưu nằm cùng ổ đĩa với máy chủ: hãy chép nó sang ổ hoặc máy khác.",
               "the backup is on the hub's own disk: copy it to another disk or machine.")
+    if r.outside:
+        _warn(f"hub.json dùng tệp ngoài thư mục dữ liệu, không có trong bản sao lưu: "
+              f"{', '.join(r.outside)}; hãy tự sao lưu chúng.",
+              f"hub.json names files outside the data folder, not in the backup: "
+              f"{', '.join(r.outside)}; back them up yourself.")
     if r.damaged:
         _warn(f"{len(r.damaged)} tệp đính kèm trên máy chủ bị hỏng, không sao lưu: "
               f"{', '.join(s[:16] for s in r.damaged[:5])}",

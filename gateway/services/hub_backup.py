@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -59,6 +60,7 @@ class BackupResult:
     damaged: tuple[str, ...]  # blobs found damaged at the hub, left out
     removed: tuple[Path, ...]  # older backups removed (keep)
     seconds: float
+    outside: tuple[str, ...] = ()  # files hub.json names outside the data folder: not copied
 
 
 def _refuse(code: str, vi: str, en: str) -> Refused:
@@ -103,6 +105,22 @@ def _config_files(data: Path) -> Iterator[Path]:
             if (here == data and name in _SKIP_FILES) or not path.is_file() or path.is_symlink():
                 continue
             yield path
+
+
+def outside_files(data: Path) -> tuple[str, ...]:
+    """Files ``hub.json`` names that live outside the data folder (an absolute
+    ``secret_file``, ``trust_roots`` or CRL path): a backup cannot hold them, and a restore must
+    never write outside its folder, so they are only named for the technician to copy."""
+    try:
+        config = json.loads((data / "hub.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ()
+    axis = config.get("axis") if isinstance(config, dict) else None
+    named = [axis.get("secret_file") if isinstance(axis, dict) else None,
+             config.get("trust_roots"), *(config.get("trust_crls") or [])]
+    real = data.resolve()
+    return tuple(str(n) for n in named if isinstance(n, str) and n
+                 and not (data / n).resolve().is_relative_to(real))
 
 
 def _build(data: Path, work: Path) -> tuple[Manifest, bool, int]:
@@ -163,7 +181,8 @@ def backup(data: Path, target: Path, keep: int = 7) -> BackupResult:
         fsync_dir(target)
         removed = _prune(target, keep)
     return BackupResult(final, len(manifest.files), manifest.blob_count, total, linked,
-                        manifest.damaged, removed, time.monotonic() - start)
+                        manifest.damaged, removed, time.monotonic() - start,
+                        outside_files(data))
 
 
 async def hub_backup(data: str, target: str, keep: int) -> BackupResult:
