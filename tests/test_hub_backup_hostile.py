@@ -8,7 +8,9 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from gateway.services.hub_backup import backup, outside_files
 from gateway.services.hub_restore import restore
 from gateway.store.blobs import BlobStore
 from tests.conftest import CliRunner
-from tests.test_appliance import HARDENING, SYSTEMD, read_unit
+from tests.test_appliance import HARDENING, SYSTEMD, analyze, read_unit
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +192,16 @@ def test_the_nightly_unit_is_hardened_and_runs_the_backup() -> None:
         assert service.get("Service", key) == value, key
     assert timer.get("Timer", "OnCalendar") == "*-*-* 01:30:00"
     assert timer.get("Timer", "Persistent") == "true"
+
+
+def test_the_nightly_unit_exposes_little(tmp_path: Path) -> None:
+    unit = tmp_path / "commune-hub-backup.service"
+    unit.write_text((SYSTEMD / unit.name).read_text(encoding="utf-8")
+                    .replace("/usr/bin/gateway", "/bin/true"), encoding="utf-8")
+    result = subprocess.run([analyze(), "security", "--offline=true", "--no-pager", str(unit)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    if "--offline" in result.stderr or "unrecognized option" in result.stderr:
+        pytest.skip("this systemd-analyze has no --offline (systemd < 250)")
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+    assert found and float(found[1]) <= 1.0, result.stdout[-500:]
+
