@@ -128,7 +128,11 @@ async def restore_box(data: str, days: int) -> Restored:
     layout, config = read_config(data)
     identity = load_identity(Path(data))
     if identity is None or not config.hub:
-        raise _bad("this box is not enrolled yet")
+        raise Refused(Problem(
+            "restore.not_enrolled", "Máy chưa đăng ký với máy chủ tỉnh: --restore cần đi kèm "
+            "--hub và --token (hoặc dùng 'gateway enroll … --restore').",
+            "This box is not enrolled: --restore needs --hub and --token (or use 'gateway "
+            "enroll … --restore')."))
     ctx = client_context(identity.ca_path, identity.cert_path, identity.key_path)
     store = await LocalStore.open(layout, wall_ms)
     counts = {"in": 0, "out": 0}
