@@ -18,15 +18,23 @@ from pathlib import Path
 import aiohttp
 
 from gateway.model import Envelope, Problem, Refused, envelope_from_dict
+from gateway.model.document import DEFAULT_LIMITS
 from gateway.model.safe_text import safe_text
-from gateway.protocol.limits import MAX_INT, MAX_RESTORE_BODY, MAX_RESTORE_DAYS, MAX_RESTORE_PAGE
+from gateway.protocol.limits import (
+    MAX_INT,
+    MAX_RESTORE_BODY,
+    MAX_RESTORE_DAYS,
+    MAX_RESTORE_PAGE,
+    MAX_STATUSES_PER_DOC,
+)
 from gateway.security.identity import load_identity
 from gateway.security.tls import client_context
 from gateway.services.box import read_config, wake_daemon, wall_ms
 from gateway.store.local import LocalStore
 from gateway.store.restore import Received, Sent, restore_received, restore_sent
 
-MAX_RECEIPTS_PER_DOC = 4096
+# Every recipient's "at hub", "delivered" and at most MAX_STATUSES_PER_DOC statuses.
+MAX_RECEIPTS_PER_DOC = DEFAULT_LIMITS.max_recipients * (MAX_STATUSES_PER_DOC + 2)
 
 
 @dataclass(frozen=True)
