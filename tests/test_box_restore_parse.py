@@ -36,7 +36,8 @@ def test_any_answer_is_read_or_refused(items: list[object]) -> None:
             assert exc.codes == ("restore.failed",)
 
 
-def _env(sender: str, to: str) -> dict[str, object]:
+def _env(sender: str, to: str) -> object:
+    """An envelope as it crosses the wire: JSON."""
     return json.loads(json.dumps(envelope_to_dict(doc(sender, to, b"x"))))
 
 
