@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -158,6 +159,25 @@ def test_a_killed_backup_is_swept_and_two_never_run_at_once(hub_backup: Path,
     done = backup(data, target, keep=1)
     assert not stale.exists() and done.removed == (first.path,)
     assert sorted(p.name for p in target.iterdir()) == [".lock", done.path.name]
+
+
+def test_a_backup_to_another_disk_copies_only_new_blobs(hub_backup: Path,
+                                                          tmp_path: Path) -> None:
+    data = hub_backup.parent.parent / "hub"
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == data.stat().st_dev:
+        pytest.skip("no second file system (/dev/shm) to back up to")
+    target = Path(tempfile.mkdtemp(dir=shm, prefix="hub-backup-test-"))
+    try:
+        first = backup(data, target)
+        assert not first.linked and first.reused == 0 and first.blobs == 2
+        BlobStore(data / "blobs").put_bytes(b"cong van moi")  # one new blob since
+        second = backup(data, target)
+        assert second.blobs == 3 and second.reused == 2  # one copied, two linked
+        restored = restore(target, tmp_path / "restored")
+        assert restored.source == second.path and restored.blobs == 3
+    finally:
+        shutil.rmtree(target)
 
 
 def test_files_hub_json_names_outside_the_data_folder_are_named(tmp_path: Path) -> None:

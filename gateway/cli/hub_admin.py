@@ -31,11 +31,12 @@ async def _backup(args: argparse.Namespace) -> int:
     from gateway.services.hub_backup import hub_backup
 
     r = await hub_backup(args.data, args.target, args.keep)
-    how = ("liên kết cứng" if r.linked else "bản chép", "hard links" if r.linked else "copies")
+    how = (("liên kết cứng", "hard links") if r.linked else
+           (f"{r.reused} dùng lại từ bản trước", f"{r.reused} reused from the previous one"))
     say(f"{r.path}\n{r.files} tệp, {r.blobs} tệp đính kèm ({how[0]}), "
-         f"{r.bytes / _MB:.1f} MB, {r.seconds:.1f} giây; xoá {len(r.removed)} bản cũ.",
-         f"{r.path}\n{r.files} files, {r.blobs} blobs ({how[1]}), {r.bytes / _MB:.1f} MB, "
-         f"{r.seconds:.1f} s; {len(r.removed)} old backups removed.")
+        f"{r.bytes / _MB:.1f} MB, {r.seconds:.1f} giây; xoá {len(r.removed)} bản cũ.",
+        f"{r.path}\n{r.files} files, {r.blobs} blobs ({how[1]}), {r.bytes / _MB:.1f} MB, "
+        f"{r.seconds:.1f} s; {len(r.removed)} old backups removed.")
     if r.linked:
         _warn("bản sao lưu nằm cùng ổ đĩa với máy chủ: hãy chép nó sang ổ hoặc máy khác.",
               "the backup is on the hub's own disk: copy it to another disk or machine.")

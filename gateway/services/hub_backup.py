@@ -4,8 +4,10 @@ Order matters. The database is copied first, as one SQLite snapshot (online back
 blobs are copied after it. Blobs are immutable and the hub never deletes one, and a blob is
 on disk before any row that names it commits, so every blob the snapshot refers to is there
 to copy; blobs that arrive later are copied too and are harmless (the restored hub simply
-asks for them again). Every byte is read and hashed on the way; blobs are hard-linked when the
-backup is on the same file system (they never change) and copied otherwise. The backup is
+asks for them again). Every byte copied is read and hashed on the way. Blobs never change, so
+they are hard-linked when the backup is on the hub's file system, and otherwise hard-linked
+from the previous backup in the same folder when it has them: only new blobs are copied, and
+a backup to a second disk costs what arrived since the last one. The backup is
 built in ``DIR/.partial-NAME`` and renamed to ``DIR/NAME`` only when whole, then the oldest
 backups beyond ``keep`` are removed. A lock in ``DIR`` keeps two runs apart.
 """
@@ -61,6 +63,7 @@ class BackupResult:
     removed: tuple[Path, ...]  # older backups removed (keep)
     seconds: float
     outside: tuple[str, ...] = ()  # files hub.json names outside the data folder: not copied
+    reused: int = 0  # blobs linked from the previous backup in DIR (not copied again)
 
 
 def _refuse(code: str, vi: str, en: str) -> Refused:
@@ -123,7 +126,36 @@ def outside_files(data: Path) -> tuple[str, ...]:
                  and not (data / n).resolve().is_relative_to(real))
 
 
-def _build(data: Path, work: Path) -> tuple[Manifest, bool, int]:
+@dataclass(frozen=True)
+class _Built:
+    manifest: Manifest
+    linked: bool
+    total: int
+    reused: int
+
+
+def _reuse(previous: Path | None, sha: str, dest: Path) -> int | None:
+    """Hard-links a blob from the previous backup in the same folder (checked when it was
+    copied; blobs never change), so a backup on another disk writes only what is new.
+    Returns its size, or None when there is nothing to reuse."""
+    if previous is None:
+        return None
+    old = previous / BLOBS / sha[:2] / sha
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.link(old, dest)
+    except OSError:
+        return None
+    return dest.stat().st_size
+
+
+def _previous(target: Path) -> Path | None:
+    done = sorted(p for p in target.iterdir()
+                  if p.name.startswith(PREFIX) and (p / MANIFEST).is_file())
+    return done[-1] if done else None
+
+
+def _build(data: Path, work: Path, previous: Path | None) -> _Built:
     work.mkdir(mode=0o700)
     schema = snapshot(data / DB_FILE, work / DB_FILE)
     files = {DB_FILE: digest_file(work / DB_FILE)}
@@ -134,13 +166,18 @@ def _build(data: Path, work: Path) -> tuple[Manifest, bool, int]:
     linked = blob_root.is_dir() and work.stat().st_dev == blob_root.stat().st_dev
     tally = BlobTally()
     bad: list[str] = []
+    reused = 0
     for sha, path in blob_files(blob_root):
         dest = work / BLOBS / sha[:2] / sha
-        size, got = copy_file(path, dest, link=linked)
-        if got != sha:  # damaged at the hub: never put a wrong copy in a backup
-            dest.unlink()
-            bad.append(sha)
-            continue
+        size = None if linked else _reuse(previous, sha, dest)
+        if size is not None:
+            reused += 1
+        else:
+            size, got = copy_file(path, dest, link=linked)
+            if got != sha:  # damaged at the hub: never put a wrong copy in a backup
+                dest.unlink()
+                bad.append(sha)
+                continue
         tally.add(sha, size)
     total = tally.bytes + sum(size for size, _ in files.values())
     manifest = Manifest(time.time_ns() // 1_000_000, __version__, schema, files, tally.count,
@@ -149,13 +186,13 @@ def _build(data: Path, work: Path) -> tuple[Manifest, bool, int]:
     write_atomic(work / MANIFEST, raw, 0o600)
     write_atomic(work / MANIFEST_SUM, (hashlib.sha256(raw).hexdigest() + "\n").encode(), 0o600)
     fsync_tree(work)
-    return manifest, linked, total
+    return _Built(manifest, linked, total, reused)
 
 
 def _prune(target: Path, keep: int) -> tuple[Path, ...]:
     done = sorted(p for p in target.iterdir()
                   if p.name.startswith(PREFIX) and (p / MANIFEST).is_file())
-    old = done[:-keep] if keep > 0 else []
+    old = done[:-keep] if keep > 0 else []  # their linked blobs live on in the newer ones
     for path in old:
         shutil.rmtree(path)
     for stale in target.iterdir():  # left by a run that was killed (we hold the lock)
@@ -173,16 +210,17 @@ def backup(data: Path, target: Path, keep: int = 7) -> BackupResult:
         name = PREFIX + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         work, final = target / (PARTIAL + name), target / name
         try:
-            manifest, linked, total = _build(data, work)
+            built = _build(data, work, _previous(target))
             work.rename(final)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
         fsync_dir(target)
         removed = _prune(target, keep)
-    return BackupResult(final, len(manifest.files), manifest.blob_count, total, linked,
-                        manifest.damaged, removed, time.monotonic() - start,
-                        outside_files(data))
+    m = built.manifest
+    return BackupResult(final, len(m.files), m.blob_count, built.total, built.linked,
+                        m.damaged, removed, time.monotonic() - start, outside_files(data),
+                        built.reused)
 
 
 async def hub_backup(data: str, target: str, keep: int) -> BackupResult:
