@@ -26,7 +26,7 @@ FIELDS = st.fixed_dictionaries({}, optional={
     "receipts": JSON})
 
 
-@settings(max_examples=100)
+@settings(max_examples=50)
 @given(st.lists(FIELDS | JSON, max_size=4))
 def test_any_answer_is_read_or_refused(items: list[object]) -> None:
     for parse in (parse_received, parse_sent):

@@ -11,12 +11,14 @@ import os
 import socket
 import ssl
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from gateway.cli.hub_admin import init_offline as hub_init_offline
+from gateway.hub.enrollment import create_token
 from gateway.hub.runtime import serve_hub
 from gateway.model import Refused
 from gateway.security.ca import PkiError, create_ca
@@ -25,6 +27,7 @@ from gateway.security.offline_ca import SignRequest, parse_signed, requests_file
 from gateway.services.daemon import enroll
 from gateway.services.hub import hub_token
 from gateway.services.hub_ca import install_signed, renew_certificate, sign_file, write_requests
+from gateway.store.hub.documents import HubStore
 from gateway.sync.daemon import open_gateway
 from tests.conftest import COMMUNE_A
 
@@ -39,6 +42,18 @@ async def gw(*args: str) -> tuple[int, str, str]:
     out, err = await proc.communicate()
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+async def _fleet_requests(store: HubStore, url: str, hub_dir: Path) -> object:
+    """What ``/v1/fleet`` says about enrollments waiting for the offline CA."""
+    admin = await create_token(store, "admin", timedelta(hours=1), kind="admin")
+    ctx = ssl.create_default_context(cafile=str(hub_dir / "ca" / "ca.pem"))
+    async with aiohttp.ClientSession() as session, session.get(
+            f"{url}/v1/fleet", headers={"Authorization": f"Bearer {admin}"}, ssl=ctx) as resp:
+        assert resp.status == 200
+        body = await resp.json()
+    assert isinstance(body, dict)
+    return body["enroll_requests"]
 
 
 def _served_cert(port: int) -> bytes:
@@ -67,6 +82,7 @@ async def test_enrollment_and_renewal_with_the_ca_key_offline(tmp_path: Path) ->
                                 "--hub", url, "--token", token)
         assert code == 1 and "chờ tỉnh ký" in err, err
         assert not (box / "identity" / "cert.pem").exists()
+        assert await _fleet_requests(hub.state.store, url, hub_dir) == 1  # the IT team sees it
         # 2. To the CA and back (the commands' services, in this process).
         requests, signed = tmp_path / "requests.json", tmp_path / "signed.json"
         assert await write_requests(str(hub_dir), str(requests)) == 1
@@ -74,6 +90,7 @@ async def test_enrollment_and_renewal_with_the_ca_key_offline(tmp_path: Path) ->
         assert sign_file(ca_dir, requests, signed) == 1
         assert await install_signed(str(hub_dir), str(signed)) == (1, 0)
         assert await install_signed(str(hub_dir), str(signed)) == (0, 1)  # twice: no change
+        assert await _fleet_requests(hub.state.store, url, hub_dir) == 0
         # 3. The same enrollment again: the box gets its certificate and syncs over mTLS.
         await enroll(str(box), url, token)
         gateway = await open_gateway(box, wait_s=0)

@@ -128,6 +128,11 @@ class Credentials:
             "SELECT digest, agency, csr_pem FROM enroll_requests ORDER BY requested_ms"))
         return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
 
+    async def pending_count(self) -> int:
+        rows = await self.db.read(lambda c: c.execute_fetchall(
+            "SELECT count(*) FROM enroll_requests"))
+        return int(next(iter(rows))[0])
+
     async def install(self, digest: str, key_sha256: str, issued: Issued, now: int) -> bool:
         """Spends the token of a waiting request with the certificate the offline CA signed
         for it; ``False`` when no request matches (already installed, or not ours)."""
