@@ -133,6 +133,13 @@ def test_restore_never_overwrites_a_hub_unless_forced(hub_backup: Path, tmp_path
     assert not (target / "note.txt").exists() and (target / "hub.json").exists()
 
 
+def test_what_a_killed_restore_left_is_swept(hub_backup: Path, tmp_path: Path) -> None:
+    left = tmp_path / ".hub.restoring-999999999"  # no such process
+    (left / "blobs").mkdir(parents=True)
+    restore(hub_backup, tmp_path / "hub")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hub"]
+
+
 def test_backup_refuses_a_target_inside_the_data_folder(hub_backup: Path) -> None:
     data = hub_backup.parent.parent / "hub"
     for inside in (data, data / "backups", data / "blobs" / "x"):

@@ -126,6 +126,21 @@ def _place(data: Path, force: bool) -> Path | None:
     return aside
 
 
+def _sweep(data: Path) -> None:
+    """Removes what a killed restore into ``data`` left beside it (its process is gone)."""
+    for stale in data.parent.glob(f".{data.name}.restoring-*"):
+        pid = stale.name.rpartition("-")[2]
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+                continue  # still running
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def restore(source: Path, data: Path, force: bool = False) -> RestoreResult:
     start = time.monotonic()
     folder = pick_backup(source)
@@ -137,8 +152,8 @@ def restore(source: Path, data: Path, force: bool = False) -> RestoreResult:
         raise Refused(Problem("restore.inside_backup", "Không khôi phục vào trong bản sao lưu.",
                               "Refusing to restore into the backup itself."))
     data.parent.mkdir(parents=True, exist_ok=True)
+    _sweep(data)
     work = data.with_name(f".{data.name}.restoring-{os.getpid()}")
-    shutil.rmtree(work, ignore_errors=True)
     work.mkdir(mode=0o700)
     try:
         _copy_checked(folder, work, manifest)
