@@ -31,13 +31,15 @@ async def _dispatch(args: argparse.Namespace, lang: str) -> int:
     match args.command:
         case "init":
             await admin.init(args.data, args.agency, args.hub, args.directory, args.token)
+            if args.restore is not None:  # a replacement box, enrolled just now
+                await hub.restore_box(args.data, args.restore)
         case "run":
             return await hub.run(args.data, args.log_level)
         case "demo":
             return await hub.demo(args.data, args.profile, args.seed, args.once, args.scale,
                                   lang)
         case "enroll":
-            await hub.enroll(args.data, args.hub, args.token)
+            await hub.enroll(args.data, args.hub, args.token, args.restore)
         case "hub":
             return await hub.hub_command(args)
         case "send":

@@ -18,6 +18,9 @@ from pathlib import Path
 from gateway import logs
 from gateway.model import Problem, Refused
 
+# ``gateway hub`` subcommands that keep a hub over the years (gateway/cli/hub_admin.py).
+HUB_ADMIN = frozenset({"backup", "restore", "renew-cert", "ca"})
+
 
 def stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
@@ -35,10 +38,24 @@ async def run(data: str, log_level: str) -> int:
     return await daemon.run(data, stop_on_signals())
 
 
-async def enroll(data: str, hub: str, token: str) -> None:
+async def enroll(data: str, hub: str, token: str, restore: int | None = None) -> None:
     from gateway.services import daemon
 
     print(await daemon.enroll(data, hub, token))
+    if restore is not None:
+        await restore_box(data, restore)
+
+
+async def restore_box(data: str, days: int) -> None:
+    """A replacement box takes its commune's recent documents back (after enrolling)."""
+    from gateway.cli.hub_admin import say
+    from gateway.services.box_restore import restore_box as take_back
+
+    r = await take_back(data, days)
+    say(f"Đã lấy lại từ máy chủ tỉnh {r.received} văn bản đến và {r.sent} văn bản đi của "
+        f"{days} ngày qua; tệp đính kèm đang được tải về.",
+        f"Took back from the hub {r.received} received and {r.sent} sent documents of the "
+        f"last {days} days; their attachments are being fetched.")
 
 
 async def demo(data: str | None, profile: str, seed: int, once: bool, scale: float,
@@ -77,7 +94,15 @@ async def hub_command(args: argparse.Namespace) -> int:
     """``gateway hub …``; the hub's modules load only here, never for the box's commands."""
     from gateway.services import hub
 
+    if args.hub_command in HUB_ADMIN:
+        from gateway.cli import hub_admin
+
+        return await hub_admin.command(args)
     match args.hub_command:
+        case "init" if args.ca_offline:
+            from gateway.cli.hub_admin import init_offline
+
+            await init_offline(args)
         case "init":
             print(await hub.hub_init(args.data, args.province, args.directory, args.names))
         case "run":

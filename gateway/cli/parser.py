@@ -15,6 +15,12 @@ def _log_level(p: argparse.ArgumentParser) -> None:
                    help="least severe log lines to write (default: info)")
 
 
+def _restore_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--restore", type=int, metavar="DAYS", help="a replacement box: once "
+                   "enrolled, take back the commune's documents of the last DAYS days, with "
+                   "their statuses, from the hub")
+
+
 def _local_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("init", help="create a gateway data directory")
     p.add_argument("--data", required=True)
@@ -22,6 +28,7 @@ def _local_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--hub")
     p.add_argument("--directory")
     p.add_argument("--token", help="one-time enrollment token from the hub")
+    _restore_option(p)
 
     p = sub.add_parser("send", help="queue a document for sending; prints its id")
     p.add_argument("--data", required=True)
@@ -108,6 +115,7 @@ def _service_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--data", required=True)
     p.add_argument("--hub", required=True)
     p.add_argument("--token", required=True)
+    _restore_option(p)
 
     hub = sub.add_parser("hub", help="the provincial hub").add_subparsers(dest="hub_command",
                                                                          required=True)
@@ -117,6 +125,8 @@ def _service_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--directory")
     p.add_argument("--name", action="append", default=[], dest="names",
                    help="a DNS name or IP the hub is reached by (repeatable)")
+    p.add_argument("--ca-offline", metavar="DIR", help="keep the CA key in DIR (a USB stick), "
+                   "not in --data; enrollments then wait for 'gateway hub ca sign'")
     p = hub.add_parser("run", help="serve the hub over mutual TLS")
     p.add_argument("--data", required=True)
     p.add_argument("--listen", default="127.0.0.1:8443")
@@ -140,6 +150,48 @@ def _service_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--from", dest="first", metavar="YYYY-MM-DD")
     p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="first day not counted")
     p.add_argument("--csv", action="store_true", help="CSV with a header row")
+    _hub_admin_parsers(hub)
+
+
+def _hub_admin_parsers(hub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Keeping the hub: backup and restore, its certificates, the CA, a replaced box."""
+    p = hub.add_parser("backup", help="a consistent backup of a hub, taken while it runs, "
+                       "into DIR/hub-YYYYMMDDTHHMMSSZ (nightly: commune-hub-backup.timer)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--to", required=True, dest="target", help="folder of backups (not inside "
+                   "--data; best on another disk)")
+    p.add_argument("--keep", type=int, default=7, help="backups kept in DIR (default: 7)")
+    p = hub.add_parser("restore", help="a hub data folder from a backup (checked first)")
+    p.add_argument("--from", required=True, dest="source",
+                   help="one backup folder, or a folder of backups (the newest is used)")
+    p.add_argument("--data", required=True, help="the new data folder (empty or absent)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --data; the "
+                   "old folder is moved aside, never deleted")
+    p = hub.add_parser("renew-cert", help="a new TLS server certificate from the same CA "
+                       "(boxes keep trusting it); the hub uses it from its next restart")
+    p.add_argument("--data", required=True)
+    p.add_argument("--name", action="append", default=[], dest="names",
+                   help="a DNS name or IP (repeatable; default: the current certificate's)")
+    p.add_argument("--ca", dest="ca_dir", help="the CA folder when the key is offline")
+    ca = hub.add_parser("ca", help="the provincial CA kept offline").add_subparsers(
+        dest="ca_command", required=True)
+    p = ca.add_parser("export", help="move the CA key out of --data into DIR")
+    p.add_argument("--data", required=True)
+    p.add_argument("--to", required=True, dest="target")
+    p = ca.add_parser("import", help="copy the CA key from DIR back into --data")
+    p.add_argument("--data", required=True)
+    p.add_argument("--from", required=True, dest="source")
+    p = ca.add_parser("requests", help="write the enrollments waiting for the offline CA "
+                      "into FILE")
+    p.add_argument("--data", required=True)
+    p.add_argument("--to", required=True, dest="target")
+    p = ca.add_parser("sign", help="at the CA: sign a requests FILE into OUT")
+    p.add_argument("--ca", required=True, dest="ca_dir")
+    p.add_argument("--requests", required=True)
+    p.add_argument("--out", required=True)
+    p = ca.add_parser("install", help="file the certificates the offline CA signed")
+    p.add_argument("--data", required=True)
+    p.add_argument("--from", required=True, dest="source")
 
 
 def build_parser() -> argparse.ArgumentParser:

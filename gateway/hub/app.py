@@ -18,6 +18,7 @@ from gateway.hub.fleet_page import handle_fleet_page
 from gateway.hub.health import handle_deep_health, handle_healthz
 from gateway.hub.kpi import handle_kpi
 from gateway.hub.metrics import handle_metrics
+from gateway.hub.restore import handle_restore
 from gateway.hub.state import HUB, HubState
 from gateway.hub.sync_handler import handle_sync
 from gateway.protocol.limits import MAX_REQUEST_BODY
@@ -94,6 +95,7 @@ def build_app(state: HubState) -> web.Application:
     app.router.add_post("/v1/enroll", handle_enroll)
     app.router.add_get("/v1/ca", handle_ca)
     app.router.add_post("/v1/sync", handle_sync)
+    app.router.add_post("/v1/restore", handle_restore)
     app.router.add_route("HEAD", blob, handle_head)
     app.router.add_route("PATCH", blob, handle_patch)
     app.router.add_get(blob, handle_get, allow_head=False)

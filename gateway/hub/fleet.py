@@ -22,6 +22,8 @@ ONLINE_WITHIN_MS = 180_000
 SKEW_ALERT_MS = 300_000
 DISK_LOW_BYTES = 500 * 2**20
 STALL_AFTER_MS = 15 * 60_000
+# A replaced box's unsent documents are shown this long after the replacement enrolled.
+REPLACED_SHOWN_MS = 30 * 86_400_000
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class GatewayHealth:
     last_progress_ms: int | None  # its last ack or blob download seen by the hub
     stalled: bool
     problems: tuple[str, ...]
+    # Documents still queued on the box this one replaced (its last heartbeat): they were
+    # never sent and are not at the hub; the commune must send them again.
+    old_box_unsent: int = 0
+    old_box_note: str = ""
 
 
 async def fleet(hub: HubState) -> list[GatewayHealth]:
@@ -55,6 +61,7 @@ async def fleet(hub: HubState) -> list[GatewayHealth]:
     for agency, at in hub.progress.items():
         progress[agency] = max(at, progress.get(agency, at))
     seen = {r.agency: r for r in records}
+    replaced = await store.restore.replaced(now - REPLACED_SHOWN_MS)
     out = []
     for code in sorted(set(store.directory) | set(seen)):
         name = store.directory[code].name if code in store.directory else "?"
@@ -69,7 +76,10 @@ async def fleet(hub: HubState) -> list[GatewayHealth]:
             continue
         online = now - r.last_seen_ms <= ONLINE_WITHIN_MS
         stalled = online and _stalled(now, oldest, last_progress)
+        old = replaced.get(code)
+        unsent = 0 if old is None else old.unsent
         problems = [p for p, bad_flag in (
+            ("unsent on old box", unsent > 0),
             ("offline", not online), ("stalled", stalled),
             ("clock skew", abs(r.skew_ms) > SKEW_ALERT_MS),
             ("disk low", r.disk_free < DISK_LOW_BYTES),
@@ -79,7 +89,8 @@ async def fleet(hub: HubState) -> list[GatewayHealth]:
         out.append(GatewayHealth(code, name, True, online, r.last_seen_ms, r.version,
                                  r.skew_ms, r.queue, r.disk_free, r.blobs_bad, r.dead,
                                  r.last_error, count, oldest, last_progress, stalled,
-                                 tuple(problems)))
+                                 tuple(problems), unsent,
+                                 f"{unsent} văn bản chưa gửi được trên hộp cũ" if unsent else ""))
     return out
 
 
@@ -107,4 +118,6 @@ async def handle_fleet(request: web.Request) -> web.Response:
         "hub_version": __version__,
         "now_ms": request.app[HUB].store.clock(),
         "gateways": [{**asdict(e), "state": state_of(e)} for e in entries],
+        # enrollments waiting for the offline CA (docs/appliance-hub.md)
+        "enroll_requests": await request.app[HUB].store.credentials.pending_count(),
         "signatures": await signed_share_json(request.app[HUB])})

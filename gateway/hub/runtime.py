@@ -20,8 +20,9 @@ from gateway.hub.listener import ConnLimits, Listener
 from gateway.hub.signatures import HubSignatures
 from gateway.hub.state import HubState
 from gateway.model import AgencyCode, Directory, Problem, Refused
-from gateway.security.ca import atomic_write, create_ca, default_server_names, load_ca
+from gateway.security.ca import atomic_write, create_ca, default_server_names
 from gateway.security.certs import not_after_s
+from gateway.security.offline_ca import hub_ca
 from gateway.security.tls import server_context
 from gateway.signing.errors import SigningConfigError
 from gateway.store.blobs import BlobStore
@@ -102,11 +103,14 @@ async def open_hub(root: Path, clock: Clock = wall_ms) -> HubState:
     store = HubStore(db, blobs, Directory.load(root / "directory.json"), clock)
     await store.reconcile()
     store.national = frozenset(code for code, _ in await store.axis.agencies())
-    state = HubState(store=store, ca=load_ca(layout.ca_dir), signatures=signatures)
+    ca, ca_pem = hub_ca(layout.ca_dir)
+    state = HubState(store=store, ca=ca, signatures=signatures, ca_pem=ca_pem)
     state.cert_expiry_s = {name: not_after_s(path.read_bytes()) for name, path in
                            (("ca", layout.ca_cert), ("server", layout.server_cert))}
     if isinstance(config.get("reserve_bytes"), int):
         state.reserve_bytes = config["reserve_bytes"]
+    if isinstance(config.get("restore_days"), int):
+        state.restore_days = config["restore_days"]
     if "axis" in config:
         state.axis = AxisSettings.from_config(config["axis"], root)
     return state

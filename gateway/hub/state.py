@@ -30,7 +30,7 @@ class UploadSlot:
 @dataclass
 class HubState:
     store: HubStore
-    ca: CertificateAuthority | None
+    ca: CertificateAuthority | None  # None: the CA key is offline (gateway/security/offline_ca)
     compressor: SyncCompressor = field(default_factory=SyncCompressor)
     notifier: Notifier = field(default_factory=Notifier)
     uploads: dict[str, UploadSlot] = field(default_factory=dict)
@@ -46,6 +46,8 @@ class HubState:
     signatures: HubSignatures = field(default_factory=HubSignatures)  # PDF verdicts, KPI
     axis: AxisSettings | None = None  # the link to the national axis, when configured
     cert_expiry_s: dict[str, int] = field(default_factory=dict)  # "ca"/"server": not-after
+    ca_pem: bytes = b""  # the CA certificate, served at /v1/ca even when its key is offline
+    restore_days: int = 90  # how far back a replacement box may ask (hub.json restore_days)
 
     def count(self, name: str) -> None:
         self.requests[name] = self.requests.get(name, 0) + 1

@@ -75,3 +75,9 @@ MIN_FRAME = 16 * 1024
 MAX_FRAME = 2**20
 START_FRAME = 32 * 1024  # one second of a 256 kbit/s uplink, before anything is measured
 FRAME_TARGET_S = 1.0  # link time per frame: what a cut loses, what Hỏa tốc waits behind
+
+# A replacement box's restore (§2b, ``POST /v1/restore``): documents per page, the reply's
+# size, and how far back it may ask (the hub may allow less: ``restore_days`` in hub.json).
+MAX_RESTORE_PAGE = 200
+MAX_RESTORE_BODY = 8 * 2**20
+MAX_RESTORE_DAYS = 366

@@ -88,6 +88,12 @@ async def enroll(data: Path, agency: str, hub_url: str, token_text: str) -> Iden
                    f"The hub refused enrollment: {exc.reason}") from None
     except ValueError:  # the reply is not JSON (our own refusals are never ValueErrors)
         raise _bad("Máy chủ trả lời sai định dạng.", "Malformed answer from the hub.") from None
+    if isinstance(reply, dict) and reply.get("pending") is True:  # the CA key is offline
+        raise Refused(Problem(
+            "enroll.pending", "Máy chủ tỉnh đã nhận yêu cầu đăng ký và đang chờ tỉnh ký chứng "
+            "thư. Khi tỉnh báo đã ký, chạy lại đúng lệnh này (cùng mã đăng ký).",
+            "The hub has the enrollment request; the province still has to sign it. When they "
+            "say it is signed, run this same command again (same token)."))
     if not isinstance(reply, dict) or not isinstance(reply.get("cert"), str):
         raise _bad("Máy chủ trả lời sai định dạng.", "Malformed answer from the hub.")
     identity = save_identity(data, key_pem, str(reply["cert"]).encode(), ca_pem)

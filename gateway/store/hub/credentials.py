@@ -46,6 +46,10 @@ class Issued:
 # The hub's decision on a token (None: unknown): a new certificate to record, or the PEM of
 # the one already issued to the same key. It raises to refuse, which rolls everything back.
 Issue = Callable[[EnrollToken | None], Issued | str]
+# With the CA offline: the hub's decision on a token and the key of a request already kept
+# for it (None: none yet). It returns the certificate already issued to this key, or None to
+# keep (or keep waiting on) the request; it raises to refuse.
+Decide = Callable[[EnrollToken | None, str | None], str | None]
 
 
 class Credentials:
@@ -91,15 +95,77 @@ class Credentials:
             outcome = issue(await _enroll_token(conn, digest))
             if isinstance(outcome, str):
                 return outcome
-            await conn.execute(
-                "UPDATE tokens SET used_ms = ?, key_sha256 = ?, cert_pem = ? WHERE digest = ?",
-                (now, key_sha256, outcome.pem, digest))
-            await conn.execute(
-                "INSERT INTO certificates(serial, agency, issued_ms) VALUES (?,?,?)",
-                (outcome.serial, outcome.agency, now))
+            await _spend(conn, digest, key_sha256, outcome, now)
             return outcome.pem
 
         return await self.db.write(tx)
+
+    # With the CA key offline (gateway/security/offline_ca.py) -------------------------------
+
+    async def request(self, digest: str, key_sha256: str, csr_pem: str, now: int,
+                      decide: Decide) -> str | None:
+        """Keeps a CSR for the offline CA, as ``decide`` allows; returns the certificate when
+        this key's request was signed and installed already, else ``None`` (waiting)."""
+
+        async def tx(conn: Conn) -> str | None:
+            token = await _enroll_token(conn, digest)
+            row = await (await conn.execute(
+                "SELECT key_sha256 FROM enroll_requests WHERE digest = ?", (digest,))).fetchone()
+            signed = decide(token, None if row is None else str(row[0]))
+            if signed is not None or token is None:
+                return signed
+            await conn.execute(
+                "INSERT OR IGNORE INTO enroll_requests(digest, agency, key_sha256, csr_pem,"
+                " requested_ms) VALUES (?,?,?,?,?)",
+                (digest, token.agency, key_sha256, csr_pem, now))
+            return None
+
+        return await self.db.write(tx)
+
+    async def pending(self) -> list[tuple[str, str, str]]:
+        """Requests waiting for the offline CA: (token digest, agency, CSR PEM), oldest first."""
+        rows = await self.db.read(lambda c: c.execute_fetchall(
+            "SELECT digest, agency, csr_pem FROM enroll_requests ORDER BY requested_ms"))
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    async def pending_count(self) -> int:
+        rows = await self.db.read(lambda c: c.execute_fetchall(
+            "SELECT count(*) FROM enroll_requests"))
+        return int(next(iter(rows))[0])
+
+    async def install(self, digest: str, key_sha256: str, issued: Issued, now: int) -> bool:
+        """Spends the token of a waiting request with the certificate the offline CA signed
+        for it; ``False`` when no request matches (already installed, or not ours)."""
+
+        async def tx(conn: Conn) -> bool:
+            row = await (await conn.execute(
+                "SELECT 1 FROM enroll_requests WHERE digest = ? AND agency = ?"
+                " AND key_sha256 = ?", (digest, issued.agency, key_sha256))).fetchone()
+            if row is None:
+                return False
+            await _spend(conn, digest, key_sha256, issued, now)
+            await conn.execute("DELETE FROM enroll_requests WHERE digest = ?", (digest,))
+            return True
+
+        return await self.db.write(tx)
+
+
+async def _spend(conn: Conn, digest: str, key_sha256: str, issued: Issued, now: int) -> None:
+    """Records a new certificate against its token. An agency that had one already got a new
+    box: what the old box's last heartbeat said it still had to send is kept for the fleet."""
+    await conn.execute(
+        "INSERT INTO replaced_boxes(agency, replaced_ms, last_seen_ms, unsent, dead)"
+        " SELECT g.agency, ?, g.last_seen_ms, g.queue, g.dead FROM gateways g"
+        " WHERE g.agency = ? AND EXISTS (SELECT 1 FROM certificates c WHERE c.agency = ?)"
+        " ON CONFLICT(agency) DO UPDATE SET replaced_ms = excluded.replaced_ms,"
+        " last_seen_ms = excluded.last_seen_ms, unsent = excluded.unsent, dead = excluded.dead",
+        (now, issued.agency, issued.agency))
+    await conn.execute(
+        "UPDATE tokens SET used_ms = ?, key_sha256 = ?, cert_pem = ? WHERE digest = ?",
+        (now, key_sha256, issued.pem, digest))
+    await conn.execute(
+        "INSERT INTO certificates(serial, agency, issued_ms) VALUES (?,?,?)",
+        (issued.serial, issued.agency, now))
 
 
 async def _enroll_token(conn: Conn, digest: str) -> EnrollToken | None:

@@ -25,6 +25,7 @@ from gateway.store.hub.axis import AxisRecords, is_national, note_pulled
 from gateway.store.hub.credentials import Credentials
 from gateway.store.hub.fleet import FleetRecords
 from gateway.store.hub.kpi import KpiRecords
+from gateway.store.hub.restore import RestoreRecords
 from gateway.store.hub.statuses import StatusLog, add_receipt
 from gateway.store.hub.verdicts import SignatureRecords
 
@@ -64,6 +65,7 @@ class HubStore:
         self.statuses = StatusLog(db)
         self.signatures = SignatureRecords(db)
         self.axis = AxisRecords(db)
+        self.restore = RestoreRecords(db)
         self.national: frozenset[str] = frozenset()  # codes reached through the axis
         self.pending_heartbeats: dict[str, tuple[str | int, ...]] = {}
 

@@ -160,4 +160,22 @@ HUB_MIGRATIONS = (
             checked_ms INTEGER NOT NULL
         )""",
     )),
+    # Keeping the hub (issue 14): enrollments waiting for the offline CA to sign them, and the
+    # box a new enrollment replaced, with what its last heartbeat said was still unsent.
+    Migration(6, (
+        """CREATE TABLE enroll_requests(
+            digest TEXT PRIMARY KEY,
+            agency TEXT NOT NULL,
+            key_sha256 TEXT NOT NULL,
+            csr_pem TEXT NOT NULL,
+            requested_ms INTEGER NOT NULL
+        )""",
+        """CREATE TABLE replaced_boxes(
+            agency TEXT PRIMARY KEY,
+            replaced_ms INTEGER NOT NULL,
+            last_seen_ms INTEGER NOT NULL,
+            unsent INTEGER NOT NULL,
+            dead INTEGER NOT NULL
+        )""",
+    )),
 )
