@@ -72,6 +72,13 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "key.reject": ("Từ chối", "Reject"),
     "key.export": ("Xuất tệp", "Export files"),
     "key.retry": ("Gửi lại", "Resend"),
+    "key.undo": ("Hoàn tác", "Undo"),
+    "undo.offer": ("Đã ghi '{label}'. Nhầm? Nhấn u trong {s} giây để hoàn tác (chưa gửi đi).",
+                   "Recorded '{label}'. A mistake? Press u within {s} s to undo (not sent yet)."),
+    "undo.done": ("Đã hoàn tác '{label}': văn bản trở lại '{back}'. Nơi gửi không được báo gì.",
+                  "Undone '{label}': the document is back to '{back}'. The sender is told "
+                  "nothing."),
+    "ev.withdrawn": ("Hoàn tác trạng thái: {label}", "Status undone: {label}"),
     "key.send": ("Gửi", "Send"),
     "key.cancel": ("Hủy", "Cancel"),
     "key.close": ("Đóng", "Close"),

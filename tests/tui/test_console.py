@@ -59,6 +59,7 @@ async def test_every_screen_draws_only_glyphs_of_the_console_font(
         assert app.main is not None and app.backend is not None
         await add_inbound(seeded.data, 9, number="7", notation="CĐ-UBND",
                           subject="Công điện: sơ tán dân vùng sạt lở")
+        await app.poll_store()
         await app.main.refresh_data()
         await pilot.pause()
         check("main screen, notification")

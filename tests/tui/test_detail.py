@@ -53,7 +53,8 @@ async def test_mark_accepted_updates_store_and_queues_status(app: ClerkApp,
         doc = await app.backend.store.document(doc_id)
         assert doc.inbox_status is State.ACCEPTED
         assert ("03", "") in await statuses(app, doc_id)
-        assert (seeded.data / "wakeup").exists()  # the daemon is asked to sync at once
+        # Held for the undo window: the daemon is woken when it may leave, not now.
+        assert not (seeded.data / "wakeup").exists()
         events = await app.backend.store.events(doc_id)
         assert events[-1].kind == "status 03" and events[-1].actor == "clerk"
         # It is no longer offered, and pressing it again records nothing.

@@ -15,12 +15,14 @@ from textual.widgets import Footer, Static
 from gateway.model import Delivery, State
 from gateway.model.delivery import STATUS_EVENTS, moves
 from gateway.store.local import Doc, EventRow
+from gateway.store.withdraw import LastStatus
 from tui.backend import Backend, explain
 from tui.format import state_label
 from tui.i18n import t
 from tui.messages import DocumentChanged
 from tui.screens.base import ClerkScreen
 from tui.screens.prompt import ConfirmPrompt, TextPrompt
+from tui.undo import after_mark, take_back
 from tui.widgets import detail as render
 from tui.widgets.common import MessageBar, Title
 
@@ -45,6 +47,7 @@ class DetailScreen(ClerkScreen[None]):
         Binding("2", "reject", "key.reject"),
         Binding("e", "export", "key.export"),
         Binding("g", "retry", "key.retry"),
+        Binding("u", "undo", "key.undo"),
     ]
     DEFAULT_CSS = """
     DetailScreen VerticalScroll { height: 1fr; padding: 0 1; }
@@ -58,6 +61,7 @@ class DetailScreen(ClerkScreen[None]):
         self.refresh_s = refresh_s
         self.doc: Doc | None = None
         self.events: list[EventRow] = []
+        self.standing: LastStatus | None = None  # the clerk's last status, for 'u'
         self._signature: tuple[int, ...] | None = None
         self._busy = False
 
@@ -93,6 +97,7 @@ class DetailScreen(ClerkScreen[None]):
             self._signature = signature
             self.doc, self.events = await self.backend.document(self.doc_id)
             verdicts = await self.backend.signatures(self.doc)
+            self.standing = await self.backend.last_status(self.doc_id)
         except Exception as exc:
             self.query_one(MessageBar).show(explain(exc), error=True)
             return
@@ -117,6 +122,8 @@ class DetailScreen(ClerkScreen[None]):
             code = str(parameters[0]) if parameters else "02"
             return doc is not None and doc.direction == "in" and moves(
                 Delivery(doc.inbox_status or State.RECEIVED), STATUS_EVENTS[code])
+        if action == "undo":
+            return self.standing is not None
         if action == "retry":
             return doc is not None and doc.queue_state == "dead"
         if action == "export":
@@ -155,8 +162,15 @@ class DetailScreen(ClerkScreen[None]):
             self.say(explain(exc), error=True)
             return
         await self.reload()
-        self.say(t("msg.marked", label=state_label(MARKS[code])))
+        label = state_label(MARKS[code])
+        self.say(t("msg.marked", label=label))
+        after_mark(self.app, self.backend, label)
         self.app.post_message(DocumentChanged(self.doc_id))
+
+    async def action_undo(self) -> None:
+        text, error = await take_back(self.app, self.backend, self.doc_id)
+        await self.reload()
+        self.say(text, error=error)
 
     def action_reject(self) -> None:
         def done(note: str | None) -> None:
