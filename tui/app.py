@@ -19,6 +19,7 @@ from gateway.services.box import wall_ms
 from tui.arrivals import Arrivals, notice
 from tui.backend import Backend, Clock, explain
 from tui.console import CONSOLE_CSS, use_console_glyphs
+from tui.files import Roots, mounted_roots
 from tui.i18n import set_language, t
 from tui.ime import Method
 from tui.messages import DocumentChanged, DocumentSent
@@ -57,7 +58,7 @@ class ClerkApp(App[None]):
 
     def __init__(self, data: Path, *, lang: str | None = None, clock: Clock = wall_ms,
                  refresh_s: float = REFRESH_S, console: bool = False,
-                 ime: Method | None = None) -> None:
+                 ime: Method | None = None, roots: Roots = mounted_roots) -> None:
         # On the console, the styles that use only the console font's glyphs (tui/console.py).
         super().__init__(css_path=CONSOLE_CSS if console else None)
         if lang:
@@ -70,6 +71,7 @@ class ClerkApp(App[None]):
         self.data = data
         self.clock = clock
         self.refresh_s = refresh_s
+        self.roots = roots
         self.backend: Backend | None = None
         self.main: MainScreen | None = None
         self.arrivals = Arrivals()
@@ -80,7 +82,7 @@ class ClerkApp(App[None]):
         if self.console_mode:
             self._restore_glyphs = use_console_glyphs()
         try:
-            self.backend = await Backend.open(self.data, self.clock)
+            self.backend = await Backend.open(self.data, self.clock, self.roots)
         except Exception as exc:
             await self.push_screen(FatalScreen(explain(exc)))
             return

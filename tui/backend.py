@@ -27,6 +27,7 @@ from gateway.store.layout import GatewayConfig, Layout
 from gateway.store.local import Doc, EventRow, LocalStore
 from gateway.store.status import change_signature, sync_marks
 from gateway.store.withdraw import LastStatus, last_status, withdraw
+from tui.files import Roots, mounted_roots
 from tui.i18n import has, lang, t
 from tui.link import LinkInfo
 
@@ -53,15 +54,17 @@ class Backend:
     store: LocalStore
     directory: Directory
     clock: Clock
+    roots: Roots = mounted_roots  # where the file picker starts: USB drives, then home
     last_mark: tuple[str, int] | None = None  # the clerk's last status: document, when
     wake_at: int | None = None  # when the daemon should be woken to send held statuses
 
     @classmethod
-    async def open(cls, data: Path, clock: Clock = wall_ms) -> Backend:
+    async def open(cls, data: Path, clock: Clock = wall_ms,
+                   roots: Roots = mounted_roots) -> Backend:
         layout, config = await asyncio.to_thread(read_config, str(data))
         directory = await asyncio.to_thread(load_directory, layout)
         store = await LocalStore.open(layout, clock)
-        return cls(layout, config, store, directory, clock)
+        return cls(layout, config, store, directory, clock, roots)
 
     async def close(self) -> None:
         await self.store.close()

@@ -187,6 +187,32 @@ _STRINGS: dict[str, tuple[str, str]] = {
                      "nơi gửi sẽ được báo và sau đó không đổi được nữa.",
                      "Record '{label}' for document {code}?\n\nThis is a final status: the "
                      "sender is told, and it cannot be changed afterwards."),
+    # File picker
+    "picker.title_file": ("Chọn tệp đính kèm", "Choose a file to attach"),
+    "picker.title_folder": ("Chọn thư mục để xuất tệp", "Choose a folder to export into"),
+    "picker.places": ("USB đang cắm và thư mục riêng — Enter để mở",
+                      "USB drives and your home folder — Enter to open"),
+    "picker.no_usb": ("Không thấy USB nào đang cắm. Cắm USB rồi chờ vài giây, nhấn Esc và mở "
+                      "lại.", "No USB drive is mounted. Plug one in, wait a few seconds, press "
+                      "Esc and open this again."),
+    "picker.usb": ("USB", "USB"),
+    "picker.home": ("Thư mục riêng", "Home folder"),
+    "picker.up_row": (".. (lên thư mục trên)", ".. (up one folder)"),
+    "picker.here_row": ("[ Xuất vào thư mục này (c) ]", "[ Export into this folder (c) ]"),
+    "picker.up": ("Lên trên", "Up"),
+    "picker.here": ("Xuất vào đây", "Export here"),
+    "picker.typed": ("Gõ đường dẫn", "Type a path"),
+    "picker.typed_file": ("Đường dẫn tệp cần đính kèm:", "Path of the file to attach:"),
+    "picker.more": ("Thư mục có quá nhiều tệp: {n} tệp không hiện. Hãy mở thư mục con, hoặc "
+                    "nhấn / để gõ đường dẫn.", "Too many files: {n} not shown. Open a "
+                    "subfolder, or press / to type a path."),
+    "picker.unreadable": ("Không mở được thư mục này: {why}.", "Cannot open this folder: {why}."),
+    "picker.empty_files": ("Không có tệp phù hợp ở đây (chỉ hiện PDF, ảnh, tệp Word, Excel, "
+                           "PowerPoint, LibreOffice).", "No suitable files here (only PDF, "
+                           "images, Word, Excel, PowerPoint, LibreOffice files are shown)."),
+    "picker.empty_folders": ("Không có thư mục con; nhấn c để xuất vào thư mục này.",
+                             "No subfolders; press c to export into this folder."),
+    "key.pick_file": ("Chọn tệp", "Choose file"),
     # Compose
     "compose.title": ("Soạn văn bản đi", "New outgoing document"),
     "c.recipients": ("Nơi nhận", "Recipients"),
@@ -209,6 +235,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "c.file_ph": ("Đường dẫn tệp, ví dụ /media/usb/congvan.pdf — Enter để thêm",
                   "File path, e.g. /media/usb/letter.pdf — Enter to add"),
     "c.add": ("Thêm", "Add"),
+    "c.pick": ("Chọn tệp… (F4)", "Choose… (F4)"),
     "c.files_none": ("Chưa có tệp đính kèm.", "No attachments yet."),
     "c.send": ("Gửi", "Send"),
     "c.cancel": ("Hủy", "Cancel"),

@@ -145,7 +145,7 @@ async def test_export_attachments_never_overwrites(app: ClerkApp, seeded: Seeded
     folder = tmp_path / "usb" / "xuat"
     async with app.run_test(size=SIZE) as pilot:
         await open_doc(app, pilot, seeded.inbound[0])
-        await pilot.press("e")
+        await pilot.press("e", "slash")  # the picker, then a typed path
         await pilot.pause()
         app.screen.query_one("#answer", TextField).value = str(folder)
         await pilot.press("enter")
@@ -156,7 +156,7 @@ async def test_export_attachments_never_overwrites(app: ClerkApp, seeded: Seeded
         assert not folder.exists()
         folder.mkdir(parents=True)
         for _ in range(2):
-            await pilot.press("e")
+            await pilot.press("e", "slash")
             await pilot.pause()
             app.screen.query_one("#answer", TextField).value = str(folder)
             await pilot.press("enter")
@@ -167,7 +167,7 @@ async def test_export_attachments_never_overwrites(app: ClerkApp, seeded: Seeded
         assert (folder / "congvan.pdf").read_bytes().startswith(b"%PDF-1.7 V/v")
         blocker = tmp_path / "file"
         blocker.write_text("x")
-        await pilot.press("e")
+        await pilot.press("e", "slash")  # the picker, then a typed path
         await pilot.pause()
         app.screen.query_one("#answer", TextField).value = str(blocker)
         await pilot.press("enter")

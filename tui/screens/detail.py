@@ -3,7 +3,6 @@ and the clerk's actions (status 03/05/06/02 for incoming, export, resend for fai
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,6 +20,7 @@ from tui.format import state_label
 from tui.i18n import t
 from tui.messages import DocumentChanged
 from tui.screens.base import ClerkScreen
+from tui.screens.picker import FilePicker
 from tui.screens.prompt import ConfirmPrompt, TextPrompt
 from tui.undo import after_mark, take_back
 from tui.widgets import detail as render
@@ -28,13 +28,6 @@ from tui.widgets.common import MessageBar, Title
 
 REFRESH_S = 2.0
 MARKS = {"03": State.ACCEPTED, "05": State.PROCESSING, "06": State.DONE, "02": State.REJECTED}
-
-
-def export_folder(media: Path = Path("/media")) -> Path:
-    """The folder proposed for an export: a mounted USB stick if there is one (under /media,
-    where the box mounts them), else the clerk's home. The export refuses a missing folder."""
-    candidates = sorted([*media.glob("*/*"), *media.glob("*")])
-    return next((p for p in candidates if os.path.ismount(p)), Path.home())
 
 
 class DetailScreen(ClerkScreen[None]):
@@ -185,15 +178,13 @@ class DetailScreen(ClerkScreen[None]):
             return
         doc = self.doc
 
-        def done(folder: str | None) -> None:
-            if folder:
+        def done(folder: Path | None) -> None:
+            if folder is not None:
                 self.run_worker(self.export_to(doc, folder), exit_on_error=False)
 
-        self.app.push_screen(TextPrompt(t("prompt.export"), value=str(export_folder()),
-                                        empty_text=t("prompt.export_empty")), done)
+        self.app.push_screen(FilePicker(self.backend.roots, folders=True), done)
 
-    async def export_to(self, doc: Doc, where: str) -> None:
-        folder = Path(where)
+    async def export_to(self, doc: Doc, folder: Path) -> None:
         try:
             written = await self.backend.export(doc, folder)
         except Exception as exc:
