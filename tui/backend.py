@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.model import Directory, Refused, State
+from gateway.model import Attachment, Directory, Refused, State
 from gateway.model.hold import HOLD_MS
 from gateway.services.box import load_directory, read_config, wake_daemon, wall_ms
 from gateway.services.documents import export_attachments
 from gateway.services.link import link_view
+from gateway.services.pdftext import PdfText, pdf_text
 from gateway.services.send import SendRequest, send
 from gateway.services.signatures import AttachmentVerdict, document_verdicts
 from gateway.store.layout import GatewayConfig, Layout
@@ -129,6 +130,10 @@ class Backend:
     async def retry(self, doc_id: str) -> None:
         await self.store.retry(doc_id)
         wake_daemon(self.layout)
+
+    async def attachment_text(self, attachment: Attachment) -> PdfText:
+        """The attachment's text, read from its blob by pdftotext (bounded)."""
+        return await pdf_text(self.store.blobs.path(attachment.sha256))
 
     async def export(self, doc: Doc, folder: Path) -> list[Path]:
         """Copies every attachment out through the export service: verified on the way,

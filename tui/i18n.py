@@ -99,6 +99,31 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "help.footer": ("Nhấn Esc hoặc F1 để đóng.", "Press Esc or F1 to close."),
     "help.note": ("Mọi văn bản được lưu ngay trên máy; khi có mạng, máy tự gửi lên tỉnh.",
                   "Every document is saved on this box at once; it is sent when the link is up."),
+    # Attachment viewer
+    "help.viewer": ("Xem chữ của tệp đính kèm", "Reading an attachment"),
+    "key.view": ("Xem chữ PDF", "Read PDF text"),
+    "key.next_page": ("Trang sau", "Next page"),
+    "key.prev_page": ("Trang trước", "Previous page"),
+    "key.next_file": ("Tệp khác", "Next file"),
+    "viewer.title": ("Xem chữ — {name}", "Text of {name}"),
+    "viewer.title_page": ("Xem chữ — {name} — trang {page}/{n}",
+                          "Text of {name} — page {page}/{n}"),
+    "viewer.reading": ("Đang đọc chữ trong tệp…", "Reading the file's text…"),
+    "viewer.scan": ("Tệp quét (ảnh), không có chữ để hiển thị — hãy xuất ra USB để xem",
+                    "A scan (pictures), there is no text to show — export it to a USB drive "
+                    "to view it"),
+    "viewer.not_pdf": ("Tệp {name} không phải PDF nên không xem được ở đây — hãy xuất ra USB "
+                       "để xem", "{name} is not a PDF, so it cannot be read here — export it "
+                       "to a USB drive to view it"),
+    "viewer.no_tool": ("Máy chưa cài công cụ đọc chữ PDF (poppler-utils) nên chưa xem được ở "
+                       "đây — hãy xuất ra USB để xem và báo cán bộ CNTT",
+                       "This box lacks the PDF text tool (poppler-utils) — export the file to "
+                       "a USB drive to view it, and tell the IT team"),
+    "viewer.failed": ("Không đọc được chữ trong tệp này (tệp hỏng, hoặc quá lớn, quá phức tạp) "
+                      "— hãy xuất ra USB để xem", "Could not read this file's text (damaged, "
+                      "too large or too complex) — export it to a USB drive to view it"),
+    "viewer.cut": ("Tệp dài: chỉ hiện phần đầu. Muốn xem hết, hãy xuất ra USB.",
+                   "A long file: only its beginning is shown. Export it to read it all."),
     # Document detail
     "detail.in": ("Văn bản đến", "Incoming document"),
     "detail.out": ("Văn bản đi", "Outgoing document"),

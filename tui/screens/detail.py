@@ -22,6 +22,7 @@ from tui.messages import DocumentChanged
 from tui.screens.base import ClerkScreen
 from tui.screens.picker import FilePicker
 from tui.screens.prompt import ConfirmPrompt, TextPrompt
+from tui.screens.viewer import PdfViewer
 from tui.undo import after_mark, take_back
 from tui.widgets import detail as render
 from tui.widgets.common import MessageBar, Title
@@ -38,6 +39,7 @@ class DetailScreen(ClerkScreen[None]):
         Binding("5", "mark('05')", "key.processing"),
         Binding("6", "mark('06')", "key.done"),
         Binding("2", "reject", "key.reject"),
+        Binding("v", "view", "key.view"),
         Binding("e", "export", "key.export"),
         Binding("g", "retry", "key.retry"),
         Binding("u", "undo", "key.undo"),
@@ -119,7 +121,7 @@ class DetailScreen(ClerkScreen[None]):
             return self.standing is not None
         if action == "retry":
             return doc is not None and doc.queue_state == "dead"
-        if action == "export":
+        if action in ("export", "view"):
             return doc is not None and bool(doc.envelope.attachments)
         return True
 
@@ -172,6 +174,14 @@ class DetailScreen(ClerkScreen[None]):
 
         self.app.push_screen(
             TextPrompt(t("prompt.reject"), empty_text=t("prompt.reject_empty")), done)
+
+    def action_view(self) -> None:
+        """The text of the first PDF attachment ('a' in the viewer goes to the next file)."""
+        if self.doc is None or not self.doc.envelope.attachments:
+            return
+        atts = self.doc.envelope.attachments
+        first = next((i for i, a in enumerate(atts) if a.is_pdf), 0)
+        self.app.push_screen(PdfViewer(self.backend, self.doc, first))
 
     def action_export(self) -> None:
         if self.doc is None:

@@ -16,6 +16,7 @@ from tui.screens.base import ClerkModal, key_label, shown
 from tui.screens.compose import ComposeScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.main import MainScreen
+from tui.screens.viewer import PdfViewer
 
 COMMON = (("F1", "key.help"), ("Tab / Shift+Tab", "key.move"), ("Ctrl+Q", "key.quit"))
 
@@ -24,7 +25,7 @@ def help_table() -> Table:
     table = Table.grid(padding=(0, 3))
     table.add_column(style="bold cyan", width=18)
     table.add_column()
-    for screen in (MainScreen, DetailScreen, ComposeScreen):
+    for screen in (MainScreen, DetailScreen, PdfViewer, ComposeScreen):
         table.add_row(Text(t(screen.HELP_SECTION), style="bold underline"), "")
         for key, words in shown(screen.BINDINGS):
             table.add_row(key, words)
