@@ -260,7 +260,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "c.file_ph": ("Đường dẫn tệp, ví dụ /media/usb/congvan.pdf — Enter để thêm",
                   "File path, e.g. /media/usb/letter.pdf — Enter to add"),
     "c.add": ("Thêm", "Add"),
-    "c.pick": ("Chọn tệp… (F4)", "Choose… (F4)"),
+    "c.pick": ("Chọn tệp (F4)", "Choose (F4)"),
     "c.files_none": ("Chưa có tệp đính kèm.", "No attachments yet."),
     "c.send": ("Gửi", "Send"),
     "c.cancel": ("Hủy", "Cancel"),
