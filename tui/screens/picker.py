@@ -46,7 +46,7 @@ class FilePicker(ClerkModal[Path | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "key.cancel"),
-        Binding("backspace", "up", "picker.up"),
+        Binding("backspace", "up", "picker.up", key_display="Backspace"),  # no ⌫ on the console
         Binding("c", "here", "picker.here"),
         Binding("slash", "typed", "picker.typed", key_display="/"),
     ]
@@ -58,7 +58,7 @@ class FilePicker(ClerkModal[Path | None]):
     }
     FilePicker #where { text-style: bold; height: auto; }
     FilePicker #hint { color: $text-muted; height: auto; }
-    FilePicker OptionList { height: 1fr; border: none; padding: 0; }
+    FilePicker OptionList, FilePicker OptionList:focus { height: 1fr; border: none; padding: 0; }
     """
 
     def __init__(self, roots: Roots, *, folders: bool) -> None:
