@@ -94,6 +94,8 @@ async def test_filters_and_sort(app: ClerkApp, seeded: Seeded) -> None:
         table = screen.query_one("#inbox-table", DocTable)
         state_of_late = rows(table)[table.doc_ids.index(late)][-1]
         assert state_of_late == "Quá hạn · Đã đến"
+        # Newest first, but an older Hỏa tốc stays above the newer Khẩn.
+        assert [r[3].strip() for r in rows(table)][:2] == ["HỎA TỐC", "Khẩn"]
 
         await pilot.press("l")  # Chưa xử lý
         await pilot.pause()
