@@ -3,9 +3,12 @@ is no PDF, and hostile PDFs (bounded time and output)."""
 
 from __future__ import annotations
 
+import shutil
 import time
 import zlib
 from pathlib import Path
+
+import pytest
 
 from gateway.services.pdftext import Outcome, pdf_text
 from gateway.testbed.pdf_samples import make_pdf
@@ -19,6 +22,8 @@ from tui.screens.viewer import PdfViewer
 from tui.widgets.common import Title
 
 PDF = "application/pdf"
+needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None,
+                                     reason="needs poppler-utils (.ci/run installs it)")
 
 
 def text_pdf(pages: list[list[str]], *, compress: bool = False) -> bytes:
@@ -59,6 +64,7 @@ def page_text(app: ClerkApp) -> str:
     return str(app.screen.query_one("#page").render())
 
 
+@needs_pdftotext
 async def test_read_a_pdf_page_by_page_then_a_scan_and_a_word_file(app: ClerkApp,
                                                                    seeded: Seeded) -> None:
     report = text_pdf([["BAO CAO so 12/BC-UBND", "Tinh hinh mua lu thang 11"],
@@ -109,6 +115,7 @@ async def test_without_pdftotext_it_says_what_to_do(tmp_path: Path) -> None:
     assert (await pdf_text(path, tool="pdftotext-not-installed")).outcome is Outcome.NO_TOOL
 
 
+@needs_pdftotext
 async def test_hostile_pdfs_cost_bounded_time_and_output(tmp_path: Path) -> None:
     # Pages whose text is 64 MB once inflated: only the first 64 KB are kept.
     flood = text_pdf([["Tran ngap " * 20] * 3000] * 40, compress=True)
