@@ -238,6 +238,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "picker.empty_folders": ("Không có thư mục con; nhấn c để xuất vào thư mục này.",
                              "No subfolders; press c to export into this folder."),
     "key.pick_file": ("Chọn tệp", "Choose file"),
+    "help.picker": ("Chọn tệp, chọn thư mục", "Choosing a file or folder"),
+    "key.pick_open": ("Mở USB, thư mục; chọn tệp", "Open a drive or folder; choose a file"),
     # Compose
     "compose.title": ("Soạn văn bản đi", "New outgoing document"),
     "c.recipients": ("Nơi nhận", "Recipients"),
