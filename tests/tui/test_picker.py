@@ -101,6 +101,18 @@ async def test_export_into_a_folder_chosen_on_the_usb(seeded: Seeded,
         assert (target / "congvan.pdf").read_bytes().startswith(b"%PDF-1.7")
 
 
+async def test_hostile_file_names_stay_text(seeded: Seeded, drives: tuple[Path, Path]) -> None:
+    usb, home = drives
+    (usb / "[b]x[red]\x1b[2J\u202egnp.pdf").write_bytes(b"%PDF")
+    app = make_app(seeded, usb, home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n", "f4", "enter")
+        await pilot.pause()
+        hostile = [o for o in options(app) if o.startswith("[b]")]
+        assert len(hostile) == 1 and "\x1b" not in hostile[0] and "\u202e" not in hostile[0]
+        assert "␛[2J" in hostile[0]
+
+
 async def test_without_a_usb_drive_it_says_so(seeded: Seeded, drives: tuple[Path, Path]) -> None:
     _, home = drives
     app = make_app(seeded, None, home)

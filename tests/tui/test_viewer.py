@@ -67,7 +67,8 @@ def page_text(app: ClerkApp) -> str:
 @needs_pdftotext
 async def test_read_a_pdf_page_by_page_then_a_scan_and_a_word_file(app: ClerkApp,
                                                                    seeded: Seeded) -> None:
-    report = text_pdf([["BAO CAO so 12/BC-UBND", "Tinh hinh mua lu thang 11"],
+    report = text_pdf([["BAO CAO so 12/BC-UBND", "Tinh hinh mua lu thang 11",
+                        "[b]not markup[/b] \x1b[2J"],
                        ["Trang hai: thiet hai ve nha o"], ["Trang ba: kien nghi"]])
     doc_id = await add_inbound(seeded.data, 30, number="12", notation="BC-UBND",
                                subject="Báo cáo tình hình mưa lũ", files=(
@@ -85,6 +86,8 @@ async def test_read_a_pdf_page_by_page_then_a_scan_and_a_word_file(app: ClerkApp
         assert title(app) == "Xem chữ — bao-cao.pdf — trang 1/3"
         assert "BAO CAO so 12/BC-UBND" in page_text(app)
         assert "Tinh hinh mua lu thang 11" in page_text(app)
+        # Remote text stays text: no markup, no terminal escape reaches the screen.
+        assert "[b]not markup[/b]" in page_text(app) and "\x1b" not in page_text(app)
         assert "p" not in app.screen.active_bindings  # no page before the first
         await pilot.press("n", "n")
         assert title(app) == "Xem chữ — bao-cao.pdf — trang 3/3"
