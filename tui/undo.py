@@ -26,7 +26,7 @@ def offer(backend: Backend) -> int:
     return undo_left_s(backend.last_mark[1], backend.clock())
 
 
-def after_mark(app: App[None], backend: Backend, label: str) -> None:
+def after_mark(app: App[None], label: str) -> None:
     """The notification offering undo and a footer that drops 'u' when the window closes
     (the app's poll wakes the daemon once the status may leave)."""
     app.notify(t("undo.offer", label=label, s=UNDO_S), timeout=UNDO_S, markup=False)

@@ -1,5 +1,6 @@
 """One document: metadata, attachments and their signatures, per-recipient delivery, history,
-and the clerk's actions (status 03/05/06/02 for incoming, export, resend for failed outgoing)."""
+and the clerk's actions (status 03/05/06/02 for incoming and 'u' to take it back, reading an
+attachment's text, export through the folder picker, resend for failed outgoing)."""
 
 from __future__ import annotations
 
@@ -159,7 +160,7 @@ class DetailScreen(ClerkScreen[None]):
         await self.reload()
         label = state_label(MARKS[code])
         self.say(t("msg.marked", label=label))
-        after_mark(self.app, self.backend, label)
+        after_mark(self.app, label)
         self.app.post_message(DocumentChanged(self.doc_id))
 
     async def action_undo(self) -> None:
