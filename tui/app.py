@@ -6,6 +6,7 @@ and closed on exit. Nothing here talks to the hub; the sync daemon is another pr
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -15,14 +16,18 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from gateway.services.box import wall_ms
+from tui.arrivals import Arrivals, notice
 from tui.backend import Backend, Clock, explain
 from tui.console import CONSOLE_CSS, use_console_glyphs
+from tui.files import Roots, mounted_roots
 from tui.i18n import set_language, t
 from tui.ime import Method
 from tui.messages import DocumentChanged, DocumentSent
 from tui.screens.base import ClerkScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import REFRESH_S, MainScreen
+
+log = logging.getLogger(__name__)
 
 
 class FatalScreen(ClerkScreen[None]):
@@ -53,7 +58,7 @@ class ClerkApp(App[None]):
 
     def __init__(self, data: Path, *, lang: str | None = None, clock: Clock = wall_ms,
                  refresh_s: float = REFRESH_S, console: bool = False,
-                 ime: Method | None = None) -> None:
+                 ime: Method | None = None, roots: Roots = mounted_roots) -> None:
         # On the console, the styles that use only the console font's glyphs (tui/console.py).
         super().__init__(css_path=CONSOLE_CSS if console else None)
         if lang:
@@ -66,19 +71,52 @@ class ClerkApp(App[None]):
         self.data = data
         self.clock = clock
         self.refresh_s = refresh_s
+        self.roots = roots
         self.backend: Backend | None = None
         self.main: MainScreen | None = None
+        self.arrivals = Arrivals()
+        self._polled: tuple[int, ...] | None = None
+        self._polling = False
 
     async def on_mount(self) -> None:
         if self.console_mode:
             self._restore_glyphs = use_console_glyphs()
         try:
-            self.backend = await Backend.open(self.data, self.clock)
+            self.backend = await Backend.open(self.data, self.clock, self.roots)
         except Exception as exc:
             await self.push_screen(FatalScreen(explain(exc)))
             return
         self.main = MainScreen(self.backend, refresh_s=self.refresh_s)
         await self.push_screen(self.main)
+        await self.poll_store()
+        self.set_interval(self.refresh_s, self._poll_tick)
+
+    def _poll_tick(self) -> None:
+        if not self._polling:
+            self.run_worker(self.poll_store(), exit_on_error=False)
+
+    async def poll_store(self) -> None:
+        """Whatever screen shows: a notice for each new incoming document (once), and the
+        daemon woken when the clerk's held statuses may leave."""
+        if self.backend is None:
+            return
+        self._polling = True
+        try:
+            self.backend.wake_when_due()
+            signature = await self.backend.signature()
+            if signature == self._polled:
+                return
+            self._polled = signature
+            new = self.arrivals.new(await self.backend.store.list_documents("in"))
+        except Exception as exc:  # the main screen's link line says what is wrong
+            log.warning("polling the store failed: %s", exc)
+            return
+        finally:
+            self._polling = False
+        if new:
+            text, urgent = notice(new)
+            self.notify(text, severity="warning" if urgent else "information", timeout=10,
+                        markup=False)
 
     async def on_unmount(self) -> None:
         self._restore_glyphs()

@@ -16,15 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.model import Directory, Refused
+from gateway.model import Attachment, Directory, Refused, State
+from gateway.model.hold import HOLD_MS
 from gateway.services.box import load_directory, read_config, wake_daemon, wall_ms
 from gateway.services.documents import export_attachments
 from gateway.services.link import link_view
+from gateway.services.pdftext import PdfText, pdf_text
 from gateway.services.send import SendRequest, send
 from gateway.services.signatures import AttachmentVerdict, document_verdicts
 from gateway.store.layout import GatewayConfig, Layout
 from gateway.store.local import Doc, EventRow, LocalStore
 from gateway.store.status import change_signature, sync_marks
+from gateway.store.withdraw import LastStatus, last_status, withdraw
+from tui.files import Roots, mounted_roots
 from tui.i18n import has, lang, t
 from tui.link import LinkInfo
 
@@ -51,13 +55,17 @@ class Backend:
     store: LocalStore
     directory: Directory
     clock: Clock
+    roots: Roots = mounted_roots  # where the file picker starts: USB drives, then home
+    last_mark: tuple[str, int] | None = None  # the clerk's last status: document, when
+    wake_at: int | None = None  # when the daemon should be woken to send held statuses
 
     @classmethod
-    async def open(cls, data: Path, clock: Clock = wall_ms) -> Backend:
+    async def open(cls, data: Path, clock: Clock = wall_ms,
+                   roots: Roots = mounted_roots) -> Backend:
         layout, config = await asyncio.to_thread(read_config, str(data))
         directory = await asyncio.to_thread(load_directory, layout)
         store = await LocalStore.open(layout, clock)
-        return cls(layout, config, store, directory, clock)
+        return cls(layout, config, store, directory, clock, roots)
 
     async def close(self) -> None:
         await self.store.close()
@@ -95,12 +103,37 @@ class Backend:
         await self.store.mark_opened(doc_id)
 
     async def mark(self, doc_id: str, code: str, note: str = "") -> None:
+        """Records the status; it waits on the box for the undo window (gateway.model.hold),
+        so the screen wakes the daemon when that closes, not now."""
         await self.store.mark(doc_id, code, note)
+        self.last_mark = (doc_id, self.clock())
+        self.wake_at = self.last_mark[1] + HOLD_MS
+
+    def wake_when_due(self) -> bool:
+        """Wakes the daemon once the held statuses may leave (called every refresh)."""
+        if self.wake_at is None or self.clock() < self.wake_at:
+            return False
+        self.wake_at = None
         wake_daemon(self.layout)
+        return True
+
+    async def last_status(self, doc_id: str) -> LastStatus | None:
+        return await last_status(self.store, doc_id)
+
+    async def withdraw(self, doc_id: str) -> tuple[str, State]:
+        """Takes the clerk's last status of the document back, while it is still held."""
+        code, back = await withdraw(self.store, doc_id)
+        if self.last_mark is not None and self.last_mark[0] == doc_id:
+            self.last_mark = None
+        return code, back
 
     async def retry(self, doc_id: str) -> None:
         await self.store.retry(doc_id)
         wake_daemon(self.layout)
+
+    async def attachment_text(self, attachment: Attachment) -> PdfText:
+        """The attachment's text, read from its blob by pdftotext (bounded)."""
+        return await pdf_text(self.store.blobs.path(attachment.sha256))
 
     async def export(self, doc: Doc, folder: Path) -> list[Path]:
         """Copies every attachment out through the export service: verified on the way,

@@ -133,13 +133,13 @@ def actor_label(actor: str, directory: Mapping[str, Agency]) -> str:
 def event_label(event: EventRow) -> str:
     """Plain words for an event-log kind ('queued', 'status 03', a receipt code, …)."""
     kind = safe_text(event.kind)
-    if kind.startswith("status "):
-        kind = kind.removeprefix("status ")
-        states = {s.value: s for s in State}
-        return t("ev.status", label=state_label(states[kind]) if kind in states else kind)
+    states = {s.value: s for s in State}
+    for prefix, key in (("status ", "ev.status"), ("withdrawn ", "ev.withdrawn")):
+        if kind.startswith(prefix):
+            code = kind.removeprefix(prefix)
+            return t(key, label=state_label(states[code]) if code in states else code)
     if kind in ("queued", "accepted", "refused", "received", "retry", "13", "15", "16"):
         return t(f"ev.{kind}")
-    states = {s.value: s for s in State}
     if kind in states:
         return state_label(states[kind])
     return kind

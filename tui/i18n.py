@@ -72,6 +72,13 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "key.reject": ("Từ chối", "Reject"),
     "key.export": ("Xuất tệp", "Export files"),
     "key.retry": ("Gửi lại", "Resend"),
+    "key.undo": ("Hoàn tác", "Undo"),
+    "undo.offer": ("Đã ghi '{label}'. Nhầm? Nhấn u trong {s} giây để hoàn tác (chưa gửi đi).",
+                   "Recorded '{label}'. A mistake? Press u within {s} s to undo (not sent yet)."),
+    "undo.done": ("Đã hoàn tác '{label}': văn bản trở lại '{back}'. Nơi gửi không được báo gì.",
+                  "Undone '{label}': the document is back to '{back}'. The sender is told "
+                  "nothing."),
+    "ev.withdrawn": ("Hoàn tác trạng thái: {label}", "Status undone: {label}"),
     "key.send": ("Gửi", "Send"),
     "key.cancel": ("Hủy", "Cancel"),
     "key.close": ("Đóng", "Close"),
@@ -92,6 +99,31 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "help.footer": ("Nhấn Esc hoặc F1 để đóng.", "Press Esc or F1 to close."),
     "help.note": ("Mọi văn bản được lưu ngay trên máy; khi có mạng, máy tự gửi lên tỉnh.",
                   "Every document is saved on this box at once; it is sent when the link is up."),
+    # Attachment viewer
+    "help.viewer": ("Xem chữ của tệp đính kèm", "Reading an attachment"),
+    "key.view": ("Xem chữ PDF", "Read PDF text"),
+    "key.next_page": ("Trang sau", "Next page"),
+    "key.prev_page": ("Trang trước", "Previous page"),
+    "key.next_file": ("Tệp khác", "Next file"),
+    "viewer.title": ("Xem chữ — {name}", "Text of {name}"),
+    "viewer.title_page": ("Xem chữ — {name} — trang {page}/{n}",
+                          "Text of {name} — page {page}/{n}"),
+    "viewer.reading": ("Đang đọc chữ trong tệp…", "Reading the file's text…"),
+    "viewer.scan": ("Tệp quét (ảnh), không có chữ để hiển thị — hãy xuất ra USB để xem",
+                    "A scan (pictures), there is no text to show — export it to a USB drive "
+                    "to view it"),
+    "viewer.not_pdf": ("Tệp {name} không phải PDF nên không xem được ở đây — hãy xuất ra USB "
+                       "để xem", "{name} is not a PDF, so it cannot be read here — export it "
+                       "to a USB drive to view it"),
+    "viewer.no_tool": ("Máy chưa cài công cụ đọc chữ PDF (poppler-utils) nên chưa xem được ở "
+                       "đây — hãy xuất ra USB để xem và báo cán bộ CNTT",
+                       "This box lacks the PDF text tool (poppler-utils) — export the file to "
+                       "a USB drive to view it, and tell the IT team"),
+    "viewer.failed": ("Không đọc được chữ trong tệp này (tệp hỏng, hoặc quá lớn, quá phức tạp) "
+                      "— hãy xuất ra USB để xem", "Could not read this file's text (damaged, "
+                      "too large or too complex) — export it to a USB drive to view it"),
+    "viewer.cut": ("Tệp dài: chỉ hiện phần đầu. Muốn xem hết, hãy xuất ra USB.",
+                   "A long file: only its beginning is shown. Export it to read it all."),
     # Document detail
     "detail.in": ("Văn bản đến", "Incoming document"),
     "detail.out": ("Văn bản đi", "Outgoing document"),
@@ -180,6 +212,34 @@ _STRINGS: dict[str, tuple[str, str]] = {
                      "nơi gửi sẽ được báo và sau đó không đổi được nữa.",
                      "Record '{label}' for document {code}?\n\nThis is a final status: the "
                      "sender is told, and it cannot be changed afterwards."),
+    # File picker
+    "picker.title_file": ("Chọn tệp đính kèm", "Choose a file to attach"),
+    "picker.title_folder": ("Chọn thư mục để xuất tệp", "Choose a folder to export into"),
+    "picker.places": ("USB đang cắm và thư mục riêng — Enter để mở",
+                      "USB drives and your home folder — Enter to open"),
+    "picker.no_usb": ("Không thấy USB nào đang cắm. Cắm USB rồi chờ vài giây, nhấn Esc và mở "
+                      "lại.", "No USB drive is mounted. Plug one in, wait a few seconds, press "
+                      "Esc and open this again."),
+    "picker.usb": ("USB", "USB"),
+    "picker.home": ("Thư mục riêng", "Home folder"),
+    "picker.up_row": (".. (lên thư mục trên)", ".. (up one folder)"),
+    "picker.here_row": ("[ Xuất vào thư mục này (c) ]", "[ Export into this folder (c) ]"),
+    "picker.up": ("Lên trên", "Up"),
+    "picker.here": ("Xuất vào đây", "Export here"),
+    "picker.typed": ("Gõ đường dẫn", "Type a path"),
+    "picker.typed_file": ("Đường dẫn tệp cần đính kèm:", "Path of the file to attach:"),
+    "picker.more": ("Thư mục có quá nhiều tệp: {n} tệp không hiện. Hãy mở thư mục con, hoặc "
+                    "nhấn / để gõ đường dẫn.", "Too many files: {n} not shown. Open a "
+                    "subfolder, or press / to type a path."),
+    "picker.unreadable": ("Không mở được thư mục này: {why}.", "Cannot open this folder: {why}."),
+    "picker.empty_files": ("Không có tệp phù hợp ở đây (chỉ hiện PDF, ảnh, tệp Word, Excel, "
+                           "PowerPoint, LibreOffice).", "No suitable files here (only PDF, "
+                           "images, Word, Excel, PowerPoint, LibreOffice files are shown)."),
+    "picker.empty_folders": ("Không có thư mục con; nhấn c để xuất vào thư mục này.",
+                             "No subfolders; press c to export into this folder."),
+    "key.pick_file": ("Chọn tệp", "Choose file"),
+    "help.picker": ("Chọn tệp, chọn thư mục", "Choosing a file or folder"),
+    "key.pick_open": ("Mở USB, thư mục; chọn tệp", "Open a drive or folder; choose a file"),
     # Compose
     "compose.title": ("Soạn văn bản đi", "New outgoing document"),
     "c.recipients": ("Nơi nhận", "Recipients"),
@@ -202,6 +262,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "c.file_ph": ("Đường dẫn tệp, ví dụ /media/usb/congvan.pdf — Enter để thêm",
                   "File path, e.g. /media/usb/letter.pdf — Enter to add"),
     "c.add": ("Thêm", "Add"),
+    "c.pick": ("Chọn tệp (F4)", "Choose (F4)"),
     "c.files_none": ("Chưa có tệp đính kèm.", "No attachments yet."),
     "c.send": ("Gửi", "Send"),
     "c.cancel": ("Hủy", "Cancel"),

@@ -42,3 +42,8 @@ class Notice(Message):
 
     text: str
     error: bool = False
+
+
+@dataclass
+class PickFile(Message):
+    """The clerk asked for the file picker to choose an attachment."""

@@ -1,8 +1,9 @@
 """Inbox triage, pure: what is unread, unhandled or overdue, search without diacritics, the
 filters and the order a clerk sees (no Textual).
 
-Unhandled Hỏa tốc and Khẩn documents are pinned on top whatever the sort, so that a burst of
-ordinary arrivals never buries them; within each group the chosen sort applies.
+Unhandled Hỏa tốc and Khẩn documents are pinned on top whatever the sort, the most urgent
+first, so that a burst of ordinary arrivals never buries them; within each urgency the chosen
+sort applies.
 """
 
 from __future__ import annotations
@@ -65,4 +66,6 @@ def arranged(docs: Sequence[Doc], directory: Mapping[str, Agency], today: date, 
         keep.sort(key=lambda d: (-int(d.envelope.urgency), -d.stored_ms))
     else:
         keep.sort(key=lambda d: -d.stored_ms)
-    return sorted(keep, key=lambda d: not pinned(d))  # stable: the sort holds within groups
+    # Stable: the pinned ones first, the most urgent of them on top (a Hỏa tốc never below a
+    # Khẩn); the chosen sort holds within each group.
+    return sorted(keep, key=lambda d: -int(d.envelope.urgency) if pinned(d) else 1)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from gateway.edxml.mapping import K_ID, K_KIND, K_REASON, K_REF
-from gateway.model import Envelope, Event, IllegalTransition, State, apply, envelope_from_dict
+from gateway.model import Envelope, Event, IllegalTransition, State, apply, envelope_from_dict, hold
 from gateway.model.delivery import STATUS_EVENTS, Delivery
 from gateway.model.envelope_codec import envelope_to_dict
 from gateway.protocol.limits import MAX_ACKS, MAX_OUT, MAX_STATUSES
@@ -71,9 +71,10 @@ class SyncState:
                 " ORDER BY d.urgency DESC, d.created_ms, d.id LIMIT ?", (now_ms, MAX_OUT))
             acks = await conn.execute_fetchall("SELECT seq FROM acks ORDER BY seq LIMIT ?",
                                                (MAX_ACKS,))
-            statuses = await conn.execute_fetchall(
-                "SELECT sid, doc_id, code, note, at_ms FROM status_out ORDER BY at_ms LIMIT ?",
-                (MAX_STATUSES,))
+            statuses = await conn.execute_fetchall(  # a clerk's fresh status may be undone
+                "SELECT sid, doc_id, code, note, at_ms FROM status_out WHERE code = ?"
+                " OR at_ms <= ? OR at_ms > ? ORDER BY at_ms LIMIT ?",
+                (hold.AUTOMATIC, now_ms - hold.HOLD_MS, now_ms + hold.FUTURE_MS, MAX_STATUSES))
             return Outgoing(
                 tuple(envelope_from_dict(json.loads(str(r[0]))) for r in envs),
                 tuple(int(r[0]) for r in acks),

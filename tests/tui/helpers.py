@@ -31,3 +31,9 @@ def message(app: App[None]) -> str:
 
 def link_text(app: App[None]) -> str:
     return app.screen.query_one(LinkBar).text
+
+
+def screen_text(app: App[None]) -> str:
+    """Everything drawn on the terminal, line by line."""
+    return "\n".join("".join(seg.text for seg in strip)
+                     for strip in app.screen._compositor.render_strips())

@@ -48,19 +48,24 @@ async def queue_outbound(data: Path, tmp: Path, *, number: str, subject: str,
 
 async def add_inbound(data: Path, seq: int, *, number: str, notation: str, subject: str,
                       urgency: Urgency = Urgency.THUONG, sender: str = OFFICE,
-                      due: date | None = None) -> str:
-    """Commits an inbound document exactly as the daemon does once its blobs are verified."""
+                      due: date | None = None,
+                      files: tuple[tuple[str, str, bytes], ...] = ()) -> str:
+    """Commits an inbound document exactly as the daemon does once its blobs are verified;
+    ``files`` are (name, media type, bytes), else one small 'congvan.pdf'."""
     store = await LocalStore.open(Layout(data), wall_ms)
     try:
-        body = f"%PDF-1.7 {subject}".encode()
-        sha, size = store.blobs.put_bytes(body)
-        assert sha == hashlib.sha256(body).hexdigest()
+        files = files or (("congvan.pdf", "application/pdf", f"%PDF-1.7 {subject}".encode()),)
+        attachments = []
+        for name, media_type, body in files:
+            sha, size = store.blobs.put_bytes(body)
+            assert sha == hashlib.sha256(body).hexdigest()
+            attachments.append(Attachment(name, media_type, sha, size))
         now = wall_ms()
         env = Envelope(
             id=uuid7(now, os.urandom), sender=sender, recipients=(HOME,), number=number,
             notation=notation, doc_type="Công văn", subject=subject, issue_place="Lai Châu",
             issue_date=date.today(), signer="Nguyễn Văn A", urgency=urgency, due_date=due,
-            attachments=(Attachment("congvan.pdf", "application/pdf", sha, size),),
+            attachments=tuple(attachments),
             created_ms=now)
         await SyncState(store).store_inbound(seq, env)
         return env.id

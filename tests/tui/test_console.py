@@ -15,6 +15,7 @@ from tests.psf import font_chars
 from tests.tui.seed import Seeded, add_inbound
 from tui import i18n
 from tui.app import ClerkApp
+from tui.files import Root
 from tui.ime import Method, type_keys
 from tui.screens.detail import DetailScreen
 from tui.widgets.common import TextField
@@ -48,17 +49,22 @@ def drawn(app: App[None]) -> set[str]:
 @pytest.mark.parametrize("size", [(80, 24), (120, 36)])
 async def test_every_screen_draws_only_glyphs_of_the_console_font(
         seeded: Seeded, font: set[str], size: tuple[int, int]) -> None:
-    app = ClerkApp(seeded.data, refresh_s=3600, console=True)
+    usb = seeded.data.parent / "usb"
+    (usb / "Công văn").mkdir(parents=True)
+    (usb / "tờ trình.pdf").write_bytes(b"%PDF-1.7")
+    app = ClerkApp(seeded.data, refresh_s=3600, console=True,
+                   roots=lambda: [Root(usb, True), Root(seeded.data.parent, False)])
     missing: dict[str, str] = {}
 
     def check(where: str) -> None:
         for ch in drawn(app) - font:
             missing.setdefault(ch, where)
 
-    async with app.run_test(size=size) as pilot:
+    async with app.run_test(size=size, notifications=True) as pilot:
         assert app.main is not None and app.backend is not None
         await add_inbound(seeded.data, 9, number="7", notation="CĐ-UBND",
                           subject="Công điện: sơ tán dân vùng sạt lở")
+        await app.poll_store()
         await app.main.refresh_data()
         await pilot.pause()
         check("main screen, notification")
@@ -70,6 +76,20 @@ async def test_every_screen_draws_only_glyphs_of_the_console_font(
         app.push_screen(DetailScreen(app.backend, seeded.inbound[0], refresh_s=3600))
         await pilot.pause()
         check("detail")
+        await pilot.press("v")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        check("attachment viewer")
+        await pilot.press("escape", "e")
+        await pilot.pause()
+        check("export picker")
+        await pilot.press("enter")
+        await pilot.pause()
+        check("export picker, USB folder")
+        await pilot.press("escape", "3")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        check("status recorded, undo notice")
         await pilot.press("6")
         await pilot.pause()
         check("confirmation")
@@ -82,6 +102,9 @@ async def test_every_screen_draws_only_glyphs_of_the_console_font(
         await pilot.press("f1", "n")
         await pilot.pause()
         check("compose")
+        await pilot.press("f4", "enter")
+        await pilot.pause()
+        check("attachment picker")
     assert not missing, {c: (f"U+{ord(c):04X}", where) for c, where in missing.items()}
 
 

@@ -53,7 +53,8 @@ async def test_mark_accepted_updates_store_and_queues_status(app: ClerkApp,
         doc = await app.backend.store.document(doc_id)
         assert doc.inbox_status is State.ACCEPTED
         assert ("03", "") in await statuses(app, doc_id)
-        assert (seeded.data / "wakeup").exists()  # the daemon is asked to sync at once
+        # Held for the undo window: the daemon is woken when it may leave, not now.
+        assert not (seeded.data / "wakeup").exists()
         events = await app.backend.store.events(doc_id)
         assert events[-1].kind == "status 03" and events[-1].actor == "clerk"
         # It is no longer offered, and pressing it again records nothing.
@@ -144,7 +145,7 @@ async def test_export_attachments_never_overwrites(app: ClerkApp, seeded: Seeded
     folder = tmp_path / "usb" / "xuat"
     async with app.run_test(size=SIZE) as pilot:
         await open_doc(app, pilot, seeded.inbound[0])
-        await pilot.press("e")
+        await pilot.press("e", "slash")  # the picker, then a typed path
         await pilot.pause()
         app.screen.query_one("#answer", TextField).value = str(folder)
         await pilot.press("enter")
@@ -155,7 +156,7 @@ async def test_export_attachments_never_overwrites(app: ClerkApp, seeded: Seeded
         assert not folder.exists()
         folder.mkdir(parents=True)
         for _ in range(2):
-            await pilot.press("e")
+            await pilot.press("e", "slash")
             await pilot.pause()
             app.screen.query_one("#answer", TextField).value = str(folder)
             await pilot.press("enter")
@@ -166,7 +167,7 @@ async def test_export_attachments_never_overwrites(app: ClerkApp, seeded: Seeded
         assert (folder / "congvan.pdf").read_bytes().startswith(b"%PDF-1.7 V/v")
         blocker = tmp_path / "file"
         blocker.write_text("x")
-        await pilot.press("e")
+        await pilot.press("e", "slash")  # the picker, then a typed path
         await pilot.pause()
         app.screen.query_one("#answer", TextField).value = str(blocker)
         await pilot.press("enter")

@@ -8,6 +8,7 @@ the CLI's.
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on
@@ -21,8 +22,9 @@ from gateway.services.send import SendRequest
 from tui.backend import Backend, explain
 from tui.format import urgency_label
 from tui.i18n import t
-from tui.messages import DocumentSent, Notice
+from tui.messages import DocumentSent, Notice, PickFile
 from tui.screens.base import ClerkScreen
+from tui.screens.picker import FilePicker
 from tui.widgets.common import MessageBar, TextField, Title
 from tui.widgets.compose import AttachmentPicker, RecipientPicker
 
@@ -55,6 +57,7 @@ class ComposeScreen(ClerkScreen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "send", "key.send", priority=True),
+        Binding("f4", "pick_file", "key.pick_file"),
         Binding("escape", "cancel", "key.cancel"),
     ]
     DEFAULT_CSS = """
@@ -130,6 +133,15 @@ class ComposeScreen(ClerkScreen[None]):
     @on(Notice)
     def notice(self, event: Notice) -> None:
         self.say(event.text, error=event.error)
+
+    @on(PickFile)
+    def action_pick_file(self) -> None:
+        """The picker (USB drives first); the chosen file is checked like a typed one."""
+        def done(path: Path | None) -> None:
+            if path is not None:
+                self.query_one(AttachmentPicker).add_file(str(path))
+
+        self.app.push_screen(FilePicker(self.backend.roots, folders=False), done)
 
     def value(self, widget_id: str) -> str:
         return self.query_one(f"#{widget_id}", TextField).value.strip()

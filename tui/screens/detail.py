@@ -1,9 +1,9 @@
 """One document: metadata, attachments and their signatures, per-recipient delivery, history,
-and the clerk's actions (status 03/05/06/02 for incoming, export, resend for failed outgoing)."""
+and the clerk's actions (status 03/05/06/02 for incoming and 'u' to take it back, reading an
+attachment's text, export through the folder picker, resend for failed outgoing)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,24 +15,21 @@ from textual.widgets import Footer, Static
 from gateway.model import Delivery, State
 from gateway.model.delivery import STATUS_EVENTS, moves
 from gateway.store.local import Doc, EventRow
+from gateway.store.withdraw import LastStatus
 from tui.backend import Backend, explain
 from tui.format import state_label
 from tui.i18n import t
 from tui.messages import DocumentChanged
 from tui.screens.base import ClerkScreen
+from tui.screens.picker import FilePicker
 from tui.screens.prompt import ConfirmPrompt, TextPrompt
+from tui.screens.viewer import PdfViewer
+from tui.undo import after_mark, take_back
 from tui.widgets import detail as render
 from tui.widgets.common import MessageBar, Title
 
 REFRESH_S = 2.0
 MARKS = {"03": State.ACCEPTED, "05": State.PROCESSING, "06": State.DONE, "02": State.REJECTED}
-
-
-def export_folder(media: Path = Path("/media")) -> Path:
-    """The folder proposed for an export: a mounted USB stick if there is one (under /media,
-    where the box mounts them), else the clerk's home. The export refuses a missing folder."""
-    candidates = sorted([*media.glob("*/*"), *media.glob("*")])
-    return next((p for p in candidates if os.path.ismount(p)), Path.home())
 
 
 class DetailScreen(ClerkScreen[None]):
@@ -43,8 +40,10 @@ class DetailScreen(ClerkScreen[None]):
         Binding("5", "mark('05')", "key.processing"),
         Binding("6", "mark('06')", "key.done"),
         Binding("2", "reject", "key.reject"),
+        Binding("v", "view", "key.view"),
         Binding("e", "export", "key.export"),
         Binding("g", "retry", "key.retry"),
+        Binding("u", "undo", "key.undo"),
     ]
     DEFAULT_CSS = """
     DetailScreen VerticalScroll { height: 1fr; padding: 0 1; }
@@ -58,6 +57,7 @@ class DetailScreen(ClerkScreen[None]):
         self.refresh_s = refresh_s
         self.doc: Doc | None = None
         self.events: list[EventRow] = []
+        self.standing: LastStatus | None = None  # the clerk's last status, for 'u'
         self._signature: tuple[int, ...] | None = None
         self._busy = False
 
@@ -93,6 +93,7 @@ class DetailScreen(ClerkScreen[None]):
             self._signature = signature
             self.doc, self.events = await self.backend.document(self.doc_id)
             verdicts = await self.backend.signatures(self.doc)
+            self.standing = await self.backend.last_status(self.doc_id)
         except Exception as exc:
             self.query_one(MessageBar).show(explain(exc), error=True)
             return
@@ -117,9 +118,11 @@ class DetailScreen(ClerkScreen[None]):
             code = str(parameters[0]) if parameters else "02"
             return doc is not None and doc.direction == "in" and moves(
                 Delivery(doc.inbox_status or State.RECEIVED), STATUS_EVENTS[code])
+        if action == "undo":
+            return self.standing is not None
         if action == "retry":
             return doc is not None and doc.queue_state == "dead"
-        if action == "export":
+        if action in ("export", "view"):
             return doc is not None and bool(doc.envelope.attachments)
         return True
 
@@ -155,8 +158,15 @@ class DetailScreen(ClerkScreen[None]):
             self.say(explain(exc), error=True)
             return
         await self.reload()
-        self.say(t("msg.marked", label=state_label(MARKS[code])))
+        label = state_label(MARKS[code])
+        self.say(t("msg.marked", label=label))
+        after_mark(self.app, label)
         self.app.post_message(DocumentChanged(self.doc_id))
+
+    async def action_undo(self) -> None:
+        text, error = await take_back(self.app, self.backend, self.doc_id)
+        await self.reload()
+        self.say(text, error=error)
 
     def action_reject(self) -> None:
         def done(note: str | None) -> None:
@@ -166,20 +176,26 @@ class DetailScreen(ClerkScreen[None]):
         self.app.push_screen(
             TextPrompt(t("prompt.reject"), empty_text=t("prompt.reject_empty")), done)
 
+    def action_view(self) -> None:
+        """The text of the first PDF attachment ('a' in the viewer goes to the next file)."""
+        if self.doc is None or not self.doc.envelope.attachments:
+            return
+        atts = self.doc.envelope.attachments
+        first = next((i for i, a in enumerate(atts) if a.is_pdf), 0)
+        self.app.push_screen(PdfViewer(self.backend, self.doc, first))
+
     def action_export(self) -> None:
         if self.doc is None:
             return
         doc = self.doc
 
-        def done(folder: str | None) -> None:
-            if folder:
+        def done(folder: Path | None) -> None:
+            if folder is not None:
                 self.run_worker(self.export_to(doc, folder), exit_on_error=False)
 
-        self.app.push_screen(TextPrompt(t("prompt.export"), value=str(export_folder()),
-                                        empty_text=t("prompt.export_empty")), done)
+        self.app.push_screen(FilePicker(self.backend.roots, folders=True), done)
 
-    async def export_to(self, doc: Doc, where: str) -> None:
-        folder = Path(where)
+    async def export_to(self, doc: Doc, folder: Path) -> None:
         try:
             written = await self.backend.export(doc, folder)
         except Exception as exc:

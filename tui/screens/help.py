@@ -16,6 +16,8 @@ from tui.screens.base import ClerkModal, key_label, shown
 from tui.screens.compose import ComposeScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.main import MainScreen
+from tui.screens.picker import FilePicker
+from tui.screens.viewer import PdfViewer
 
 COMMON = (("F1", "key.help"), ("Tab / Shift+Tab", "key.move"), ("Ctrl+Q", "key.quit"))
 
@@ -24,11 +26,17 @@ def help_table() -> Table:
     table = Table.grid(padding=(0, 3))
     table.add_column(style="bold cyan", width=18)
     table.add_column()
-    for screen in (MainScreen, DetailScreen, ComposeScreen):
-        table.add_row(Text(t(screen.HELP_SECTION), style="bold underline"), "")
-        for key, words in shown(screen.BINDINGS):
+    sections: list[tuple[str, list[BindingType]]] = [
+        (s.HELP_SECTION, s.BINDINGS) for s in (MainScreen, DetailScreen, PdfViewer)]
+    sections += [(ComposeScreen.HELP_SECTION, ComposeScreen.BINDINGS),
+                 ("help.picker", FilePicker.BINDINGS)]
+    for section, bindings in sections:
+        table.add_row(Text(t(section), style="bold underline"), "")
+        if section == "help.picker":
+            table.add_row("Enter", t("key.pick_open"))
+        for key, words in shown(bindings):
             table.add_row(key, words)
-        if screen is ComposeScreen:
+        if section == ComposeScreen.HELP_SECTION:
             table.add_row(key_label("space"), t("key.toggle"))
             table.add_row(key_label("delete"), t("key.remove_file"))
         table.add_row("", "")

@@ -10,11 +10,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
-from gateway.model import Urgency
-from gateway.model.safe_text import safe_text
 from gateway.store.local import Doc
 from tui.backend import Backend, explain
-from tui.format import clip
 from tui.i18n import lang, set_language, t
 from tui.link import LinkInfo, describe
 from tui.messages import DocumentChosen
@@ -23,6 +20,7 @@ from tui.screens.compose import ComposeScreen
 from tui.screens.detail import DetailScreen
 from tui.triage import Filter, Sort, arranged
 from tui.triage import unread as triage_unread
+from tui.undo import offer, take_back
 from tui.widgets.common import MessageBar, TextField, Title
 from tui.widgets.main import DocTable, LinkBar
 
@@ -42,6 +40,7 @@ class MainScreen(ClerkScreen[None]):
         Binding("l", "filter", "key.filter"),
         Binding("s", "sort", "key.sort"),
         Binding("escape", "clear_search", "key.cancel", show=False),
+        Binding("u", "undo", "key.undo"),
         Binding("f2", "language", "key.lang"),
     ]
     DEFAULT_CSS = """
@@ -64,7 +63,6 @@ class MainScreen(ClerkScreen[None]):
         self.which = Filter.ALL
         self.sort = Sort.DATE
         self.query_text = ""
-        self.seen: set[str] | None = None  # inbox ids already announced; None before the first
 
     def compose(self) -> ComposeResult:
         yield Title(t("app.title", agency=self.backend.agency_name), id="title")
@@ -100,7 +98,6 @@ class MainScreen(ClerkScreen[None]):
             if force or signature != self._signature:
                 self.inbox, self.outbox = await self.backend.documents()
                 self._signature = signature
-                self._announce()
                 self._fill_tables()
             self.show_link()
         except Exception as exc:
@@ -111,19 +108,6 @@ class MainScreen(ClerkScreen[None]):
     def show_link(self) -> None:
         if self.info is not None:
             self.query_one(LinkBar).show(*describe(self.info, self.backend.clock()))
-
-    def _announce(self) -> None:
-        """A notification for documents that arrived since the last look (not at start)."""
-        ids = {d.envelope.id for d in self.inbox}
-        new = [d for d in self.inbox if self.seen is not None and d.envelope.id not in self.seen]
-        self.seen = ids
-        new.sort(key=lambda d: (-int(d.envelope.urgency), -d.stored_ms))  # urgent ones named
-        if new:
-            urgent = any(d.envelope.urgency >= Urgency.KHAN for d in new)
-            subjects = "; ".join(clip(d.envelope.subject, 40) for d in new[:3])
-            self.notify(safe_text(t("triage.new", n=len(new), subjects=subjects)),
-                        severity="warning" if urgent else "information", timeout=10,
-                        markup=False)
 
     def _fill_tables(self) -> None:
         tabs = self.query_one(TabbedContent)
@@ -198,6 +182,17 @@ class MainScreen(ClerkScreen[None]):
         doc_id = self.query_one(f"#{pane}-table", DocTable).current_id
         if doc_id is not None:
             self.post_message(DocumentChosen(doc_id))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "undo":  # only while the clerk's last status may still be taken back
+            return offer(self.backend) > 0
+        return True
+
+    async def action_undo(self) -> None:
+        if self.backend.last_mark is not None:
+            text, error = await take_back(self.app, self.backend, self.backend.last_mark[0])
+            self.query_one(MessageBar).show(text, error=error)
+            await self.refresh_data(force=True)
 
     async def action_reload(self) -> None:
         await self.refresh_data(force=True)

@@ -19,7 +19,7 @@ from gateway.model.agency import matches
 from gateway.model.safe_text import safe_text
 from tui.format import clip, fmt_size
 from tui.i18n import t
-from tui.messages import Notice, RecipientsChanged
+from tui.messages import Notice, PickFile, RecipientsChanged
 from tui.widgets.common import TextField
 
 
@@ -92,7 +92,7 @@ class AttachmentPicker(Vertical):
     AttachmentPicker { height: auto; }
     AttachmentPicker Horizontal { height: auto; }
     AttachmentPicker #path { width: 1fr; }
-    AttachmentPicker Button { min-width: 10; }
+    AttachmentPicker Button { min-width: 10; margin-left: 1; }
     AttachmentPicker #files { height: auto; max-height: 6; border: none; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -108,6 +108,7 @@ class AttachmentPicker(Vertical):
         with Horizontal():
             yield TextField(t("c.file_ph"), id="path")
             yield Button(t("c.add"), id="add", compact=True)
+            yield Button(t("c.pick"), id="pick", compact=True)
         yield OptionList(t("c.files_none"), id="files")
 
     @on(Input.Submitted, "#path")
@@ -119,6 +120,16 @@ class AttachmentPicker(Vertical):
         if not text:
             self.post_message(Notice(t("c.file_empty"), error=True))
             return
+        if self.add_file(text):
+            field.value = ""
+
+    @on(Button.Pressed, "#pick")
+    def pick(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(PickFile())
+
+    def add_file(self, text: str) -> bool:
+        """Checks and lists one file (typed, or chosen in the picker); says why not."""
         try:
             path = Path(text).expanduser()
             found, readable = path.is_file(), os.access(path, os.R_OK)
@@ -127,19 +138,19 @@ class AttachmentPicker(Vertical):
             found = readable = False
         if not found:
             self.post_message(Notice(t("c.file_missing", path=text), error=True))
-            return
+            return False
         if not readable:
             self.post_message(Notice(t("c.file_unreadable", path=text), error=True))
-            return
+            return False
         if any(p.name == path.name for p in self.files):
             self.post_message(Notice(t("c.file_dup", name=path.name), error=True))
-            return
+            return False
         self.files.append(path)
         self.sizes.append(size)
-        field.value = ""
         self._show()
         self.post_message(Notice(t("c.file_added", name=path.name,
                                    size=fmt_size(self.sizes[-1]))))
+        return True
 
     def action_remove(self) -> None:
         files = self.query_one("#files", OptionList)
