@@ -26,6 +26,8 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gateway.hub.tls_protocol import start_tls_on
+
 log = logging.getLogger("gateway.hub")
 TRIM_DELAY_S = 1.0
 
@@ -194,19 +196,12 @@ class Listener:
             task.add_done_callback(self._starting.discard)
 
     async def _handshake(self, conn: socket.socket, source: str) -> None:
-        loop = asyncio.get_running_loop()
-        counted: list[_Counted] = []
-
-        def make() -> asyncio.Protocol:
-            counted.append(_Counted(self.factory(), self, source))
-            return counted[0]
-
+        counted = _Counted(self.factory(), self, source)
         try:
-            await loop.connect_accepted_socket(
-                make, conn, ssl=self.ctx, ssl_handshake_timeout=self.gate.limits.handshake_s)
+            await start_tls_on(conn, counted, self.ctx, server_side=True,
+                               handshake_s=self.gate.limits.handshake_s)
         except BaseException as exc:
-            if not (counted and counted[0].made):  # never reached the application
-                conn.close()
+            if not counted.made:  # never reached the application (the socket is closed)
                 self.closed(source, anonymous=False)
             if not isinstance(exc, OSError):  # TLS errors and timeouts are OSErrors
                 raise
