@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from gateway import __version__
+from gateway.hub.runtime import init_hub
 from gateway.hub.tls_protocol import start_tls_on
 from gateway.model import Directory, Envelope
 from gateway.protocol.compression import SyncCompressor
@@ -129,13 +130,8 @@ class HubProcess:
     @classmethod
     async def start(cls, work: Path, n: int) -> HubProcess:
         hub_dir, log = work / f"hub-{n}", work / f"hub-{n}.log"
-        directory = work / f"directory-{n}.json"
-        await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
-        await asyncio.to_thread(directory.write_text, directory_json(n), "utf-8")
-        init = await gateway_cli("hub", "init", "--data", str(hub_dir), "--province", "H35",
-                                 "--directory", str(directory), "--name", "127.0.0.1", log=log)
-        if await init.wait() != 0:
-            raise RuntimeError(f"gateway hub init failed; see {log}")
+        directory = Directory.from_json(directory_json(n))
+        await asyncio.to_thread(init_hub, hub_dir, "H35", directory, ["127.0.0.1"])
         pems = await enroll_directly(hub_dir, work / f"ids-{n}", n)
         proc = await gateway_cli("hub", "run", "--data", str(hub_dir), "--listen",
                                  "127.0.0.1:0", log=log)
