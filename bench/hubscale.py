@@ -1,14 +1,11 @@
 """Hub scale: N simulated gateways doing heartbeats and small syncs against one hub process.
 
-The hub runs as its own process (``gateway hub init`` / ``gateway hub run``); this process is
+The hub runs as its own process (``gateway hub run``); this process is
 the load generator. On a 2-core machine each gets about one core, so the CPU both used is
 reported next to the throughput: when the generator is the busier one, the figure is a floor.
 
-Shortcut (documented in docs/benchmarks.md): the N identities are not enrolled through
-``/v1/enroll`` one by one. Their certificates are issued directly by the hub's CA
-(``load_ca`` + ``sign_csr``, exactly what enrollment calls) and their serials inserted into the
-hub's ``certificates`` table before the hub starts, so the hub authenticates and revocation-
-checks them on every request as it would enrolled boxes.
+The simulated gateways, their directly issued identities and the hub process are
+bench.simgw's (its docstring says what the enrollment shortcut skips).
 
 Each simulated gateway keeps its own mutual-TLS keep-alive connection, like a real one. A tick
 is one sync (heartbeat, acks, receipt cursor; with probability ``p_doc`` one new small document
@@ -17,7 +14,9 @@ then the GET of up to two inbox blobs (acked on the next sync). Two phases per N
 
 * fleet rate: open loop, every gateway ticks once per ``HEARTBEAT_S`` (what an idle gateway's
   long-poll costs the hub), latency counted from the scheduled time (no coordinated omission);
-* capacity: closed loop with ``concurrency`` requests in flight, round-robin over the N.
+* capacity: closed loop with ``concurrency`` requests in flight, round-robin over the N;
+
+then every gateway holds a long-poll at once and the hub's memory is read (bench.hubmem).
 """
 
 from __future__ import annotations

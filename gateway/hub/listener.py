@@ -1,9 +1,13 @@
 """Accepting connections: limits per source address, a handshake deadline, memory given back.
 
-A TLS connection costs the hub a few hundred kilobytes before it has said anything, and the
-hub must answer enrollment without a certificate, so anyone can open connections. This
-module owns the accept loop instead of ``loop.create_server`` because the cap has to act on
-the source address *before* the handshake, which the protocol factory of ``create_server``
+Every connected box holds a connection open all the time (its long-poll), and the hub must
+answer enrollment without a certificate, so anyone can open connections too. TLS runs on
+:mod:`gateway.hub.tls_protocol` (one read buffer shared by all connections instead of 256 KiB
+each): a box holding a long-poll costs the hub about 52 KiB, of which OpenSSL's state for the
+connection and the peer's certificate is about 28 (bench.hubmem).
+
+This module owns the accept loop instead of ``loop.create_server`` because the cap has to act
+on the source address *before* the handshake, which the protocol factory of ``create_server``
 never sees. Per source address it allows ``per_source`` connections (handshakes included), of
 which at most ``anonymous_per_source`` without a client certificate once the handshake is done;
 the caps are generous because many communes may share one carrier NAT address. A handshake must
