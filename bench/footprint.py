@@ -33,7 +33,8 @@ async def measure(work: Path, files: Sequence[Path], *, idle_s: float, cap_s: fl
 async def _measure(box: BoxRun, watch: idle_traffic.IdleWatch, files: Sequence[Path], *,
                    idle_s: float, cap_s: float, say: Callable[[str], None]) -> dict[str, object]:
     store, proxy, data = box.hub.state.store, box.proxy, box.data
-    await asyncio.sleep(idle_traffic.SETTLE_S)  # start-up exchanges over, long-poll out
+    # Start-up exchanges over, long-poll out (a short look, as in the smoke test, waits less).
+    await asyncio.sleep(min(idle_traffic.SETTLE_S, 1.0 + idle_s))
     watch.begin(proxy)
     pid = box.proc.pid
     idle: list[ProcSample] = []
