@@ -10,9 +10,11 @@ hub's CPU has gone quiet (all requests read and parked), the hub's VmRSS is read
 
     per connection = (RSS with N long-polls held − RSS before they connected) / N
 
-The rest figure is taken after a few gateways connected, synced and left, so what the first
-request costs once (code paths, caches, the SQLite page cache) is not charged per connection.
-Figures are printed, never asserted; a test runs the same measurement with a loose bound.
+Run alone (:func:`measure`), the rest figure is taken after a few gateways connected, synced
+and left, so what the first request costs once (code paths, caches, the SQLite page cache) is
+not charged per connection. In bench.hubscale it is the RSS before the first gateway connected,
+so that figure also carries whatever the fleet and capacity phases left behind. Figures are
+printed, never asserted; a test runs the same measurement with a loose bound.
 """
 
 from __future__ import annotations
