@@ -1,14 +1,11 @@
 """Hub scale: N simulated gateways doing heartbeats and small syncs against one hub process.
 
-The hub runs as its own process (``gateway hub init`` / ``gateway hub run``); this process is
+The hub runs as its own process (``gateway hub run``); this process is
 the load generator. On a 2-core machine each gets about one core, so the CPU both used is
 reported next to the throughput: when the generator is the busier one, the figure is a floor.
 
-Shortcut (documented in docs/benchmarks.md): the N identities are not enrolled through
-``/v1/enroll`` one by one. Their certificates are issued directly by the hub's CA
-(``load_ca`` + ``sign_csr``, exactly what enrollment calls) and their serials inserted into the
-hub's ``certificates`` table before the hub starts, so the hub authenticates and revocation-
-checks them on every request as it would enrolled boxes.
+The simulated gateways, their directly issued identities and the hub process are
+bench.simgw's (its docstring says what the enrollment shortcut skips).
 
 Each simulated gateway keeps its own mutual-TLS keep-alive connection, like a real one. A tick
 is one sync (heartbeat, acks, receipt cursor; with probability ``p_doc`` one new small document
@@ -17,113 +14,34 @@ then the GET of up to two inbox blobs (acked on the next sync). Two phases per N
 
 * fleet rate: open loop, every gateway ticks once per ``HEARTBEAT_S`` (what an idle gateway's
   long-poll costs the hub), latency counted from the scheduled time (no coordinated omission);
-* capacity: closed loop with ``concurrency`` requests in flight, round-robin over the N.
+* capacity: closed loop with ``concurrency`` requests in flight, round-robin over the N;
+
+then every gateway holds a long-poll at once and the hub's memory is read (bench.hubmem).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import random
-import signal
 import ssl
 import statistics
-import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-
+from bench import hubmem
 from bench.procstat import own_cpu_s, sample
-from gateway import __version__
-from gateway.model import Attachment, Directory, Envelope, Urgency, uuid7
-from gateway.protocol.compression import SyncCompressor
+from bench.simgw import HubProcess, Sim, raise_fd_limit, sims, sync_message, sync_reply
+from gateway.model import Attachment, Envelope, Urgency, uuid7
 from gateway.protocol.frames import FrameDecoder, FrameEncoder
-from gateway.protocol.limits import FRAMES_TYPE, SYNC_TYPE
-from gateway.protocol.wire import NodeReport, SyncReply, SyncRequest, decode_reply, encode_request
-from gateway.security.ca import load_ca, private_key_pem
-from gateway.security.identity import csr_for
-from gateway.security.tls import client_context
-from gateway.store.db import Database
-from gateway.store.hub.schema import HUB_MIGRATIONS
+from gateway.protocol.limits import FRAMES_TYPE
 
 HEARTBEAT_S = 25.0  # an idle gateway long-polls with wait=25 s: one sync per 25 s per box
-_COMP = SyncCompressor()
-_DICT = _COMP.newest()
-
-
-def agency_code(i: int) -> str:
-    """Distinct level-4 codes that are in no real directory: 001.00.99.H35, 001.01.99.H35 …"""
-    return f"{i // 100 + 1:03d}.{i % 100:02d}.99.H35"
-
-
-class Conn:
-    """Just enough HTTP/1.1 keep-alive client: light on CPU, so the hub is what is measured."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int, ctx: ssl.SSLContext) -> Conn:
-        reader, writer = await asyncio.open_connection(
-            "127.0.0.1", port, ssl=ctx, server_hostname="127.0.0.1", limit=2**20)
-        return cls(reader, writer)
-
-    def close(self) -> None:
-        self.writer.transport.abort()
-
-    async def request(self, method: str, path: str, headers: dict[str, str],
-                      body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-        head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}",
-                *(f"{k}: {v}" for k, v in headers.items()), "", ""]
-        self.writer.write("\r\n".join(head).encode() + body)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise ConnectionResetError("hub closed the connection")
-        status = int(status_line.split()[1])
-        hdrs: dict[str, str] = {}
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            key, _, value = line.decode("latin-1").partition(":")
-            hdrs[key.strip().lower()] = value.strip()
-        data = b""
-        if method != "HEAD" and status not in (204, 304):
-            if "content-length" in hdrs:
-                data = await self.reader.readexactly(int(hdrs["content-length"]))
-            elif hdrs.get("transfer-encoding", "").lower() == "chunked":
-                data = await self._chunked()
-        if hdrs.get("connection", "").lower() == "close":
-            self.close()
-        return status, hdrs, data
-
-    async def _chunked(self) -> bytes:
-        parts: list[bytes] = []
-        while size := int((await self.reader.readline()).split(b";")[0], 16):
-            parts.append(await self.reader.readexactly(size))
-            await self.reader.readexactly(2)
-        while await self.reader.readline() not in (b"\r\n", b""):
-            pass  # trailers
-        return b"".join(parts)
-
-
-@dataclass
-class Sim:
-    """One simulated gateway."""
-
-    agency: str
-    ctx: ssl.SSLContext
-    rng: random.Random
-    conn: Conn | None = None
-    rcursor: int = 0
-    acks: list[int] = field(default_factory=list)
-    busy: bool = False
 
 
 @dataclass
@@ -157,13 +75,13 @@ class Load:
         for attempt in (1, 2):
             if g.conn is None:
                 t = time.monotonic()
-                g.conn = await Conn.open(self.port, g.ctx)
+                await g.connection(self.port)
                 self.rec.add("connect", time.monotonic() - t)
+            assert g.conn is not None
             try:
                 out = await g.conn.request(method, path, headers, body)
             except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
-                g.conn.close()
-                g.conn = None
+                g.drop()
                 self.rec.error("reconnect")
                 if attempt == 2:
                     raise
@@ -191,17 +109,12 @@ class Load:
                 issue_place="", issue_date=date.today(), signer="", urgency=Urgency.THUONG,
                 due_date=None, attachments=(att,), created_ms=now),)
         acks, g.acks = g.acks, []
-        req = SyncRequest(node=NodeReport(__version__, now, len(out), 8 * 2**30, 0, 3600),
-                          out=out, acks=tuple(acks), statuses=(), rcursor=g.rcursor, wait=0)
-        status, hdrs, raw = await self._call(
-            g, "sync", "POST", "/v1/sync",
-            {"Content-Type": SYNC_TYPE, "X-Sync-Dict": str(_DICT), "X-Sync-Dicts": _COMP.offer()},
-            _COMP.compress(encode_request(req), _DICT), since)
+        headers, body = sync_message(g, out, tuple(acks), wait=0)
+        status, hdrs, raw = await self._call(g, "sync", "POST", "/v1/sync", headers, body, since)
         if status != 200:
             g.acks = acks + g.acks
             return
-        reply: SyncReply = decode_reply(_COMP.decompress(raw, int(hdrs.get("x-sync-dict", "0"))))
-        g.rcursor = max((r.rseq for r in reply.receipts), default=g.rcursor)
+        reply = sync_reply(g, hdrs, raw)
         if out and any(n.sha256 == out[0].attachments[0].sha256 for n in reply.need):
             sha = out[0].attachments[0].sha256
             await self._call(g, "patch", "PATCH", f"/v1/blobs/{sha}",
@@ -307,78 +220,23 @@ def _ms(x: float | None) -> float | None:
     return None if x is None else round(x * 1000, 1)
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
-def _directory(n: int) -> str:
-    sample = json.loads(Directory.sample().to_json())["agencies"]
-    sims = [{"code": agency_code(i), "name": f"UBND xã mô phỏng {i}"} for i in range(n)]
-    return json.dumps({"agencies": sample + sims}, ensure_ascii=False)
-
-
-async def _enroll_directly(hub_dir: Path, ids_dir: Path, n: int) -> list[Path]:
-    """The shortcut: issue N client certificates with the hub CA, record their serials."""
-    paths, rows = await asyncio.to_thread(_issue, hub_dir, ids_dir, n)
-    db = await Database.open(hub_dir / "hub.sqlite3", HUB_MIGRATIONS)
-    try:
-        await db.write(lambda c: c.executemany(
-            "INSERT INTO certificates(serial, agency, issued_ms) VALUES (?,?,?)", rows))
-    finally:
-        await db.close()
-    return paths
-
-
-def _issue(hub_dir: Path, ids_dir: Path, n: int) -> tuple[list[Path], list[tuple[str, str, int]]]:
-    """Key + CSR + certificate signed by the hub CA per identity, one PEM file each."""
-    ca, now = load_ca(hub_dir / "ca"), datetime.now(UTC)
-    ids_dir.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    rows: list[tuple[str, str, int]] = []
-    for i in range(n):
-        agency = agency_code(i)
-        key_pem = private_key_pem(ec.generate_private_key(ec.SECP256R1()))
-        cert = ca.sign_csr(csr_for(key_pem, agency), agency, now=now)
-        path = ids_dir / f"{i}.pem"
-        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key_pem)
-        path.chmod(0o600)
-        paths.append(path)
-        rows.append((format(cert.serial_number, "x"), agency, time.time_ns() // 1_000_000))
-    return paths, rows
-
-
-async def _gateway_cli(*args: str, log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as err:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gateway.cli", *args, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=err)
 
 
 async def run_one(work: Path, n: int, *, fleet_s: float, capacity_s: float, concurrency: int,
                   p_doc: float, say: Callable[[str], None]) -> dict[str, object]:
     concurrency = min(concurrency, n)  # one request in flight per gateway at most
-    hub_dir, log = work / f"hub-{n}", work / f"hub-{n}.log"
-    directory = work / f"directory-{n}.json"
-    await asyncio.to_thread(_write, directory, _directory(n))
-    init = await _gateway_cli("hub", "init", "--data", str(hub_dir), "--province", "H35",
-                              "--directory", str(directory), "--name", "127.0.0.1", log=log)
-    if await init.wait() != 0:
-        raise RuntimeError(f"gateway hub init failed; see {log}")
+    limit = raise_fd_limit(n + 1024)
+    if limit < n + 64:
+        raise RuntimeError(f"open-file limit {limit} is too low for {n} connections "
+                           "(raise it with ulimit -n, or run as root)")
     t = time.monotonic()
-    pems = await _enroll_directly(hub_dir, work / f"ids-{n}", n)
-    ca_pem = hub_dir / "ca" / "ca.pem"
-    sims = [Sim(agency_code(i), client_context(ca_pem, p, p), random.Random(i))
-            for i, p in enumerate(pems)]
+    hub = await HubProcess.start(work, n)
+    gateways = sims(hub)
     setup_s = time.monotonic() - t
-    hub = await _gateway_cli("hub", "run", "--data", str(hub_dir), "--listen", "127.0.0.1:0",
-                             log=log)
     try:
-        assert hub.stdout is not None
-        line = (await asyncio.wait_for(hub.stdout.readline(), 30)).decode()
-        port = int(line.rsplit(":", 1)[1])
+        rest = sample(hub.proc.pid)
         rec = Recorder(on=True)
-        load = Load(port, sims, p_doc, rec)
+        load = Load(hub.port, gateways, p_doc, rec)
         warm_s = await load.warm_up(concurrency)
         connect = rec.lat.get("connect", [])
         result: dict[str, object] = {
@@ -394,10 +252,10 @@ async def run_one(work: Path, n: int, *, fleet_s: float, capacity_s: float, conc
             ("capacity", lambda: _closed(load, concurrency, capacity_s))]
         for phase, run in phases:
             load.rec = rec = Recorder(on=True)
-            hub0, gen0, t0 = sample(hub.pid), own_cpu_s(), time.monotonic()
+            hub0, gen0, t0 = sample(hub.proc.pid), own_cpu_s(), time.monotonic()
             seconds, skipped = await run()
             wall = time.monotonic() - t0
-            hub1, gen1 = sample(hub.pid), own_cpu_s()
+            hub1, gen1 = sample(hub.proc.pid), own_cpu_s()
             summary = _summary(rec, seconds)
             summary.update(skipped=skipped, hub_cpu=round((hub1.cpu_s - hub0.cpu_s) / wall, 2),
                            loadgen_cpu=round((gen1 - gen0) / wall, 2),
@@ -408,18 +266,13 @@ async def run_one(work: Path, n: int, *, fleet_s: float, capacity_s: float, conc
             say(f"hub N={n} {phase}: {summary['req_per_s']} req/s, sync p50 "
                 f"{summary['sync_p50_ms']} ms, p99 {summary['sync_p99_ms']} ms, hub CPU "
                 f"{summary['hub_cpu']}, load generator CPU {summary['loadgen_cpu']}")
+        # Last, as it ends with every connection closed: all N hold a long-poll at once.
+        result["held"] = await hubmem.hold(hub.proc.pid, hub.port, gateways, rest.rss, say)
         return result
     finally:
-        for g in sims:
-            if g.conn is not None:
-                g.conn.close()
-        if hub.returncode is None:
-            hub.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(hub.wait(), 15)
-            except TimeoutError:
-                hub.kill()
-                await hub.wait()
+        for g in gateways:
+            g.drop()
+        await hub.stop()
 
 
 async def _closed(load: Load, concurrency: int, seconds: float) -> tuple[float, int]:

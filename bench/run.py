@@ -8,7 +8,7 @@ Phases, one after the other so none steals CPU from another:
    proxy with the same profile and seed;
 2. hub scale: N simulated gateways against one hub process (bench.hubscale);
 3. footprint: a ``gateway run`` process's memory and CPU during a ~20 MiB upload
-   (bench.footprint).
+   (bench.footprint), and its traffic while idle before it (bench.idle_traffic).
 
 Prints a markdown table (figures next to their targets) and writes bench/results/latest.json.
 Every figure is a ratio of quantities measured in the same run: the machine is shared, so
@@ -30,7 +30,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import footprint, hubscale, report
+from bench import footprint, hubmem, hubscale, idle_traffic, report
 from bench.baselines import TOOLS, ensure_tools
 from bench.corpus import CorpusFile, MiB, make_corpus
 from bench.procstat import machine
@@ -70,13 +70,13 @@ def make_plan(args: argparse.Namespace) -> Plan:
     corpus = args.corpus_mb if args.corpus_mb is not None else (3.0 if q else 10.0)
     corpus_3g = args.corpus_3g_mb if args.corpus_3g_mb is not None else (
         min(1.0, corpus) if q else corpus)
-    hub_n = tuple(args.hub_n) if args.hub_n else ((100, 1000) if q else (100, 1000, 5000))
+    hub_n = tuple(args.hub_n) if args.hub_n else ((100, 1000) if q else (100, 1000, 5000, 10000))
     return Plan(q, args.seed, corpus, corpus_3g, tuple(args.profiles.split(",")), hub_n,
                 args.hub_seconds or (5.0 if q else 15.0), 32,
                 args.footprint_mb if args.footprint_mb is not None else (8.0 if q else 20.0),
                 2 if q else 3, args.probe_gap or (8.0 if q else 15.0), 2.5, 2.0,
                 frozenset(s for s in args.skip.split(",") if s), args.lead,
-                args.idle_seconds or (5.0 if q else 10.0))
+                args.idle_seconds or (90.0 if q else 240.0))
 
 
 def expected_s(corpus_bytes: int, profile: str) -> float:
@@ -204,7 +204,7 @@ async def main_async(plan: Plan, out: Path, keep: bool) -> int:
                 except Exception as exc:  # report it and go on with the other figures
                     errors.append(f"hub N={n}: {type(exc).__name__}: {exc}")
                     say(errors[-1])
-            rows += report.hub_rows(hub)
+            rows += report.hub_rows(hub) + hubmem.rows(hub)
         if "footprint" not in plan.skip:
             files = make_corpus(work / "footprint-corpus", seed=plan.seed + 2000,
                                 total_bytes=int(plan.footprint_mb * MiB))
@@ -215,7 +215,7 @@ async def main_async(plan: Plan, out: Path, keep: bool) -> int:
             except Exception as exc:
                 errors.append(f"footprint: {type(exc).__name__}: {exc}")
                 say(errors[-1])
-            rows += report.footprint_rows(fp)
+            rows += report.footprint_rows(fp) + idle_traffic.rows(fp)
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -1,9 +1,13 @@
 """Accepting connections: limits per source address, a handshake deadline, memory given back.
 
-A TLS connection costs the hub a few hundred kilobytes before it has said anything, and the
-hub must answer enrollment without a certificate, so anyone can open connections. This
-module owns the accept loop instead of ``loop.create_server`` because the cap has to act on
-the source address *before* the handshake, which the protocol factory of ``create_server``
+Every connected box holds a connection open all the time (its long-poll), and the hub must
+answer enrollment without a certificate, so anyone can open connections too. TLS runs on
+:mod:`gateway.hub.tls_protocol` (one read buffer shared by all connections instead of 256 KiB
+each): a box holding a long-poll costs the hub about 52 KiB, of which OpenSSL's state for the
+connection and the peer's certificate is about 28 (bench.hubmem).
+
+This module owns the accept loop instead of ``loop.create_server`` because the cap has to act
+on the source address *before* the handshake, which the protocol factory of ``create_server``
 never sees. Per source address it allows ``per_source`` connections (handshakes included), of
 which at most ``anonymous_per_source`` without a client certificate once the handshake is done;
 the caps are generous because many communes may share one carrier NAT address. A handshake must
@@ -25,6 +29,8 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from gateway.hub.tls_protocol import start_tls_on
 
 log = logging.getLogger("gateway.hub")
 TRIM_DELAY_S = 1.0
@@ -194,19 +200,12 @@ class Listener:
             task.add_done_callback(self._starting.discard)
 
     async def _handshake(self, conn: socket.socket, source: str) -> None:
-        loop = asyncio.get_running_loop()
-        counted: list[_Counted] = []
-
-        def make() -> asyncio.Protocol:
-            counted.append(_Counted(self.factory(), self, source))
-            return counted[0]
-
+        counted = _Counted(self.factory(), self, source)
         try:
-            await loop.connect_accepted_socket(
-                make, conn, ssl=self.ctx, ssl_handshake_timeout=self.gate.limits.handshake_s)
+            await start_tls_on(conn, counted, self.ctx, server_side=True,
+                               handshake_s=self.gate.limits.handshake_s)
         except BaseException as exc:
-            if not (counted and counted[0].made):  # never reached the application
-                conn.close()
+            if not counted.made:  # never reached the application (the socket is closed)
                 self.closed(source, anonymous=False)
             if not isinstance(exc, OSError):  # TLS errors and timeouts are OSErrors
                 raise
