@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.baselines import RsyncDaemon, UploadServer, curl_upload, rsync_push
+from bench.ledger import Ledger
 from gateway.linkemu import PROFILES, LinkProfile, LinkProxy, LinkStats
-from gateway.sync.transport import DEFAULT_SNDBUF
+from gateway.sync.transport import DEFAULT_SNDBUF, HubClient
 from gateway.testbed import Testbed
+from gateway.testbed.bed import wait_until
 
 A, B = "000.00.31.H35", "000.00.32.H35"  # two communes of the sample directory
-KINDS = ("ours", "hoatoc", "rsync", "curl")
+KINDS = ("ours", "hoatoc", "rsync", "curl", "idle")
 PROGRESS_S = 60.0
 
 
@@ -49,10 +51,23 @@ class Spec:
     lead_s: float = 3.0
     probes: tuple[str, ...] = ()  # hoatoc: files sent as Hỏa tốc while the bulk is uploading
     probe_gap_s: float = 10.0
+    variant: str = ""  # names a scenario whose link differs from the profile (see below)
+    cut_every_s: float | None = None  # instead of the profile's mean time between cuts
+    blackout_s: float | None = None  # instead of the profile's blackout
+    idle_s: float = 60.0  # idle: how long a connected box with nothing to send is watched
 
     @property
     def name(self) -> str:
-        return f"{self.kind}/{self.profile}" + ("" if self.cuts else "/no-cuts")
+        return (f"{self.kind}/{self.profile}" + (f"/{self.variant}" if self.variant else "")
+                + ("" if self.cuts else "/no-cuts"))
+
+    def link(self) -> LinkProfile:
+        profile = link_profile(self.profile, self.cuts)
+        if self.cuts and self.cut_every_s is not None:
+            profile = dataclasses.replace(profile, cut_every_s=self.cut_every_s)
+        if self.cuts and self.blackout_s is not None:
+            profile = dataclasses.replace(profile, blackout_s=self.blackout_s)
+        return profile
 
 
 @dataclass
@@ -99,6 +114,7 @@ class Transfer:
     attempts: int = 0
     detail: str = ""
     probes: list[Probe] = field(default_factory=list)
+    ledger: dict[str, Any] = field(default_factory=dict)  # ours: bench.ledger.Ledger.summary
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Transfer:
@@ -219,13 +235,14 @@ def _wire(result: Transfer, s0: LinkStats, s1: LinkStats) -> None:
 async def run_ours(spec: Spec) -> Transfer:
     files = corpus_files(spec.corpus_dir)
     total = sum(p.stat().st_size for p in files)
-    tb = Testbed(Path(spec.work_dir) / "province", link_profile(spec.profile, spec.cuts),
+    tb = Testbed(Path(spec.work_dir) / "province", spec.link(),
                  seed=spec.seed, wait_s=25, sndbuf=DEFAULT_SNDBUF)
     started = time.monotonic()
     await tb.start([A, B])
     try:
         await _sleep_until(started + spec.lead_s)
         proxy, client = tb.nodes[A].proxy, tb.gateway(A).client
+        ledger = _ledger(tb)
         s0, b0 = proxy.stats, tb.nodes[B].proxy.stats
         up0, blob0, frames0 = client.stats.bytes_up, client.stats.blob_bytes_up, \
             client.stats.frames_up
@@ -263,6 +280,40 @@ async def run_ours(spec: Spec) -> Transfer:
         res.frame_bytes_up, res.blob_bytes_up = st.bytes_up - up0, st.blob_bytes_up - blob0
         res.frames_up, res.max_frame = st.frames_up - frames0, st.max_frame
         res.detail = f"sync failures {st.failures}, last error {st.last_error[:120]!r}"
+        res.ledger = ledger.summary()
+        return res
+    finally:
+        await tb.stop()
+
+
+def _ledger(tb: Testbed) -> Ledger:
+    """A ledger on gateway A's HTTP session, from now on."""
+    ledger, hub = Ledger(), tb.gateway(A).client.hub
+    if isinstance(hub, HubClient):
+        ledger.attach(hub.session)
+    return ledger
+
+
+async def run_idle(spec: Spec) -> Transfer:
+    """A connected box with nothing to send: its link's bytes, both ways, over ``idle_s``."""
+    tb = Testbed(Path(spec.work_dir) / "province", spec.link(), seed=spec.seed, wait_s=25,
+                 sndbuf=DEFAULT_SNDBUF)
+    await tb.start([A, B])
+    try:
+        client = tb.gateway(A).client
+
+        async def synced() -> bool:
+            return client.stats.syncs > 0
+
+        await wait_until(synced, 60)
+        await asyncio.sleep(spec.lead_s)  # past the first exchanges (directory, config)
+        proxy, ledger = tb.nodes[A].proxy, _ledger(tb)
+        s0, syncs0, m0 = proxy.stats, client.stats.syncs, time.monotonic()
+        await asyncio.sleep(spec.idle_s)
+        res = Transfer(spec.name, spec.kind, spec.profile, spec.cuts, 0, 0, True,
+                       time.monotonic() - m0, None, 0, 0, 0, 0.0, 0, 0, 0, 0)
+        _wire(res, s0, proxy.stats)
+        res.syncs, res.ledger = client.stats.syncs - syncs0, ledger.summary()
         return res
     finally:
         await tb.stop()
@@ -297,8 +348,7 @@ async def run_tool(spec: Spec) -> Transfer:
     total = sum(p.stat().st_size for p in files)
     server = RsyncDaemon() if spec.kind == "rsync" else UploadServer()
     async with server:
-        proxy = LinkProxy("127.0.0.1", server.port, link_profile(spec.profile, spec.cuts),
-                          seed=spec.seed)
+        proxy = LinkProxy("127.0.0.1", server.port, spec.link(), seed=spec.seed)
         started = time.monotonic()
         await proxy.start()
         try:
@@ -337,7 +387,8 @@ def _same(src: Path, dst: Path) -> bool:
 async def run(spec: Spec) -> Transfer:
     if spec.kind not in KINDS:
         raise ValueError(f"unknown scenario kind {spec.kind!r}")
-    res = await (run_ours(spec) if spec.kind in ("ours", "hoatoc") else run_tool(spec))
+    res = await (run_ours(spec) if spec.kind in ("ours", "hoatoc") else
+                 run_idle(spec) if spec.kind == "idle" else run_tool(spec))
     res.cpu_s = _cpu_s()
     return res
 

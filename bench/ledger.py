@@ -1,0 +1,110 @@
+"""Where a gateway's HTTP bytes go: per kind of request, headers and bodies, both ways.
+
+The link proxy counts what crossed the link; this ledger counts what the gateway's HTTP
+client handed to TLS and got back, by kind of request (sync, blob PATCH, HEAD, download),
+through aiohttp's tracing hooks on the gateway's own session: no change to the engine. The
+difference between the two is TLS (handshakes with certificates, record framing) and bytes
+the cuts threw away. ``python -m bench.run`` puts it in ``latest.json`` under each transfer's
+``ledger``; docs/benchmarks.md reads it for the accounting.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from types import SimpleNamespace
+
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
+# "1a2b\r\n" before and "\r\n" after each chunk of a chunked body (chunk sizes < 64 KiB)
+_CHUNK_FRAMING = 8
+
+
+@dataclass
+class Tally:
+    requests: int = 0
+    failed: int = 0  # ended by an exception (a cut, a timeout): their bytes count anyway
+    header_up: int = 0
+    body_up: int = 0
+    header_down: int = 0
+    body_down: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.header_up + self.body_up + self.header_down + self.body_down
+
+
+def kind_of(method: str, url: URL) -> str:
+    path = url.path
+    if path == "/v1/sync":
+        return "sync"
+    if path.startswith("/v1/blobs/"):
+        return {"PATCH": "patch", "HEAD": "head", "GET": "download"}.get(method, "blob-other")
+    return "other"
+
+
+def _request_head(method: str, url: URL, headers: CIMultiDict[str]) -> int:
+    line = len(f"{method} {url.raw_path_qs} HTTP/1.1\r\n".encode())
+    return line + sum(len(f"{k}: {v}\r\n".encode()) for k, v in headers.items()) + 2
+
+
+class Ledger:
+    """Counts one aiohttp session's requests; attach once, read :meth:`summary` at the end."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[str, Tally] = defaultdict(Tally)
+        self.connections = 0
+        self._chunked: set[int] = set()
+
+    def attach(self, session: aiohttp.ClientSession) -> None:
+        tc = aiohttp.TraceConfig()
+        tc.on_request_headers_sent.append(self._headers_sent)
+        tc.on_request_chunk_sent.append(self._chunk_sent)
+        tc.on_response_chunk_received.append(self._chunk_received)
+        tc.on_request_end.append(self._end)
+        tc.on_request_exception.append(self._exception)
+        tc.on_connection_create_end.append(self._connection)
+        tc.freeze()
+        # The session exists already (the engine made it); its trace list is read per request.
+        session._trace_configs.append(tc)  # a benchmark probe, not an engine dependency
+
+    async def _headers_sent(self, _s: aiohttp.ClientSession, ctx: SimpleNamespace,
+                            p: aiohttp.TraceRequestHeadersSentParams) -> None:
+        t = self.kinds[kind_of(p.method, p.url)]
+        t.requests += 1
+        t.header_up += _request_head(p.method, p.url, p.headers)
+        if p.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self._chunked.add(id(ctx))
+
+    async def _chunk_sent(self, _s: aiohttp.ClientSession, ctx: SimpleNamespace,
+                          p: aiohttp.TraceRequestChunkSentParams) -> None:
+        framing = _CHUNK_FRAMING if id(ctx) in self._chunked else 0
+        self.kinds[kind_of(p.method, p.url)].body_up += len(p.chunk) + framing
+
+    async def _chunk_received(self, _s: aiohttp.ClientSession, _ctx: SimpleNamespace,
+                              p: aiohttp.TraceResponseChunkReceivedParams) -> None:
+        self.kinds[kind_of(p.method, p.url)].body_down += len(p.chunk)
+
+    async def _end(self, _s: aiohttp.ClientSession, ctx: SimpleNamespace,
+                   p: aiohttp.TraceRequestEndParams) -> None:
+        self._chunked.discard(id(ctx))
+        resp = p.response
+        head = len(f"HTTP/1.1 {resp.status} {resp.reason or ''}\r\n".encode()) + 2
+        head += sum(len(k) + len(v) + 4 for k, v in resp.raw_headers)
+        self.kinds[kind_of(p.method, p.url)].header_down += head
+
+    async def _exception(self, _s: aiohttp.ClientSession, ctx: SimpleNamespace,
+                         p: aiohttp.TraceRequestExceptionParams) -> None:
+        self._chunked.discard(id(ctx))
+        self.kinds[kind_of(p.method, p.url)].failed += 1
+
+    async def _connection(self, _s: aiohttp.ClientSession, _ctx: SimpleNamespace,
+                          _p: aiohttp.TraceConnectionCreateEndParams) -> None:
+        self.connections += 1
+
+    def summary(self) -> dict[str, object]:
+        kinds = {k: {**asdict(t), "total": t.total} for k, t in sorted(self.kinds.items())}
+        return {"connections": self.connections, "kinds": kinds,
+                "http_total": sum(t.total for t in self.kinds.values())}
