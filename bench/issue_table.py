@@ -19,7 +19,7 @@ GOAL_BYTES_3G = 0.97
 GOAL_CONN_EXTRA = 2  # connections ≤ cuts + 2
 GOAL_HOATOC = (2.0, 3.0)  # median, worst
 GOAL_CONN_KB = 64
-GOAL_FLEET = (10_000, 1000.0)  # gateways, MB of hub RSS
+GOAL_FLEET = (10_000, 1000.0)  # gateways, MB (10⁶ bytes) of hub RSS
 GOAL_IDLE_BYTES_MIN = 1000
 # The connections figure: a small corpus over 3g-bad with cuts this often, this long, so that
 # about five cuts fall within its transfer (bench.run schedules it).
@@ -167,7 +167,7 @@ def hub_memory_rows(hub: Sequence[Mapping[str, object]]) -> list[Row]:
                         "n/a" if per is None else f"{per:,.0f} KB", how, f"≤ {GOAL_CONN_KB} KB",
                         verdict(per is not None and per <= GOAL_CONN_KB), "—"))
     n_goal, mb_goal = GOAL_FLEET
-    big = [(n, rss) for n, rss in pts if n >= n_goal]
+    big = [(n, rss * 1.048576) for n, rss in pts if n >= n_goal]  # hubscale gives MiB
     rows.append(Row(f"hub RSS with {n_goal:,} connected gateways", "hub",
                     f"{big[-1][1]:,.0f} MB" if big else "not run",
                     f"N={big[-1][0]:,}" if big else f"run with --hub-n … {n_goal}",

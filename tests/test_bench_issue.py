@@ -1,0 +1,117 @@
+"""The issue #10 table's parts: the one-office corpus, the cross-document figure, the byte
+ledger's request kinds and the table's arithmetic (what each row divides by what)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from yarl import URL
+
+from bench import issue_table
+from bench.corpus import CorpusFile, make_office_corpus
+from bench.crossdoc import measure
+from bench.ledger import kind_of
+from bench.scenarios import Probe, Transfer
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory: pytest.TempPathFactory) -> list[CorpusFile]:
+    return make_office_corpus(tmp_path_factory.mktemp("office"), seed=3, count=4)
+
+
+def test_office_corpus_is_deterministic_and_shares_logo_and_seal(
+        office: list[CorpusFile], tmp_path: Path) -> None:
+    again = make_office_corpus(tmp_path, seed=3, count=4)
+    assert [f.sha256 for f in again] == [f.sha256 for f in office]
+    datas = [f.path.read_bytes() for f in office]
+    jpegs = [set(re.findall(rb"/DCTDecode /Length \d+ >>\nstream\n(.{64})", d, re.S))
+             for d in datas]
+    shared = set.intersection(*jpegs)
+    assert len(shared) >= 2, "logo and seal are the same images in every document"
+    fonts = [re.findall(rb"/Length1 \d+ /Filter /FlateDecode /Length \d+ >>\nstream\n(.{64})",
+                        d, re.S) for d in datas]
+    assert all(fonts) and len({f[0] for f in fonts}) == len(fonts), "each embeds its own subset"
+    assert len(set(datas)) == len(datas)
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler) missing")
+def test_office_documents_are_readable_pdfs_of_one_commune(office: list[CorpusFile]) -> None:
+    texts = [subprocess.run(["pdftotext", str(f.path), "-"], capture_output=True, text=True,
+                            check=True).stdout for f in office]
+    communes = {m.group(1).strip() for t in texts if (m := re.search(r"^XÃ (.+)$", t, re.M))}
+    assert len(communes) == 1, communes
+    assert all("ỦY BAN NHÂN DÂN" in t for t in texts)
+
+
+def test_crossdoc_measure_uses_the_previous_document(office: list[CorpusFile]) -> None:
+    m = measure(office, level=3)
+    assert m["files"] == 4 and m["bytes"] == sum(f.size for f in office)
+    assert float(m["with_dict"]) < float(m["per_file"]) - 0.1
+    assert float(m["together"]) <= float(m["per_file"])
+
+
+def test_ledger_kinds() -> None:
+    sha = "ab" * 32
+    assert kind_of("POST", URL("https://h/v1/sync")) == "sync"
+    assert kind_of("PATCH", URL(f"https://h/v1/blobs/{sha}")) == "patch"
+    assert kind_of("HEAD", URL(f"https://h/v1/blobs/{sha}")) == "head"
+    assert kind_of("GET", URL(f"https://h/v1/blobs/{sha}")) == "download"
+    assert kind_of("GET", URL("https://h/v1/health")) == "other"
+
+
+def _t(name: str, *, elapsed: float = 110.0, corpus: int = 320_000, wire: int = 300_000,
+       cuts: int = 5, conns: int = 7, blackout: float = 10.0, kind: str = "ours",
+       delivered: int = 3) -> Transfer:
+    profile = name.split("/")[1]
+    return Transfer(name, kind, profile, True, corpus, 3, True, elapsed, None, wire, 0, cuts,
+                    blackout, conns, 0, delivered, corpus)
+
+
+def test_time_bytes_and_connection_rows_divide_what_the_issue_divides() -> None:
+    # 320 kB at 32 kB/s = 10 s + 10 s blacked out: 22 s is 1.1 × the usable-link limit.
+    runs = {"ours/3g-bad": _t("ours/3g-bad", elapsed=22.0),
+            "rsync/3g-bad": _t("rsync/3g-bad", elapsed=21.0, kind="rsync", wire=316_800),
+            "ours/3g-bad/small-cuts": _t("ours/3g-bad/small-cuts", conns=7, cuts=5),
+            "rsync/3g-bad/small-cuts": _t("rsync/3g-bad/small-cuts", conns=5, kind="rsync")}
+    time_row, bytes_row = (issue_table.time_rows(runs, ["3g-bad"])
+                           + issue_table.bytes_rows(runs, ["3g-bad"]))
+    assert (time_row.measured, time_row.rsync, time_row.verdict) == ("1.100", "1.050",
+                                                                     "MISSED")
+    assert (bytes_row.measured, bytes_row.rsync, bytes_row.verdict) == ("0.938", "0.990",
+                                                                        "met")
+    (conn,) = issue_table.connection_rows(runs)
+    assert (conn.measured, conn.rsync, conn.verdict) == ("7 for 5 cuts", "5 for 5 cuts", "met")
+    runs["ours/3g-bad/small-cuts"] = _t("ours/3g-bad/small-cuts", conns=8, cuts=5)
+    assert issue_table.connection_rows(runs)[0].verdict == "MISSED"
+    runs["ours/3g-bad"] = _t("ours/3g-bad", delivered=2)
+    assert issue_table.time_rows(runs, ["3g-bad"])[0].verdict == "MISSED"
+
+
+def test_hoatoc_rows_judge_median_and_worst() -> None:
+    run = _t("hoatoc/adsl", kind="hoatoc")
+    run.probes = [Probe(64_000, 1.0, 0.1, at, None, False) for at in (1.5, 2.0, 5.0)]
+    (row,) = issue_table.hoatoc_rows({"hoatoc/adsl": run}, ["adsl"])
+    assert row.verdict == "MISSED" and row.measured.startswith("1.")  # worst over 3
+
+
+def test_hub_memory_rows_use_the_slope_or_the_hub_figure() -> None:
+    hub = [{"n": 100, "fleet": {"hub_rss_mb": 82.0}},
+           {"n": 5000, "fleet": {"hub_rss_mb": 1527.0}}]
+    per, fleet = issue_table.hub_memory_rows(hub)
+    assert per.measured == "309 KB" and per.verdict == "MISSED"
+    assert fleet.measured == "not run" and fleet.verdict == "—"
+    hub.append({"n": 10_000, "fleet": {"hub_rss_mb": 620.0}, "rss_per_conn_kib": 50.0})
+    per, fleet = issue_table.hub_memory_rows(hub)
+    assert per.measured == "51 KB" and per.verdict == "met"
+    assert (fleet.measured, fleet.verdict) == ("650 MB", "met")
+
+
+def test_idle_row_is_per_minute_both_ways() -> None:
+    idle = _t("idle/3g-bad", kind="idle", elapsed=30.0, wire=300)
+    idle.wire_down = 200
+    (row,) = issue_table.idle_rows({"idle/3g-bad": idle})
+    assert (row.measured, row.verdict) == ("1,000 B", "met")
