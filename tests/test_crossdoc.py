@@ -3,6 +3,7 @@ name on the wire, the choice of reference, and hostile frames refused within the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 
@@ -61,10 +62,8 @@ def test_truncated_or_flipped_frames_never_pass_as_other_bytes(data: bytes, cut:
     pos = cut % len(frame)
     frame[pos] ^= flip or 1
     for bad in (bytes(frame), bytes(frame[:pos])):
-        try:
-            assert c.decompress(bad, max_out=len(data)) == data  # a flip zstd may not need
-        except CompressionError:
-            pass
+        with contextlib.suppress(CompressionError):  # refused, or (a flip zstd never reads)
+            assert c.decompress(bad, max_out=len(data)) == data  # exactly the original
 
 
 def test_a_bomb_is_refused_before_allocating() -> None:
@@ -109,10 +108,8 @@ def test_reference_names_round_trip_and_hostile_names_are_refused() -> None:
 
 @given(st.text(max_size=200))
 def test_parse_never_raises_anything_else(value: str) -> None:
-    try:
-        Reference.parse(value)
-    except CompressionError:
-        pass
+    with contextlib.suppress(CompressionError):
+        assert Reference.parse(value).header() == value  # accepted only in its one spelling
 
 
 def _cand(n: int, size: int = 50_000, media: str = "application/pdf",
