@@ -24,10 +24,11 @@ from pathlib import Path
 import zstandard
 
 from bench.corpus import CorpusFile, make_office_corpus
-from gateway.protocol.crossdoc import Candidate, CrossDocCodec, choose_reference
-from gateway.protocol.limits import FRAME_ZSTD_LEVEL, MAX_FRAME_RAW, XDOC_LEVEL
+from gateway.protocol.crossdoc import XDOC_LEVEL, Candidate, CrossDocCodec, choose_reference
+from gateway.protocol.limits import FRAME_ZSTD_LEVEL, MAX_FRAME_RAW
 
 PDF = "application/pdf"
+LEVELS = (3, 9, 19)  # the frames' level (3), a middle one, the slowest
 
 
 def _frames(data: bytes, size: int) -> list[bytes]:
@@ -82,7 +83,7 @@ def run(work: Path, *, seed: int, count: int, frame: int = 32 * 1024) -> dict[st
     digest = hashlib.sha256(b"".join(f.sha256.encode() for f in files)).hexdigest()[:12]
     return {"seed": seed, "corpus_digest": digest,
             **{f"level_{lv}": measure(files, frame=frame, level=lv)
-               for lv in (FRAME_ZSTD_LEVEL, XDOC_LEVEL, 19)}}
+               for lv in LEVELS}}
 
 
 def main(argv: list[str] | None = None) -> int:

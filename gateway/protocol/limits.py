@@ -75,10 +75,3 @@ MIN_FRAME = 16 * 1024
 MAX_FRAME = 2**20
 START_FRAME = 32 * 1024  # one second of a 256 kbit/s uplink, before anything is measured
 FRAME_TARGET_S = 1.0  # link time per frame: what a cut loses, what Hỏa tốc waits behind
-
-# Cross-document compression (gateway/protocol/crossdoc.py): a blob compressed against the
-# start of an earlier blob of the same sender that both ends hold verified.
-MAX_XDOC_DICT = 2**20  # bytes of the reference blob made into the dictionary (within a window)
-MIN_XDOC_REF = 4 * 1024  # a smaller reference cannot hold a template worth pointing back to
-XDOC_LEVEL = 9  # measured by bench.crossdoc: most of level 19's gain at a tenth of its CPU
-MAX_XDOC_HEADER = 80  # "<sha256 hex>:<length>" is 64 + 1 + 7
