@@ -76,7 +76,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     corpus = args.corpus_mb if args.corpus_mb is not None else (3.0 if q else 10.0)
     corpus_3g = args.corpus_3g_mb if args.corpus_3g_mb is not None else (
         min(1.0, corpus) if q else corpus)
-    hub_n = tuple(args.hub_n) if args.hub_n else ((100, 1000) if q else (100, 1000, 5000))
+    hub_n = tuple(args.hub_n) if args.hub_n else ((100, 1000) if q else (100, 1000, 5000, 10_000))
     return Plan(q, args.seed, corpus, corpus_3g, tuple(args.profiles.split(",")), hub_n,
                 args.hub_seconds or (5.0 if q else 15.0), 32,
                 args.footprint_mb if args.footprint_mb is not None else (8.0 if q else 20.0),
