@@ -10,9 +10,14 @@ the cuts threw away. ``python -m bench.run`` puts it in ``latest.json`` under ea
 
 from __future__ import annotations
 
+import json
+import sys
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 from multidict import CIMultiDict
@@ -108,3 +113,62 @@ class Ledger:
         kinds = {k: {**asdict(t), "total": t.total} for k, t in sorted(self.kinds.items())}
         return {"connections": self.connections, "kinds": kinds,
                 "http_total": sum(t.total for t in self.kinds.values())}
+
+
+def _kind(ledger: Mapping[str, Any], kind: str, *fields: str) -> int:
+    kinds = ledger.get("kinds", {})
+    return sum(int(kinds.get(kind, {}).get(f, 0)) for f in fields)
+
+
+def _headers(ledger: Mapping[str, Any]) -> int:
+    return sum(int(t.get("header_up", 0)) + int(t.get("header_down", 0))
+               for t in ledger.get("kinds", {}).values())
+
+
+def accounting(ours: Mapping[str, Any], nocut: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """Where a transfer's wire bytes went, from its ledger and the cut-free run's.
+
+    TLS per connection is the cut-free run's (wire − HTTP) ÷ connections (nothing is lost
+    there); with cuts, what the gateway handed to sockets beyond TLS and the link's bytes was
+    thrown away by the cut before reaching the link, and the PATCH bodies beyond the cut-free
+    run's that did reach it are frames the hub discarded (partial at a cut) or got twice.
+    """
+    led, led0 = ours["ledger"], nocut["ledger"]
+    wire = int(ours["wire_up"]) + int(ours["wire_down"])
+    wire0 = int(nocut["wire_up"]) + int(nocut["wire_down"])
+    tls_conn = (wire0 - int(led0["http_total"])) / max(int(nocut["connections"]), 1)
+    tls = round(tls_conn * int(ours["connections"]))
+    lost = tls - (wire - int(led["http_total"]))
+    frames0 = _kind(led0, "patch", "body_up")
+    frames = _kind(led, "patch", "body_up") - lost
+    return [("blob frames of the corpus (after zstd, with chunk framing)", frames0),
+            ("frame bytes sent again that reached the link (cut mid-frame)", frames - frames0),
+            (f"TLS: {ours['connections']} connections × {tls_conn / 1000:.1f} kB "
+             "(handshake, records)", tls),
+            (f"sync bodies, {_kind(led, 'sync', 'requests')} syncs (up + down)",
+             _kind(led, "sync", "body_up", "body_down")),
+            ("HTTP headers (sync, PATCH, HEAD), both ways", _headers(led)),
+            ("downloads and other requests", _kind(led, "download", "total")
+             + _kind(led, "other", "total") + _kind(led, "blob-other", "total")),
+            ("wire total (A's link, up + down)", wire)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.ledger [latest.json]``: the accounting of each profile's transfer."""
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0] if args else "bench/results/latest.json")
+    runs = json.loads(path.read_text(encoding="utf-8"))["transfers"]
+    for name, ours in sorted(runs.items()):
+        nocut = runs.get(f"{name}/no-cuts")
+        if ours.get("kind") != "ours" or nocut is None or not ours.get("ledger"):
+            continue
+        corpus = int(ours["corpus_bytes"])
+        print(f"\n{name}: {ours['cuts']} cuts, corpus {corpus / 1e6:.3f} MB\n")
+        print("| where | kB | ÷ corpus |\n|---|---|---|")
+        for what, n in accounting(ours, nocut):
+            print(f"| {what} | {n / 1000:,.1f} | {n / corpus:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -14,7 +14,7 @@ from yarl import URL
 from bench import issue_table
 from bench.corpus import CorpusFile, make_office_corpus
 from bench.crossdoc import measure
-from bench.ledger import kind_of
+from bench.ledger import accounting, kind_of
 from bench.scenarios import Probe, Transfer
 
 
@@ -115,3 +115,27 @@ def test_idle_row_is_per_minute_both_ways() -> None:
     idle.wire_down = 200
     (row,) = issue_table.idle_rows({"idle/3g-bad": idle})
     assert (row.measured, row.verdict) == ("1,000 B", "met")
+
+
+def test_accounting_splits_the_wire_bytes_and_adds_up() -> None:
+    def run(wire: int, conns: int, patch: int, sync: int, heads: int) -> dict[str, object]:
+        kinds = {"patch": {"requests": 3, "header_up": 900, "header_down": 300,
+                           "body_up": patch, "body_down": 0, "total": patch + 1200},
+                 "sync": {"requests": 5, "header_up": 1000, "header_down": 800,
+                          "body_up": sync, "body_down": sync, "total": 2 * sync + 1800},
+                 "head": {"requests": heads, "header_up": 200 * heads, "header_down": 0,
+                          "body_up": 0, "body_down": 0, "total": 200 * heads}}
+        http = sum(int(k["total"]) for k in kinds.values())
+        return {"wire_up": wire, "wire_down": 0, "connections": conns,
+                "ledger": {"kinds": kinds, "http_total": http}}
+    # HTTP 106 000 B (101 200 PATCH, 4 800 sync) + 2 connections × 10 kB of TLS
+    nocut = run(wire=106_000 + 20_000, conns=2, patch=100_000, sync=1500, heads=0)
+    # 4 connections (TLS 2 × 10 kB more), 30 kB of PATCH body more, of which 8 kB was lost
+    # i.e. HTTP 136 400 B + 40 kB of TLS − 8 kB lost
+    cut = run(wire=136_400 + 40_000 - 8_000, conns=4, patch=130_000, sync=1500, heads=2)
+    rows = dict(accounting(cut, nocut))
+    assert rows["blob frames of the corpus (after zstd, with chunk framing)"] == 100_000
+    assert rows["frame bytes sent again that reached the link (cut mid-frame)"] == 22_000
+    assert rows["TLS: 4 connections × 10.0 kB (handshake, records)"] == 40_000
+    parts = [n for what, n in accounting(cut, nocut) if not what.startswith("wire total")]
+    assert sum(parts) == rows["wire total (A's link, up + down)"]
