@@ -153,20 +153,27 @@ def accounting(ours: Mapping[str, Any], nocut: Mapping[str, Any]) -> list[tuple[
             ("wire total (A's link, up + down)", wire)]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m bench.ledger [latest.json]``: the accounting of each profile's transfer."""
-    args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0] if args else "bench/results/latest.json")
-    runs = json.loads(path.read_text(encoding="utf-8"))["transfers"]
+def accounting_markdown(runs: Mapping[str, Mapping[str, Any]]) -> str:
+    """The accounting of every transfer of ours that has a cut-free twin, as markdown."""
+    out = []
     for name, ours in sorted(runs.items()):
         nocut = runs.get(f"{name}/no-cuts")
         if ours.get("kind") != "ours" or nocut is None or not ours.get("ledger"):
             continue
         corpus = int(ours["corpus_bytes"])
-        print(f"\n{name}: {ours['cuts']} cuts, corpus {corpus / 1e6:.3f} MB\n")
-        print("| where | kB | ÷ corpus |\n|---|---|---|")
-        for what, n in accounting(ours, nocut):
-            print(f"| {what} | {n / 1000:,.1f} | {n / corpus:.3f} |")
+        out += [f"{name}: {ours['cuts']} cuts, corpus {corpus / 1e6:.3f} MB", "",
+                "| where the bytes went | kB | ÷ corpus |", "|---|---|---|"]
+        out += [f"| {what} | {n / 1000:,.1f} | {n / corpus:.3f} |"
+                for what, n in accounting(ours, nocut)]
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.ledger [latest.json]``: the accounting of each profile's transfer."""
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0] if args else "bench/results/latest.json")
+    print(accounting_markdown(json.loads(path.read_text(encoding="utf-8"))["transfers"]))
     return 0
 
 

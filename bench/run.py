@@ -33,7 +33,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import crossdoc, footprint, hubscale, issue_table, report
+from bench import crossdoc, footprint, hubscale, issue_table, ledger, report
 from bench.baselines import TOOLS, ensure_tools
 from bench.corpus import CorpusFile, MiB, make_corpus
 from bench.procstat import machine
@@ -273,6 +273,11 @@ async def main_async(plan: Plan, out: Path, keep: bool) -> int:
     print(issue_table.markdown(issue))
     print("\n### All figures\n")
     print(report.markdown(rows))
+    accounts = ledger.accounting_markdown(
+        {k: dataclasses.asdict(v) for k, v in runs.items()})
+    if accounts:
+        print("\n### Where the bytes went (bench.ledger)\n")
+        print(accounts)
     for e in errors:
         print(f"\nERROR: {e}")
     print(f"\nraw results: {out}")
