@@ -139,3 +139,11 @@ def test_accounting_splits_the_wire_bytes_and_adds_up() -> None:
     assert rows["TLS: 4 connections × 10.0 kB (handshake, records)"] == 40_000
     parts = [n for what, n in accounting(cut, nocut) if not what.startswith("wire total")]
     assert sum(parts) == rows["wire total (A's link, up + down)"]
+
+
+def test_an_unfinished_transfer_shows_bounds() -> None:
+    runs = {"ours/3g-bad": _t("ours/3g-bad", elapsed=40.0, wire=640_000, delivered=2)}
+    (time_row,) = issue_table.time_rows(runs, ["3g-bad"])
+    (bytes_row,) = issue_table.bytes_rows(runs, ["3g-bad"])
+    assert (time_row.measured, time_row.verdict) == ("> 2.00", "MISSED")
+    assert (bytes_row.measured, bytes_row.verdict) == ("> 2.00", "MISSED")
