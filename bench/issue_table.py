@@ -146,11 +146,20 @@ def _num(x: object) -> float | None:
     return float(x) if isinstance(x, int | float) else None
 
 
+def _connected(r: Mapping[str, object]) -> int | None:
+    """Connections the load generator held open (warm-up), else N."""
+    warm = r.get("warm_up")
+    got = warm.get("connects") if isinstance(warm, Mapping) else None
+    n = r.get("n")
+    return got if isinstance(got, int) else n if isinstance(n, int) else None
+
+
 def hub_memory_rows(hub: Sequence[Mapping[str, object]]) -> list[Row]:
     """Per connection: the hub's own figure when bench.hubscale gives one (``rss_per_conn_kib``),
-    else the slope of hub RSS between the smallest and largest N of the run."""
-    pts = sorted((int(n), rss) for r in hub
-                 if isinstance(n := r.get("n"), int)
+    else the slope of hub RSS against the connections actually held open, between the
+    smallest and largest N of the run."""
+    pts = sorted((c, int(n), rss) for r in hub
+                 if isinstance(n := r.get("n"), int) and (c := _connected(r)) is not None
                  and isinstance(f := r.get("fleet"), Mapping)
                  and (rss := _num(f.get("hub_rss_mb"))) is not None)
     own = [v for r in hub if (v := _num(r.get("rss_per_conn_kib"))) is not None]
@@ -159,9 +168,9 @@ def hub_memory_rows(hub: Sequence[Mapping[str, object]]) -> list[Row]:
         per = max(own) * 1.024
         how = "bench.hubscale's own per-connection figure (largest N)"
     elif len(pts) >= 2 and pts[-1][0] > pts[0][0]:
-        (n0, r0), (n1, r1) = pts[0], pts[-1]
-        per = (r1 - r0) * 1e3 * 1.048576 / (n1 - n0)
-        how = f"hub RSS {r0:.0f} MB at N={n0}, {r1:.0f} MB at N={n1}: slope"
+        (c0, _, r0), (c1, _, r1) = pts[0], pts[-1]
+        per = (r1 - r0) * 1e3 * 1.048576 / (c1 - c0)
+        how = f"hub RSS {r0:.0f} MB with {c0} connections, {r1:.0f} MB with {c1}: slope"
     else:
         per = None
         how = "needs hub runs at two N (bench.hubscale)"
@@ -170,11 +179,15 @@ def hub_memory_rows(hub: Sequence[Mapping[str, object]]) -> list[Row]:
                         "n/a" if per is None else f"{per:,.0f} KB", how, f"≤ {GOAL_CONN_KB} KB",
                         verdict(per is not None and per <= GOAL_CONN_KB), "—"))
     n_goal, mb_goal = GOAL_FLEET
-    big = [(n, rss * 1.048576) for n, rss in pts if n >= n_goal]  # hubscale gives MiB
-    rows.append(Row(f"hub RSS with {n_goal:,} connected gateways", "hub",
-                    f"{big[-1][1]:,.0f} MB" if big else "not run",
-                    f"N={big[-1][0]:,}" if big else f"run with --hub-n … {n_goal}",
-                    f"< {mb_goal:,.0f} MB", verdict(big[-1][1] < mb_goal) if big else "—", "—"))
+    big = [(c, n, rss * 1.048576) for c, n, rss in pts if n >= n_goal]  # hubscale gives MiB
+    if big:
+        c, n, mb = big[-1]
+        rows.append(Row(f"hub RSS with {n_goal:,} connected gateways", "hub", f"{mb:,.0f} MB",
+                        f"N={n:,}, {c:,} connections held open", f"< {mb_goal:,.0f} MB",
+                        verdict(mb < mb_goal and c >= n_goal), "—"))
+    else:
+        rows.append(Row(f"hub RSS with {n_goal:,} connected gateways", "hub", "not run",
+                        f"run with --hub-n … {n_goal}", f"< {mb_goal:,.0f} MB", "—", "—"))
     return rows
 
 

@@ -104,10 +104,17 @@ def test_hub_memory_rows_use_the_slope_or_the_hub_figure() -> None:
     per, fleet = issue_table.hub_memory_rows(hub)
     assert per.measured == "309 KB" and per.verdict == "MISSED"
     assert fleet.measured == "not run" and fleet.verdict == "—"
-    hub.append({"n": 10_000, "fleet": {"hub_rss_mb": 620.0}, "rss_per_conn_kib": 50.0})
+    hub.append({"n": 10_000, "fleet": {"hub_rss_mb": 620.0}, "rss_per_conn_kib": 50.0,
+                "warm_up": {"connects": 10_000}})
     per, fleet = issue_table.hub_memory_rows(hub)
     assert per.measured == "51 KB" and per.verdict == "met"
     assert (fleet.measured, fleet.verdict) == ("650 MB", "met")
+    hub[-1]["warm_up"] = {"connects": 128}  # the hub refused the rest: not the figure
+    assert issue_table.hub_memory_rows(hub)[1].verdict == "MISSED"
+    refused = [{"n": 100, "fleet": {"hub_rss_mb": 88.0}, "warm_up": {"connects": 100}},
+               {"n": 1000, "fleet": {"hub_rss_mb": 97.0}, "warm_up": {"connects": 128}}]
+    per, _ = issue_table.hub_memory_rows(refused)
+    assert per.measured == "337 KB"  # 9 MiB over 28 more connections, not over 900
 
 
 def test_idle_row_is_per_minute_both_ways() -> None:
