@@ -83,7 +83,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
                 2 if q else 3, args.probe_gap or (8.0 if q else 15.0), 2.5, 2.0,
                 frozenset(s for s in args.skip.split(",") if s), args.lead,
                 args.idle_seconds or (5.0 if q else 10.0),
-                args.small_mb if args.small_mb is not None else 0.6,
+                args.small_mb if args.small_mb is not None else 1.2,
                 args.idle_traffic_seconds or (30.0 if q else 60.0),
                 args.crossdoc_count or (12 if q else 24))
 
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--probe-gap", type=float, help="seconds between Hỏa tốc probes")
     ap.add_argument("--lead", type=float, default=3.0, help="proxy start → transfer start")
     ap.add_argument("--idle-seconds", type=float, help="footprint: idle observation time")
-    ap.add_argument("--small-mb", type=float, help="connections figure: corpus (0.6)")
+    ap.add_argument("--small-mb", type=float, help="connections figure: corpus (1.2)")
     ap.add_argument("--idle-traffic-seconds", type=float,
                     help="idle traffic: seconds watched (60, quick 30)")
     ap.add_argument("--crossdoc-count", type=int, help="one-office documents (24, quick 12)")

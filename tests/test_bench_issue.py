@@ -113,8 +113,11 @@ def test_hub_memory_rows_use_the_slope_or_the_hub_figure() -> None:
     assert issue_table.hub_memory_rows(hub)[1].verdict == "MISSED"
     refused = [{"n": 100, "fleet": {"hub_rss_mb": 88.0}, "warm_up": {"connects": 100}},
                {"n": 1000, "fleet": {"hub_rss_mb": 97.0}, "warm_up": {"connects": 128}}]
+    per, _ = issue_table.hub_memory_rows(refused)  # 28 more connections: noise, no slope
+    assert per.measured == "n/a" and "128 held at N=1000" in per.detail
+    refused[1]["warm_up"] = {"connects": 228}
     per, _ = issue_table.hub_memory_rows(refused)
-    assert per.measured == "337 KB"  # 9 MiB over 28 more connections, not over 900
+    assert per.measured == "74 KB"  # 9 MiB over 128 more connections, not over 900
 
 
 def test_idle_row_is_per_minute_both_ways() -> None:
