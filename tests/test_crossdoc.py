@@ -38,7 +38,8 @@ def codec(content: bytes = TEMPLATE, level: int = 3) -> CrossDocCodec:
                          content, level=level)
 
 
-@given(content=contents, data=st.binary(max_size=20_000), level=st.sampled_from([1, 3, 9]))
+@given(content=contents, data=st.binary(min_size=1, max_size=20_000),
+       level=st.sampled_from([1, 3, 9]))
 def test_round_trip(content: bytes, data: bytes, level: int) -> None:
     c = codec(content, level)
     assert c.decompress(c.compress(data), max_out=len(data)) == data
@@ -80,6 +81,17 @@ def test_a_bomb_is_refused_before_allocating() -> None:
         c.decompress(bomb, max_out=1_000_000)
     with pytest.raises(BodyTooLarge):
         c.decompress(b"\x28\xb5\x2f\xfd" + bytes(200), max_out=10, max_in=100)
+
+
+def test_a_frame_declaring_nothing_is_refused() -> None:
+    # zstandard answers b"" for a frame declaring size 0 without decoding it: a damaged
+    # size byte would turn any frame into an empty, unchecked one (found by the property above).
+    frame = bytearray(codec().compress(bytes(5)))
+    frame[5] = 0  # single-segment frame: this byte is the content size
+    with pytest.raises(CompressionError, match="empty"):
+        codec().decompress(bytes(frame), max_out=100)
+    with pytest.raises(CompressionError, match="empty"):
+        codec().decompress(codec().compress(b""), max_out=100)
 
 
 def test_frames_without_size_or_with_a_huge_window_are_refused() -> None:

@@ -122,9 +122,9 @@ def inflate_frame(data: bytes, zdict: zstandard.ZstdCompressionDict | None, dict
     """The content of the single zstd frame ``data``, compressed with ``zdict`` (or none).
 
     The hostile-input rules shared by every zstd decoder of the protocol: at most ``max_in``
-    bytes in, one frame that declares its content size, that size checked against ``max_out``
-    before anything is allocated, the window bounded, no other dictionary id than ``dict_id``
-    (or none written), and nothing after the frame.
+    bytes in, one frame that declares a non-zero content size, that size checked against
+    ``max_out`` before anything is allocated, the window bounded, no other dictionary id than
+    ``dict_id`` (or none written), and nothing after the frame.
     """
     if len(data) > max_in:
         raise BodyTooLarge(f"compressed body over {max_in} bytes")
@@ -136,6 +136,8 @@ def inflate_frame(data: bytes, zdict: zstandard.ZstdCompressionDict | None, dict
         raise CompressionError("corrupt zstd frame header") from None
     if params.content_size >= zstandard.CONTENTSIZE_ERROR:
         raise CompressionError("zstd frame does not declare its content size")
+    if params.content_size == 0:  # zstandard returns b"" for it without reading the frame,
+        raise CompressionError("empty zstd frame")  # so a damaged frame could pass; none is sent
     if params.content_size > max_out:
         raise BodyTooLarge(f"decompressed body over {max_out} bytes")
     if params.window_size > MAX_ZSTD_WINDOW:  # one-shot decoding ignores max_window_size
