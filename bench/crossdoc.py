@@ -1,6 +1,6 @@
 """Cross-document compression on one office's born-digital PDFs: bytes and CPU.
 
-    python -m bench.crossdoc [--count 24] [--seed 1]
+    python -m bench.crossdoc [--count 24] [--seed 1] [--general-mb 10]
 
 Each document is compressed the way the uploader sends it (independent frames of
 ``--frame-kib``), once on its own (what the frames do today) and once against a dictionary
@@ -8,7 +8,8 @@ made of the previous document of the same office that the hub holds verified
 (:mod:`gateway.protocol.crossdoc`); the first document has no reference and goes alone. The
 floor is everything compressed together in one long-window zstd stream. CPU is this process's
 time per MB of documents, the dictionary's preparation included; a Raspberry Pi is several
-times slower (docs/benchmarks.md).
+times slower (docs/benchmarks.md). ``--general-mb`` measures the same on the general corpus
+of bench.corpus (scans and documents of many offices) for comparison.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import zstandard
 
-from bench.corpus import CorpusFile, make_office_corpus
+from bench.corpus import CorpusFile, MiB, make_corpus, make_office_corpus
 from gateway.protocol.crossdoc import XDOC_LEVEL, Candidate, CrossDocCodec, choose_reference
 from gateway.protocol.limits import FRAME_ZSTD_LEVEL, MAX_FRAME_RAW
 
@@ -92,10 +93,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=24)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--frame-kib", type=int, default=32)
+    ap.add_argument("--general-mb", type=float, help="also the general corpus of this size")
     args = ap.parse_args(argv)
+    frame = args.frame_kib * 1024
     with tempfile.TemporaryDirectory(prefix="crossdoc-") as tmp:
-        print(json.dumps(run(Path(tmp), seed=args.seed, count=args.count,
-                             frame=args.frame_kib * 1024), indent=1))
+        out: dict[str, object] = {"office": run(Path(tmp) / "office", seed=args.seed,
+                                                count=args.count, frame=frame)}
+        if args.general_mb:
+            files = make_corpus(Path(tmp) / "general", seed=args.seed,
+                                total_bytes=int(args.general_mb * MiB))
+            out["general"] = {f"level_{lv}": measure(files, frame=frame, level=lv)
+                              for lv in LEVELS}
+        print(json.dumps(out, indent=1))
     return 0
 
 
