@@ -54,7 +54,8 @@ def time_rows(runs: Mapping[str, Transfer], profiles: Sequence[str]) -> list[Row
         if ours is None:
             continue
         r, theirs, goal = _ratio_time(ours), _ratio_time(rsync), GOAL_TIME.get(p)
-        detail = (f"ours {ours.elapsed_s:.1f} s for {limit_s(ours):.1f} s of corpus at "
+        detail = (f"ours {ours.elapsed_s:.1f} s; limit {limit_s(ours):.1f} s = "
+                  f"{ours.corpus_bytes / up_rate(p):.1f} s of corpus at "
                   f"{up_rate(p) * 8 / 1000:g} kbit/s + {ours.blackout_s:.0f} s down "
                   f"({ours.cuts} cuts), link up but idle {ours.idle_up_s:.1f} s")
         if rsync is not None:
