@@ -101,11 +101,10 @@ def ledger_text(t: Transfer) -> str:
             body = int(v.get("body_up", 0)) + int(v.get("body_down", 0))
             parts.append(f"{k} ×{v.get('requests')}: bodies {body / 1e3:,.1f} kB, "
                          f"headers {head / 1e3:,.1f} kB")
-    http = int(t.ledger.get("http_total", 0))
-    tls = t.wire_up + t.wire_down - http
-    conns = max(t.connections, 1)
-    return (", ".join(parts) + f"; TLS and lost-at-cut bytes (wire − HTTP) {tls / 1e3:,.1f} kB "
-            f"= {tls / conns / 1e3:,.2f} kB per connection × {t.connections}")
+    rest = t.wire_up + t.wire_down - int(t.ledger.get("http_total", 0))
+    return (", ".join(parts) + f"; wire − HTTP {rest / 1e3:,.1f} kB: TLS of {t.connections} "
+            "connections minus what cuts threw away before the link (split in 'Where the bytes "
+            "went')")
 
 
 def connection_rows(runs: Mapping[str, Transfer]) -> list[Row]:
