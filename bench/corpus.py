@@ -84,10 +84,12 @@ _DONE = _w("đã giải quyết|đã tiếp nhận|đã hỗ trợ|đã gieo c�
 Block = tuple[str, str, str]  # (font "R"/"B", align "L"/"C"/"J"/"H" header pair, text)
 
 
-def _vn_doc(rng: random.Random, doc: str, pages: int) -> tuple[str, list[Block]]:
+def _vn_doc(rng: random.Random, doc: str, pages: int,
+            commune: str | None = None) -> tuple[str, list[Block]]:
     """Title and blocks of a công văn (cv), quyết định (qd) or báo cáo (bc)."""
     xa, (y, m, d) = rng.choice(_COMMUNES), (rng.randint(2022, 2025), rng.randint(1, 12),
                                             rng.randint(1, 28))
+    xa = commune or xa
     code = {"cv": "UBND-VP", "qd": "QĐ-UBND", "bc": "BC-UBND"}[doc]
     topic = rng.choice(_OBJ)
     title = {"cv": f"V/v {topic}", "qd": f"Về việc {topic}", "bc": f"Kết quả {topic}"}[doc]
@@ -310,18 +312,62 @@ def _page(pdf: _Pdf, ops: str, res: str, box: str = _A4_PT) -> int:
                    f"[/PDF /Text /ImageB /ImageC] >> /Contents {content} 0 R >>")
 
 
-def _digital_pdf(rng: random.Random, target: int) -> tuple[str, bytes]:
-    """A born-digital công văn / quyết định / báo cáo; photos appended to approach ``target``."""
+@dataclass(frozen=True)
+class Office:
+    """What every born-digital document of one office shares: its commune, the template's
+    font (each file embeds its own subset, as Word does: same glyphs, different streams), its
+    letterhead logo and its seal (identical images)."""
+
+    commune: str
+    font_seed: int
+    logo: bytes
+    seal: bytes
+
+    @classmethod
+    def make(cls, seed: int) -> Office:
+        rng = random.Random(f"office:{seed}")
+        return cls(rng.choice(_COMMUNES), rng.getrandbits(32), _logo(rng), _seal(rng))
+
+
+def _logo(rng: random.Random) -> bytes:
+    """The office's colour emblem for its letterhead, as a JPEG."""
+    img = Image.new("RGB", (360, 360), "white")
+    d = ImageDraw.Draw(img)
+    d.ellipse((8, 8, 352, 352), fill=(196, 30, 36), outline=(230, 190, 40), width=14)
+    d.regular_polygon((180, 150, 70), 5, fill=(250, 215, 40), rotation=rng.randint(0, 10))
+    for a in range(0, 180, 9):
+        x, y = 180 + 140 * math.cos(math.radians(a)), 180 + 140 * math.sin(math.radians(a))
+        d.ellipse((x - 9, y - 5, x + 9, y + 5), fill=(250, 215, 40))
+    d.rectangle((110, 240, 250, 270), fill=(250, 215, 40))
+    buf = io.BytesIO()
+    img.filter(ImageFilter.GaussianBlur(0.8)).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _digital_pdf(rng: random.Random, target: int,
+                 office: Office | None = None) -> tuple[str, bytes]:
+    """A born-digital công văn / quyết định / báo cáo; photos appended to approach ``target``.
+    With ``office``, its fonts, seal and letterhead logo instead of the document's own."""
     doc = rng.choice(("cv", "qd", "bc"))
-    title, blocks = _vn_doc(rng, doc, rng.randint(1, 2) if doc == "cv" else rng.randint(1, 5))
+    title, blocks = _vn_doc(rng, doc, rng.randint(1, 2) if doc == "cv" else rng.randint(1, 5),
+                            office.commune if office else None)
     layout, pdf = _layout(blocks), _Pdf()
     caption = "Ảnh hiện trường số 0123456789"
     fonts, gids = {}, {}
     for f in "RB":
         chars = {c for page in layout for run in page if run[0] == f for c in run[3]} | {" "}
+        if office is not None:  # Word embeds a subset of the template's font: same glyphs
+            fonts[f], gids[f] = _type0(pdf, chars | set(caption), f == "B",
+                                       random.Random(office.font_seed))
+            continue
         fonts[f], gids[f] = _type0(pdf, chars | set(caption) if f == "R" else chars, f == "B", rng)
     res = f"/Font << /FR {fonts['R']} 0 R /FB {fonts['B']} 0 R >>"
-    seal = _image(pdf, _seal(rng), 320, 320, "DeviceRGB") if doc != "bc" else 0
+    if office is not None:
+        seal = _image(pdf, office.seal, 320, 320, "DeviceRGB")
+        logo = _image(pdf, office.logo, 360, 360, "DeviceRGB")
+    else:
+        seal = _image(pdf, _seal(rng), 320, 320, "DeviceRGB") if doc != "bc" else 0
+        logo = 0
     kids = []
 
     def show(font: str, x: float, y: float, text: str, extra: float = 0.0) -> str:
@@ -332,12 +378,16 @@ def _digital_pdf(rng: random.Random, target: int) -> tuple[str, bytes]:
 
     for i, page in enumerate(layout):
         ops = "".join(show(*run) for run in page)
+        xobj = f" /Im0 {seal} 0 R" if seal else ""  # every page names the seal, as Word does
         if i == 0:
             ops += "0.5 w 0 G 345 742 m 455 742 l S 120 742 m 180 742 l S\n"
+            if logo:
+                ops += "q 48 0 0 48 40 770 cm /Lg Do Q\n"
+                xobj += f" /Lg {logo} 0 R"
         if i == len(layout) - 1 and seal:
             x, y = 350 + rng.randint(-15, 15), page[-1][2] - 45
             ops += f"q 118 0 0 118 {x} {y:.1f} cm /Im0 Do Q\n"
-        kids.append(_page(pdf, ops, res + (f" /XObject << /Im0 {seal} 0 R >>" if seal else "")))
+        kids.append(_page(pdf, ops, res + (f" /XObject <<{xobj} >>" if xobj else "")))
     while sum(map(len, pdf.objs)) < target - 70 * KiB and len(kids) < 40:
         w, h = rng.choice(((1024, 768), (1280, 960), (800, 600)))
         im = _image(pdf, _photo(rng, w, h), w, h, "DeviceRGB")
@@ -417,6 +467,26 @@ def make_corpus(out_dir: Path, *, seed: int, total_bytes: int = 15 * MiB) -> lis
         path.write_bytes(data)
         out.append(CorpusFile(path.resolve(), kind, len(data), hashlib.sha256(data).hexdigest()))
         left -= len(data)
+    return out
+
+
+def make_office_corpus(out_dir: Path, *, seed: int, count: int = 24) -> list[CorpusFile]:
+    """``count`` born-digital documents of one office, oldest first (file name order).
+
+    They share what one office's documents share: the template's fonts, the letterhead logo
+    and the seal; text, numbers, dates and page counts differ. About one in four carries a
+    photo page, as a report with pictures from the field does.
+    """
+    rng, office, out = random.Random(seed), Office.make(seed), list[CorpusFile]()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        sub = random.Random(rng.getrandbits(64))
+        target = sub.randint(120 * KiB, 300 * KiB) if sub.random() < 0.25 else 0
+        name, data = _digital_pdf(sub, target, office)
+        path = out_dir / f"{i:03d}_{name}.pdf"
+        path.write_bytes(data)
+        out.append(CorpusFile(path.resolve(), "office", len(data),
+                              hashlib.sha256(data).hexdigest()))
     return out
 
 

@@ -24,12 +24,13 @@ class Row:
     detail: str
     target: str
     verdict: str
+    rsync: str = ""  # the issue table's side-by-side column (bench.issue_table)
 
     def as_dict(self) -> dict[str, str]:
         return dict(self.__dict__)
 
 
-def _verdict(ok: bool | None) -> str:
+def verdict(ok: bool | None) -> str:
     return "—" if ok is None else ("met" if ok else "MISSED")
 
 
@@ -73,7 +74,7 @@ def transfer_rows(runs: Mapping[str, Transfer], profiles: Sequence[str]) -> list
                 f"at {up_rate(p) * 8 / 1000:g} kbit/s + {ours.blackout_s:.1f} s down "
                 f"({ours.cuts} cuts); link up but idle {ours.idle_up_s:.1f} s; "
                 f"{ours.connections} connections, {ours.syncs} syncs", "≤ 1.15",
-                _verdict(ratio <= 1.15)))
+                verdict(ratio <= 1.15)))
         else:
             rows.append(Row("1. delivery time ÷ physical limit (until the hub verified all)", p,
                             f"> {ours.elapsed_s / lim:.2f}",
@@ -128,12 +129,12 @@ def _resend_rows(ours: Transfer, nocut: Transfer | None, p: str) -> list[Row]:
         rows.append(Row("3. re-sent bytes per cut: wire bytes beyond the cut-free run ÷ cuts", p,
                         _kib(extra), f"everything a cut costs on the link (lost frames, TLS "
                         f"handshakes, HEAD, retried syncs), {ours.cuts} cuts; largest frame "
-                        f"{_kib(frame)}", target, _verdict(extra <= frame)))
+                        f"{_kib(frame)}", target, verdict(extra <= frame)))
     resent = (ours.blob_bytes_up - ours.corpus_bytes) / ours.cuts
     rows.append(Row("3b. payload handed to the socket again per cut (blob_bytes_up − corpus)",
                     p, _kib(resent), f"{_kib(ours.blob_bytes_up - ours.corpus_bytes)} over "
                     f"{ours.cuts} cuts: frames read and sent again, whether or not the first "
-                    "copy reached the link", target, _verdict(resent <= frame)))
+                    "copy reached the link", target, verdict(resent <= frame)))
     return rows
 
 
@@ -156,7 +157,7 @@ def _probe_rows(run: Transfer | None, p: str, label: str) -> list[Row]:
             if run.cuts_enabled else "… same link without cuts")
     return [Row(f"{label} {what}", p, f"{median:.2f}× (worst {max(ratios):.2f}×)",
                 "; ".join(parts), "≤ 2×" if run.cuts_enabled else "—",
-                _verdict(median <= 2.0) if run.cuts_enabled else "—")]
+                verdict(median <= 2.0) if run.cuts_enabled else "—")]
 
 
 def _versus(ours: Transfer, other: Transfer | None, tool: str, p: str) -> list[Row]:
@@ -188,10 +189,10 @@ def _versus(ours: Transfer, other: Transfer | None, tool: str, p: str) -> list[R
     target = "< 1" if targeted else "—"
     return [
         Row(f"5. time ours ÷ {tool}", p, t_text, how, target,
-            _verdict(ours_ok and t_ratio < 1) if targeted else "—"),
+            verdict(ours_ok and t_ratio < 1) if targeted else "—"),
         Row(f"5. wire bytes ours ÷ {tool}", p, b_text,
             f"ours {_mb(ours_bytes)}, {tool} {_mb(their_bytes)}", target,
-            _verdict(ours_ok and b_ratio < 1)
+            verdict(ours_ok and b_ratio < 1)
             if targeted and (other.finished or b_ratio < 1) and ours_ok
             else ("MISSED" if targeted and not ours_ok else "—")),
     ]
@@ -218,7 +219,7 @@ def hub_rows(results: Sequence[Mapping[str, object]]) -> list[Row]:
             f"{_get(r, 'fleet', 'req_per_s')} req/s (offered {_get(r, 'fleet', 'offered_per_s')}"
             f"), hub CPU {_get(r, 'fleet', 'hub_cpu')} core, hub RSS "
             f"{_get(r, 'fleet', 'hub_rss_mb')} MB, errors {_get(r, 'fleet', 'errors')}",
-            "p99 < 250 ms at N ≥ 5000", _verdict(ok) if n == 5000 else "—"))
+            "p99 < 250 ms at N ≥ 5000", verdict(ok) if n == 5000 else "—"))
         rows.append(Row(
             "6b. hub capacity, closed loop: req/s, sync p50 / p99", f"N={n}",
             f"{_get(r, 'capacity', 'req_per_s')} req/s, {_get(r, 'capacity', 'sync_p50_ms')} / "
@@ -241,7 +242,7 @@ def footprint_rows(fp: Mapping[str, object] | None) -> list[Row]:
     return [
         Row("7. gateway daemon RSS: idle / peak during transfer", "lan",
             f"{idle} / {peak} MB", f"`gateway run` process, VmRSS idle, VmHWM after a {size} "
-            f"upload ({_get(fp, 'elapsed_s')} s)", "< 80 MB", _verdict(ok)),
+            f"upload ({_get(fp, 'elapsed_s')} s)", "< 80 MB", verdict(ok)),
         Row("7b. gateway daemon CPU per MiB sent", "lan", f"{_get(fp, 'cpu_s_per_mib')} s/MiB",
             f"{_get(fp, 'cpu_s')} CPU s for {size}; idle CPU {_get(fp, 'idle_cpu_percent')} %",
             "—", "—"),

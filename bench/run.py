@@ -5,12 +5,15 @@ Phases, one after the other so none steals CPU from another:
 1. transfers: for each link profile, concurrently and each in its own process (see
    bench.scenarios): the gateway's own sync (with cuts, and the same link without cuts),
    a Hỏa tốc run (probes queued behind the bulk), rsync and curl, each behind its own link
-   proxy with the same profile and seed;
-2. hub scale: N simulated gateways against one hub process (bench.hubscale);
-3. footprint: a ``gateway run`` process's memory and CPU during a ~20 MiB upload
+   proxy with the same profile and seed; plus a small corpus with frequent cuts (connections
+   per cut, ours and rsync);
+2. cross-document compression on a born-digital one-office corpus, offline (bench.crossdoc);
+3. hub scale: N simulated gateways against one hub process (bench.hubscale);
+4. footprint: a ``gateway run`` process's memory and CPU during a ~20 MiB upload
    (bench.footprint), and its traffic while idle before it (bench.idle_traffic).
 
-Prints a markdown table (figures next to their targets) and writes bench/results/latest.json.
+Prints the issue #10 table (ours next to rsync and the goal, bench.issue_table), then the
+detailed table (figures next to their targets) and writes bench/results/latest.json.
 Every figure is a ratio of quantities measured in the same run: the machine is shared, so
 absolute seconds are not comparable across runs, ratios are.
 """
@@ -30,7 +33,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import footprint, hubmem, hubscale, idle_traffic, report
+from bench import crossdoc, footprint, hubmem, hubscale, idle_traffic, issue_table, ledger, report
 from bench.baselines import TOOLS, ensure_tools
 from bench.corpus import CorpusFile, MiB, make_corpus
 from bench.procstat import machine
@@ -63,6 +66,8 @@ class Plan:
     skip: frozenset[str]
     lead_s: float  # each link proxy starts this long before its transfer (same cut schedule)
     idle_s: float  # footprint: how long the daemon is watched idle
+    small_mb: float  # the connections figure's corpus (small documents only)
+    crossdoc_count: int  # documents in the one-office corpus
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -70,13 +75,15 @@ def make_plan(args: argparse.Namespace) -> Plan:
     corpus = args.corpus_mb if args.corpus_mb is not None else (3.0 if q else 10.0)
     corpus_3g = args.corpus_3g_mb if args.corpus_3g_mb is not None else (
         min(1.0, corpus) if q else corpus)
-    hub_n = tuple(args.hub_n) if args.hub_n else ((100, 1000) if q else (100, 1000, 5000, 10000))
+    hub_n = tuple(args.hub_n) if args.hub_n else ((100, 1000) if q else (100, 1000, 5000, 10_000))
     return Plan(q, args.seed, corpus, corpus_3g, tuple(args.profiles.split(",")), hub_n,
                 args.hub_seconds or (5.0 if q else 15.0), 32,
                 args.footprint_mb if args.footprint_mb is not None else (8.0 if q else 20.0),
                 2 if q else 3, args.probe_gap or (8.0 if q else 15.0), 2.5, 2.0,
                 frozenset(s for s in args.skip.split(",") if s), args.lead,
-                args.idle_seconds or (90.0 if q else 240.0))
+                args.idle_seconds or (90.0 if q else 240.0),
+                args.small_mb if args.small_mb is not None else 1.2,
+                args.crossdoc_count or (12 if q else 24))
 
 
 def expected_s(corpus_bytes: int, profile: str) -> float:
@@ -97,6 +104,11 @@ def _subset(files: Sequence[CorpusFile], target: int, out: Path) -> Path:
         os.link(f.path, out / f.path.name)
         total += f.size
     return out
+
+
+def _small(files: Sequence[CorpusFile], target: int, out: Path) -> Path:
+    """Hard links to the first documents of at most 200 KiB, up to about ``target`` bytes."""
+    return _subset([f for f in files if f.size <= 200 * 1024], target, out)
 
 
 def _tools(skip: frozenset[str]) -> frozenset[str]:
@@ -153,10 +165,30 @@ async def transfers(plan: Plan, work: Path, corpus: list[CorpusFile],
         say(f"{p} ({link_profile(p, True).describe()}): {size / MiB:.2f} MiB corpus, "
             f"expected ≈ {exp:.0f} s; ours capped at {plan.ours_cap:g}×, rsync/curl at "
             f"{plan.tool_cap:g}×")
+    specs += _extra_specs(plan, work, corpus, skip_tools)
     outcomes = await asyncio.gather(*(_scenario(s, s.cap_s + 120) for s in specs))
     runs = {o.name: o for o in outcomes if isinstance(o, Transfer)}
     errors = [o for o in outcomes if isinstance(o, str)]
     return runs, errors
+
+
+def _extra_specs(plan: Plan, work: Path, corpus: list[CorpusFile],
+                 skip_tools: frozenset[str]) -> list[Spec]:
+    """The connections figure (a small corpus, a cut every few seconds, ours and rsync), on
+    3g-bad when it is measured, else the first profile."""
+    p = "3g-bad" if "3g-bad" in plan.profiles else plan.profiles[0]
+    specs = []
+    if "conn" not in plan.skip:
+        cdir = _small(corpus, int(plan.small_mb * MiB), work / "corpus-small")
+        size = sum(f.stat().st_size for f in cdir.iterdir())
+        share = issue_table.SMALL_BLACKOUT_S / issue_table.SMALL_CUT_EVERY_S
+        cap = round(plan.ours_cap * size / (PROFILES[p].up_bps or 1) * 8 * (1 + share) + 30, 1)
+        for kind in ("ours", *(("rsync",) if "rsync" not in skip_tools else ())):
+            specs.append(Spec(kind, p, True, str(cdir), str(work / f"{kind}-{p}-small"),
+                              plan.seed, cap, plan.lead_s, variant=issue_table.SMALL_CUTS,
+                              cut_every_s=issue_table.SMALL_CUT_EVERY_S,
+                              blackout_s=issue_table.SMALL_BLACKOUT_S))
+    return specs
 
 
 def _git() -> str:
@@ -186,6 +218,7 @@ async def main_async(plan: Plan, out: Path, keep: bool) -> int:
     errors: list[str] = []
     hub: list[dict[str, object]] = []
     fp: dict[str, object] | None = None
+    xdoc: dict[str, object] | None = None
     try:
         say(f"{meta['mode']} run; work dir {work}")
         corpus = make_corpus(work / "corpus", seed=plan.seed, total_bytes=int(plan.corpus_mb * MiB))
@@ -194,6 +227,10 @@ async def main_async(plan: Plan, out: Path, keep: bool) -> int:
         if "transfers" not in plan.skip:
             runs, errors = await transfers(plan, work, corpus, _tools(plan.skip))
             rows += report.transfer_rows(runs, plan.profiles)
+        if "crossdoc" not in plan.skip:
+            say(f"cross-document compression on {plan.crossdoc_count} one-office documents")
+            xdoc = await asyncio.to_thread(crossdoc.run, work / "office", seed=plan.seed,
+                                           count=plan.crossdoc_count)
         if "hub" not in plan.skip:
             for n in plan.hub_n:
                 try:
@@ -220,12 +257,22 @@ async def main_async(plan: Plan, out: Path, keep: bool) -> int:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
     meta["duration_s"] = round(time.monotonic() - started, 1)
+    issue = issue_table.issue_rows(runs, plan.profiles, hub, xdoc, fp)
     _write_json(out, {
-        "meta": meta, "rows": [r.as_dict() for r in rows],
+        "meta": meta, "issue_rows": [r.as_dict() for r in issue],
+        "rows": [r.as_dict() for r in rows], "crossdoc": xdoc,
         "transfers": {k: dataclasses.asdict(v) for k, v in sorted(runs.items())},
         "hub": hub, "footprint": fp, "errors": errors})
     print(_header(meta, plan))
+    print("### Issue #10 figures: the gateway next to rsync, in this run\n")
+    print(issue_table.markdown(issue))
+    print("\n### All figures\n")
     print(report.markdown(rows))
+    accounts = ledger.accounting_markdown(
+        {k: dataclasses.asdict(v) for k, v in runs.items()})
+    if accounts:
+        print("\n### Where the bytes went (bench.ledger)\n")
+        print(accounts)
     for e in errors:
         print(f"\nERROR: {e}")
     print(f"\nraw results: {out}")
@@ -273,10 +320,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hub-seconds", type=float, help="length of each hub phase")
     ap.add_argument("--footprint-mb", type=float, help="upload size for the footprint")
     ap.add_argument("--skip", default="",
-                    help="comma list of: transfers, hub, footprint, rsync, curl, install")
+                    help="comma list of: transfers, hub, footprint, rsync, curl, install, "
+                         "conn, crossdoc")
     ap.add_argument("--probe-gap", type=float, help="seconds between Hỏa tốc probes")
     ap.add_argument("--lead", type=float, default=3.0, help="proxy start → transfer start")
     ap.add_argument("--idle-seconds", type=float, help="footprint: idle observation time")
+    ap.add_argument("--small-mb", type=float, help="connections figure: corpus (1.2)")
+    ap.add_argument("--crossdoc-count", type=int, help="one-office documents (24, quick 12)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args(argv)

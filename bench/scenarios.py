@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.baselines import RsyncDaemon, UploadServer, curl_upload, rsync_push
+from bench.ledger import Ledger
 from gateway.linkemu import PROFILES, LinkProfile, LinkProxy, LinkStats
-from gateway.sync.transport import DEFAULT_SNDBUF
+from gateway.sync.transport import DEFAULT_SNDBUF, HubClient
 from gateway.testbed import Testbed
 
 A, B = "000.00.31.H35", "000.00.32.H35"  # two communes of the sample directory
@@ -49,10 +50,22 @@ class Spec:
     lead_s: float = 3.0
     probes: tuple[str, ...] = ()  # hoatoc: files sent as Hỏa tốc while the bulk is uploading
     probe_gap_s: float = 10.0
+    variant: str = ""  # names a scenario whose link differs from the profile (see below)
+    cut_every_s: float | None = None  # instead of the profile's mean time between cuts
+    blackout_s: float | None = None  # instead of the profile's blackout
 
     @property
     def name(self) -> str:
-        return f"{self.kind}/{self.profile}" + ("" if self.cuts else "/no-cuts")
+        return (f"{self.kind}/{self.profile}" + (f"/{self.variant}" if self.variant else "")
+                + ("" if self.cuts else "/no-cuts"))
+
+    def link(self) -> LinkProfile:
+        profile = link_profile(self.profile, self.cuts)
+        if self.cuts and self.cut_every_s is not None:
+            profile = dataclasses.replace(profile, cut_every_s=self.cut_every_s)
+        if self.cuts and self.blackout_s is not None:
+            profile = dataclasses.replace(profile, blackout_s=self.blackout_s)
+        return profile
 
 
 @dataclass
@@ -99,6 +112,7 @@ class Transfer:
     attempts: int = 0
     detail: str = ""
     probes: list[Probe] = field(default_factory=list)
+    ledger: dict[str, Any] = field(default_factory=dict)  # ours: bench.ledger.Ledger.summary
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Transfer:
@@ -219,13 +233,14 @@ def _wire(result: Transfer, s0: LinkStats, s1: LinkStats) -> None:
 async def run_ours(spec: Spec) -> Transfer:
     files = corpus_files(spec.corpus_dir)
     total = sum(p.stat().st_size for p in files)
-    tb = Testbed(Path(spec.work_dir) / "province", link_profile(spec.profile, spec.cuts),
+    tb = Testbed(Path(spec.work_dir) / "province", spec.link(),
                  seed=spec.seed, wait_s=25, sndbuf=DEFAULT_SNDBUF)
     started = time.monotonic()
     await tb.start([A, B])
     try:
         await _sleep_until(started + spec.lead_s)
         proxy, client = tb.nodes[A].proxy, tb.gateway(A).client
+        ledger = _ledger(tb)
         s0, b0 = proxy.stats, tb.nodes[B].proxy.stats
         up0, blob0, frames0 = client.stats.bytes_up, client.stats.blob_bytes_up, \
             client.stats.frames_up
@@ -263,9 +278,18 @@ async def run_ours(spec: Spec) -> Transfer:
         res.frame_bytes_up, res.blob_bytes_up = st.bytes_up - up0, st.blob_bytes_up - blob0
         res.frames_up, res.max_frame = st.frames_up - frames0, st.max_frame
         res.detail = f"sync failures {st.failures}, last error {st.last_error[:120]!r}"
+        res.ledger = ledger.summary()
         return res
     finally:
         await tb.stop()
+
+
+def _ledger(tb: Testbed) -> Ledger:
+    """A ledger on gateway A's HTTP session, from now on."""
+    ledger, hub = Ledger(), tb.gateway(A).client.hub
+    if isinstance(hub, HubClient):
+        ledger.attach(hub.session)
+    return ledger
 
 
 async def _probes(spec: Spec, tb: Testbed, res: Transfer, deadline: float) -> None:
@@ -297,8 +321,7 @@ async def run_tool(spec: Spec) -> Transfer:
     total = sum(p.stat().st_size for p in files)
     server = RsyncDaemon() if spec.kind == "rsync" else UploadServer()
     async with server:
-        proxy = LinkProxy("127.0.0.1", server.port, link_profile(spec.profile, spec.cuts),
-                          seed=spec.seed)
+        proxy = LinkProxy("127.0.0.1", server.port, spec.link(), seed=spec.seed)
         started = time.monotonic()
         await proxy.start()
         try:
@@ -337,7 +360,8 @@ def _same(src: Path, dst: Path) -> bool:
 async def run(spec: Spec) -> Transfer:
     if spec.kind not in KINDS:
         raise ValueError(f"unknown scenario kind {spec.kind!r}")
-    res = await (run_ours(spec) if spec.kind in ("ours", "hoatoc") else run_tool(spec))
+    res = await (run_ours(spec) if spec.kind in ("ours", "hoatoc") else
+                 run_tool(spec))
     res.cpu_s = _cpu_s()
     return res
 

@@ -18,6 +18,7 @@ def test_bench_quick_harness_on_a_tiny_corpus(tmp_path: Path) -> None:
         [sys.executable, "-m", "bench.run", "--quick", "--corpus-mb", "0.15", "--profiles",
          "adsl", "--hub-n", "20", "--hub-seconds", "1.5", "--footprint-mb", "0.3",
          "--probe-gap", "1", "--lead", "0.5", "--idle-seconds", "0.5", "--skip", "install",
+         "--small-mb", "0.1", "--crossdoc-count", "2",
          "--out", str(out)],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
         text=True, timeout=120, check=False)
@@ -30,3 +31,11 @@ def test_bench_quick_harness_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert data["hub"][0]["n"] == 20 and data["hub"][0]["capacity"]["requests"] > 0
     assert data["footprint"]["finished"]
     assert "| Figure |" in result.stdout and "QUICK MODE" in result.stdout
+    assert {"sync", "patch"} <= set(ours["ledger"]["kinds"])
+    assert ours["ledger"]["http_total"] > ours["corpus_bytes"]
+    small = data["transfers"]["ours/adsl/small-cuts"]
+    assert small["finished"] and "rsync/adsl/small-cuts" in data["transfers"]
+    assert data["crossdoc"]["level_3"]["files"] == 2
+    figures = {r["figure"].split(",")[0] for r in data["issue_rows"]}
+    assert len(figures) >= 8, figures  # every figure of the issue has its row
+    assert "| Gateway | rsync | Goal |" in result.stdout

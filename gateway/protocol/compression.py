@@ -105,33 +105,8 @@ class SyncCompressor:
                    max_in: int = MAX_COMPRESSED_BODY) -> bytes:
         """The content of the single zstd frame ``data``, never allocating more than max_out."""
         zdict = self._dict(dict_id)
-        if len(data) > max_in:
-            raise BodyTooLarge(f"compressed body over {max_in} bytes")
-        if not data.startswith(_ZSTD_MAGIC):
-            raise CompressionError("body is not a zstd frame")
-        try:
-            params = zstandard.get_frame_parameters(data)
-        except zstandard.ZstdError:
-            raise CompressionError("corrupt zstd frame header") from None
-        if params.content_size >= zstandard.CONTENTSIZE_ERROR:
-            raise CompressionError("zstd frame does not declare its content size")
-        if params.content_size > max_out:
-            raise BodyTooLarge(f"decompressed body over {max_out} bytes")
-        if params.window_size > MAX_ZSTD_WINDOW:  # one-shot decoding ignores max_window_size
-            raise CompressionError("zstd frame window too large")
-        expected = zdict.dict_id() if zdict is not None else 0
-        if params.dict_id not in (0, expected):
-            raise CompressionError("body compressed with another dictionary")
-        try:
-            dctx = zstandard.ZstdDecompressor(dict_data=zdict, max_window_size=MAX_ZSTD_WINDOW)
-            out = dctx.decompress(
-                data, max_output_size=params.content_size, allow_extra_data=False
-            )
-        except zstandard.ZstdError:
-            raise CompressionError("corrupt zstd body") from None
-        if len(out) != params.content_size:  # zstd checks this too; cheap to be sure
-            raise CompressionError("zstd body size differs from its header")
-        return out
+        return inflate_frame(data, zdict, zdict.dict_id() if zdict is not None else 0,
+                             max_out=max_out, max_in=max_in)
 
     def _dict(self, dict_id: int) -> zstandard.ZstdCompressionDict | None:
         if dict_id == 0:
@@ -140,6 +115,43 @@ class SyncCompressor:
             return self._dicts[dict_id]
         except KeyError:
             raise CompressionError(f"unknown dictionary {dict_id}") from None
+
+
+def inflate_frame(data: bytes, zdict: zstandard.ZstdCompressionDict | None, dict_id: int, *,
+                  max_out: int, max_in: int) -> bytes:
+    """The content of the single zstd frame ``data``, compressed with ``zdict`` (or none).
+
+    The hostile-input rules shared by every zstd decoder of the protocol: at most ``max_in``
+    bytes in, one frame that declares a non-zero content size, that size checked against
+    ``max_out`` before anything is allocated, the window bounded, no other dictionary id than
+    ``dict_id`` (or none written), and nothing after the frame.
+    """
+    if len(data) > max_in:
+        raise BodyTooLarge(f"compressed body over {max_in} bytes")
+    if not data.startswith(_ZSTD_MAGIC):
+        raise CompressionError("body is not a zstd frame")
+    try:
+        params = zstandard.get_frame_parameters(data)
+    except zstandard.ZstdError:
+        raise CompressionError("corrupt zstd frame header") from None
+    if params.content_size >= zstandard.CONTENTSIZE_ERROR:
+        raise CompressionError("zstd frame does not declare its content size")
+    if params.content_size == 0:  # zstandard returns b"" for it without reading the frame,
+        raise CompressionError("empty zstd frame")  # so a damaged frame could pass; none is sent
+    if params.content_size > max_out:
+        raise BodyTooLarge(f"decompressed body over {max_out} bytes")
+    if params.window_size > MAX_ZSTD_WINDOW:  # one-shot decoding ignores max_window_size
+        raise CompressionError("zstd frame window too large")
+    if params.dict_id not in (0, dict_id):
+        raise CompressionError("body compressed with another dictionary")
+    try:
+        dctx = zstandard.ZstdDecompressor(dict_data=zdict, max_window_size=MAX_ZSTD_WINDOW)
+        out = dctx.decompress(data, max_output_size=params.content_size, allow_extra_data=False)
+    except zstandard.ZstdError:
+        raise CompressionError("corrupt zstd body") from None
+    if len(out) != params.content_size:  # zstd checks this too; cheap to be sure
+        raise CompressionError("zstd body size differs from its header")
+    return out
 
 
 @functools.cache

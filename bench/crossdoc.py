@@ -1,0 +1,112 @@
+"""Cross-document compression on one office's born-digital PDFs: bytes and CPU.
+
+    python -m bench.crossdoc [--count 24] [--seed 1] [--general-mb 10]
+
+Each document is compressed the way the uploader sends it (independent frames of
+``--frame-kib``), once on its own (what the frames do today) and once against a dictionary
+made of the previous document of the same office that the hub holds verified
+(:mod:`gateway.protocol.crossdoc`); the first document has no reference and goes alone. The
+floor is everything compressed together in one long-window zstd stream. CPU is this process's
+time per MB of documents, the dictionary's preparation included; a Raspberry Pi is several
+times slower (docs/benchmarks.md). ``--general-mb`` measures the same on the general corpus
+of bench.corpus (scans and documents of many offices) for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import zstandard
+
+from bench.corpus import CorpusFile, MiB, make_corpus, make_office_corpus
+from gateway.protocol.crossdoc import XDOC_LEVEL, Candidate, CrossDocCodec, choose_reference
+from gateway.protocol.limits import FRAME_ZSTD_LEVEL, MAX_FRAME_RAW
+
+PDF = "application/pdf"
+LEVELS = (3, 9, 19)  # the frames' level (3), a middle one, the slowest
+
+
+def _frames(data: bytes, size: int) -> list[bytes]:
+    return [data[i:i + size] for i in range(0, len(data), size)] or [b""]
+
+
+def _sent(raw: bytes, packed: bytes) -> int:
+    """What a frame costs: compressed only when that saves 5 %, as the frame encoder does."""
+    return len(packed) if len(packed) * 20 < len(raw) * 19 else len(raw)
+
+
+def measure(files: Sequence[CorpusFile], *, frame: int = 32 * 1024,
+            level: int = XDOC_LEVEL) -> dict[str, float | int]:
+    """Bytes ÷ corpus per file, with the previous file as dictionary, and together; CPU."""
+    total = sum(f.size for f in files)
+    alone = zstandard.ZstdCompressor(level=FRAME_ZSTD_LEVEL, write_content_size=True)
+    per_file = with_dict = 0
+    held: list[Candidate] = []
+    cpu_c = cpu_d = 0.0
+    for i, f in enumerate(files):
+        data = f.path.read_bytes()
+        per_file += sum(_sent(c, alone.compress(c)) for c in _frames(data, frame))
+        ref = choose_reference(held, PDF)
+        t0 = time.process_time()
+        if ref is None:
+            packed = [alone.compress(c) for c in _frames(data, frame)]
+            codec = None
+        else:
+            base = next(h for h in files if h.sha256 == ref.sha256).path.read_bytes()
+            codec = CrossDocCodec(ref, base[:ref.length], level=level)
+            packed = [codec.compress(c) for c in _frames(data, frame)]
+        t1 = time.process_time()
+        if codec is not None:
+            assert b"".join(codec.decompress(p, max_out=MAX_FRAME_RAW) for p in packed) == data
+        cpu_c, cpu_d = cpu_c + t1 - t0, cpu_d + time.process_time() - t1
+        with_dict += sum(_sent(c, p) for c, p in zip(_frames(data, frame), packed, strict=True))
+        held.append(Candidate(f.sha256, f.size, PDF, verified_ms=i))
+    params = zstandard.ZstdCompressionParameters.from_level(19, window_log=27,
+                                                            enable_ldm=True)
+    together = len(zstandard.ZstdCompressor(compression_params=params).compress(
+        b"".join(f.path.read_bytes() for f in files)))
+    mb = total / 1e6
+    return {"files": len(files), "bytes": total, "frame": frame, "level": level,
+            "per_file": round(per_file / total, 3), "with_dict": round(with_dict / total, 3),
+            "together": round(together / total, 3),
+            "cpu_compress_s_per_mb": round(cpu_c / mb, 3),
+            "cpu_decompress_s_per_mb": round(cpu_d / mb, 3)}
+
+
+def run(work: Path, *, seed: int, count: int, frame: int = 32 * 1024) -> dict[str, object]:
+    files = make_office_corpus(work, seed=seed, count=count)
+    digest = hashlib.sha256(b"".join(f.sha256.encode() for f in files)).hexdigest()[:12]
+    return {"seed": seed, "corpus_digest": digest,
+            **{f"level_{lv}": measure(files, frame=frame, level=lv)
+               for lv in LEVELS}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.crossdoc", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=24)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--frame-kib", type=int, default=32)
+    ap.add_argument("--general-mb", type=float, help="also the general corpus of this size")
+    args = ap.parse_args(argv)
+    frame = args.frame_kib * 1024
+    with tempfile.TemporaryDirectory(prefix="crossdoc-") as tmp:
+        out: dict[str, object] = {"office": run(Path(tmp) / "office", seed=args.seed,
+                                                count=args.count, frame=frame)}
+        if args.general_mb:
+            files = make_corpus(Path(tmp) / "general", seed=args.seed,
+                                total_bytes=int(args.general_mb * MiB))
+            out["general"] = {f"level_{lv}": measure(files, frame=frame, level=lv)
+                              for lv in LEVELS}
+        print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""Cross-document compression: a blob compressed against an earlier blob both ends hold.
+
+Why: born-digital PDFs from one office repeat the same embedded fonts, logo and letterhead.
+Each file alone barely compresses (its streams are already deflated), yet most of the second
+file is bytes the hub already has. A zstd raw-content dictionary made of the start of an
+earlier blob of the same sender lets the encoder point back into those bytes instead of
+sending them again.
+
+Only the name of the reference travels (:class:`Reference`: its sha256 and how many of its
+first bytes form the dictionary). The receiver uses it only for a blob it holds *verified*,
+and builds the same dictionary from its own copy; a frame made against other content fails
+its checksum. Decoding follows the hostile-input rules of
+:func:`gateway.protocol.compression.inflate_frame` (declared size checked before allocating,
+bounded window, nothing after the frame).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import zstandard
+
+from gateway.protocol.compression import CompressionError, inflate_frame
+from gateway.protocol.limits import MAX_COMPRESSED_BODY
+
+# Not on the wire yet (docs/benchmarks.md measures the codec offline): these move to limits.py,
+# with their rows in docs/protocol.md, when a blob upload can name a reference.
+MAX_XDOC_DICT = 2**20  # bytes of the reference made into the dictionary (within one window)
+MIN_XDOC_REF = 4 * 1024  # a smaller reference cannot hold a template worth pointing back to
+XDOC_LEVEL = 3  # bench.crossdoc: levels 9 and 19 gain < 1 % more, at 1.5 and 6 times the CPU
+MAX_XDOC_HEADER = 80  # "<sha256 hex>:<length>" is 64 + 1 + 7
+
+_REF = re.compile(r"([0-9a-f]{64}):([1-9][0-9]{0,7})")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The dictionary: the first ``length`` bytes of the blob ``sha256``."""
+
+    sha256: str
+    length: int
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
+            raise ValueError("reference digest must be 64 lowercase hex digits")
+        if not MIN_XDOC_REF <= self.length <= MAX_XDOC_DICT:
+            raise ValueError(f"reference length must be within {MIN_XDOC_REF}…{MAX_XDOC_DICT}")
+
+    def header(self) -> str:
+        """The value that names this reference on the wire, ``<sha256>:<length>``."""
+        return f"{self.sha256}:{self.length}"
+
+    @classmethod
+    def parse(cls, value: str) -> Reference:
+        """A reference from its header value; anything else is a CompressionError."""
+        match = _REF.fullmatch(value) if len(value) <= MAX_XDOC_HEADER else None
+        if match is None:
+            raise CompressionError("malformed dictionary reference")
+        try:
+            return cls(match.group(1), int(match.group(2)))
+        except ValueError as exc:
+            raise CompressionError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An earlier blob of the same sender, as the sender knows it."""
+
+    sha256: str
+    size: int
+    media_type: str
+    verified_ms: int | None  # when the hub confirmed it holds the blob verified; None: not yet
+
+
+def choose_reference(candidates: Iterable[Candidate], media_type: str,
+                     exclude: str = "") -> Reference | None:
+    """The most recently hub-verified earlier blob of the same media type, if big enough.
+
+    Same media type because a PDF shares nothing with a spreadsheet; the most recent because
+    an office's template drifts slowly (a new logo, a new signer) and the newest is nearest.
+    """
+    usable = [c for c in candidates if c.verified_ms is not None and c.sha256 != exclude
+              and c.media_type == media_type and c.size >= MIN_XDOC_REF]
+    if not usable:
+        return None
+    best = max(usable, key=lambda c: (c.verified_ms, c.sha256))
+    return Reference(best.sha256, min(best.size, MAX_XDOC_DICT))
+
+
+class CrossDocCodec:
+    """Compresses and decompresses blobs (or frames of them) against one reference.
+
+    ``content`` must be the first ``reference.length`` bytes of the referenced blob, read
+    from a copy the caller has verified against its digest.
+    """
+
+    def __init__(self, reference: Reference, content: bytes, *, level: int = XDOC_LEVEL) -> None:
+        if len(content) != reference.length:
+            raise ValueError("dictionary content does not have the reference's length")
+        self.reference = reference
+        self._dict = zstandard.ZstdCompressionDict(
+            content, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        self._dict.precompute_compress(level=level)
+        self._level = level
+
+    def compress(self, data: bytes) -> bytes:
+        cctx = zstandard.ZstdCompressor(level=self._level, dict_data=self._dict,
+                                        write_content_size=True, write_checksum=True,
+                                        write_dict_id=False)
+        return cctx.compress(data)
+
+    def decompress(self, data: bytes, *, max_out: int,
+                   max_in: int = MAX_COMPRESSED_BODY) -> bytes:
+        """The content of the single zstd frame ``data``, never allocating more than max_out.
+
+        Raw-content dictionaries carry no id, so a frame made against other content is
+        caught by its checksum (a CompressionError), not by the frame header.
+        """
+        return inflate_frame(data, self._dict, 0, max_out=max_out, max_in=max_in)
