@@ -11,7 +11,9 @@ import threading
 from collections.abc import Sequence
 
 from gateway.cli import admin, documents, hub
+from gateway.cli.doc_view import candidate_lines
 from gateway.cli.parser import build_parser
+from gateway.cli.table import terminal_width
 from gateway.model import Refused, ui_language
 from gateway.model.errors import (
     identity_damaged,
@@ -22,12 +24,15 @@ from gateway.model.errors import (
 )
 from gateway.model.safe_text import safe_text
 from gateway.services.documents import mark, retry
+from gateway.services.lookup import AmbiguousId, resolved_id
 from gateway.services.send import SendRequest
 
 __all__ = ["build_parser", "main"]
 
 
 async def _dispatch(args: argparse.Namespace, lang: str) -> int:
+    if getattr(args, "doc_id", None) is not None:  # a unique prefix names the document
+        args.doc_id = await resolved_id(args.data, args.doc_id)
     match args.command:
         case "init":
             await admin.init(args.data, args.agency, args.hub, args.directory, args.token)
@@ -110,6 +115,11 @@ def _run(args: argparse.Namespace, lang: str) -> int:
         code = asyncio.run(_dispatch(args, lang))
         sys.stdout.flush()  # a closed pipe shows up here, while it can still be handled
         return code
+    except AmbiguousId as exc:
+        _say(exc.text(lang))
+        for line in candidate_lines(exc, lang, terminal_width()):
+            print(line, file=sys.stderr)
+        return 2
     except Refused as exc:
         _say(exc.text(lang))
         return 1

@@ -11,12 +11,12 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from gateway.model import Urgency, envelope_to_dict
+from gateway.model import envelope_to_dict
 from gateway.model.envelope_codec import Plain
 from gateway.model.safe_text import safe_json
 from gateway.model.safe_text import safe_text as s
 from gateway.services.admin import BoxStatus, ScrubResult
-from gateway.services.labels import business_label, state_label, summary_state
+from gateway.services.labels import summary_state
 from gateway.services.link import link_head
 from gateway.services.signatures import AttachmentVerdict
 from gateway.signing.wording import headline
@@ -29,10 +29,6 @@ def emit_json(value: object) -> None:
 
 def fmt_ms(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _urgency(urgency: Urgency, lang: str) -> str:
-    return urgency.label_en if lang == "en" else urgency.label_vi
 
 
 def doc_json(doc: Doc, lang: str, events: list[EventRow] | None = None) -> dict[str, Plain]:
@@ -56,15 +52,6 @@ def doc_json(doc: Doc, lang: str, events: list[EventRow] | None = None) -> dict[
             for e in events
         ]
     return out
-
-
-def doc_summary_line(doc: Doc, lang: str) -> str:
-    env = doc.envelope
-    arrow = "→" if doc.direction == "out" else "←"
-    peer = s(",".join(env.recipients) if doc.direction == "out" else env.sender)
-    return (f"{s(env.id)}  {arrow} {peer[:40]:<40}  {s(env.code)[:24]:<24}  "
-            f"{_urgency(env.urgency, lang):<12}  {s(env.subject)[:50]}  "
-            f"[{summary_state(doc, lang)}]")
 
 
 def signatures_json(items: list[AttachmentVerdict]) -> list[Plain]:
@@ -91,39 +78,6 @@ def signature_lines(items: list[AttachmentVerdict], lang: str, *,
     if not any(v.attachment.is_pdf for v in items) and not pdf_only:
         lines.append("No PDF attachment to check" if en else "Không có tệp PDF nào để kiểm tra")
     return lines
-
-
-def doc_text(doc: Doc, events: list[EventRow], lang: str = "vi",
-             verdicts: list[AttachmentVerdict] | None = None) -> str:
-    env = doc.envelope
-    en = lang == "en"
-    lines = [
-        f"{'Document' if en else 'Văn bản'}: {s(env.id)}",
-        f"{'Number' if en else 'Số/ký hiệu'}: {s(env.code)}",
-        f"{'Type' if en else 'Loại'}: {s(env.doc_type)}",
-        f"{'Subject' if en else 'Trích yếu'}: {s(env.subject)}",
-        f"{'From' if en else 'Nơi gửi'}: {s(env.sender)}",
-        f"{'To' if en else 'Nơi nhận'}: {s(', '.join(env.recipients))}",
-        f"{'Urgency' if en else 'Độ khẩn'}: {_urgency(env.urgency, lang)}",
-        f"{'Issued' if en else 'Ngày ban hành'}: {env.issue_date.isoformat()}",
-        f"{'Due' if en else 'Hạn xử lý'}: {env.due_date.isoformat() if env.due_date else '-'}",
-        f"{'State' if en else 'Trạng thái'}: {summary_state(doc, lang)}",
-        *([f"edXML: {business}"] if (business := business_label(doc, lang)) else []),
-        "",
-        f"{'Attachments' if en else 'Tệp đính kèm'}:",
-    ]
-    lines += [f"  {s(a.name)}  {a.size} B  sha256 {s(a.sha256)}" for a in env.attachments]
-    sig_lines = signature_lines(verdicts or [], lang)
-    if sig_lines:
-        lines += ["", f"{'Digital signatures' if en else 'Chữ ký số'}:"]
-        lines += [f"  {line}" for line in sig_lines]
-    if doc.deliveries:
-        lines += ["", f"{'Deliveries' if en else 'Tình trạng từng nơi nhận'}:"]
-        lines += [f"  {s(d.recipient)}  {state_label(d.state, lang)}  {fmt_ms(d.updated_ms)}"
-                  + (" (recall pending)" if d.recall_pending else "") for d in doc.deliveries]
-    lines += ["", f"{'History' if en else 'Lịch sử'}:"]
-    lines += [f"  {fmt_ms(e.at_ms)}  {s(e.actor):<8} {s(e.kind)}  {s(e.detail)}" for e in events]
-    return "\n".join(lines)
 
 
 def status_text(st: BoxStatus, lang: str) -> str:
