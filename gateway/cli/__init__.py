@@ -14,7 +14,7 @@ from gateway.cli import admin, documents, hub
 from gateway.cli.doc_view import candidate_lines
 from gateway.cli.parser import build_parser
 from gateway.cli.table import terminal_width
-from gateway.model import Refused, ui_language
+from gateway.model import Problem, Refused, ui_language
 from gateway.model.errors import (
     identity_damaged,
     is_utf8,
@@ -28,6 +28,8 @@ from gateway.services.lookup import AmbiguousId, resolved_id
 from gateway.services.send import SendRequest
 
 __all__ = ["build_parser", "main"]
+
+_STOPPED = Problem("stopped", "Đã dừng theo yêu cầu.", "Stopped at your request.")
 
 
 async def _dispatch(args: argparse.Namespace, lang: str) -> int:
@@ -128,7 +130,8 @@ def _run(args: argparse.Namespace, lang: str) -> int:
         # /dev/null so the interpreter's final flush does not fail a second time.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C before a command set up its own handling of it
+        _say(_STOPPED.text(lang))
         return 130
     except Exception as exc:
         if os.environ.get("GATEWAY_DEBUG"):

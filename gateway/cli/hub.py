@@ -56,6 +56,8 @@ async def demo(data: str | None, profile: str, seed: int, once: bool, scale: flo
             tempfile.TemporaryDirectory(prefix="gateway-demo-")))
         result = await demo_run.run(root, link, seed, sys.stdout, once=once, stop=stop,
                                     scale=scale, lang=lang)
+    if result.stopped:
+        return 130  # stopped by the person running it (Ctrl-C), as a shell reports SIGINT
     return 0 if result.ok else 1
 
 
