@@ -33,7 +33,7 @@ def _t(lang: str, vi: str, en: str) -> str:
 
 
 def fmt_bytes(n: int) -> str:
-    """At most 4 characters: 812K, 1.5M, 37M, 2.1G."""
+    """At most 4 characters below 1 TB: 812K, 1.5M, 37M, 2.1G, 37G."""
     if n < 1000 * 1024:
         return f"{n // 1024}K"
     mb = n / 2**20
@@ -41,7 +41,8 @@ def fmt_bytes(n: int) -> str:
         return f"{mb:.1f}M"
     if mb < 999.5:
         return f"{mb:.0f}M"
-    return f"{mb / 1024:.1f}G"
+    gb = mb / 1024
+    return f"{gb:.1f}G" if gb < 9.95 else f"{gb:.0f}G"
 
 
 def _cell_width() -> int:
