@@ -95,8 +95,9 @@ class Demo:
         files = await asyncio.to_thread(write_samples, self.root / "samples", self.seed, 11,
                                         scale=self.scale)
         a, b, c = COMMUNES
-        plan = [(COMMUNES[i % 3], (COMMUNES[(i + 1) % 3],), path, "thuong")
-                for i, path in enumerate(files[:9])]  # bulk, each commune to the next
+        plan: list[tuple[str, tuple[str, ...], Path, str]] = [
+            (COMMUNES[i % 3], (COMMUNES[(i + 1) % 3],), path, "thuong")
+            for i, path in enumerate(files[:9])]  # bulk, each commune to the next
         plan += [(b, (a, c), files[9], "khan"),  # broadcast to every other commune
                  (c, (a, b), files[10], "thuong")]
         for sender, to, path, urgency in plan:
