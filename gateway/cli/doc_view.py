@@ -93,10 +93,21 @@ def _field(label: str, value: str, width: int) -> list[str]:
     return [head + lines[0], *(indent + line for line in lines[1:])]
 
 
+_HUB_RECEIPTS = ("at_hub", "delivered")  # written by the hub, about one recipient (the actor)
+
+
 def _event_line(e: EventRow, directory: Mapping[str, Agency], lang: str, width: int) -> list[str]:
-    what = f"{fmt_time(e.at_ms)}  {actor_label(e.actor, directory, lang)}: {event_label(e, lang)}"
+    if e.kind in _HUB_RECEIPTS:
+        who = actor_label("hub", directory, lang)
+        what = f"{event_label(e, lang)} → {agency_label(directory, e.actor)}"
+    else:
+        who, what = actor_label(e.actor, directory, lang), event_label(e, lang)
+    what = f"{fmt_time(e.at_ms)}  {who}: {what}"
     detail = "" if e.kind == "queued" else s(e.detail)  # "N recipients": listed above already
-    return _field("  " + what, detail, width) if detail else ["  " + what]
+    if detail:
+        return _field("  " + what, detail, width)
+    first, *rest = wrap(what, width - 4)
+    return [f"  {first}", *(f"    {line}" for line in rest)]
 
 
 def doc_text(doc: Doc, events: list[EventRow], lang: str = "vi",

@@ -9,8 +9,9 @@ are dropped, and the flexible column (the subject) takes what is left; a cut cel
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
+import sys
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,8 +78,17 @@ def wrap(text: str, width: int) -> list[str]:
 
 
 def terminal_width() -> int:
-    """The terminal's width (``COLUMNS`` wins); 100 when the output is not a terminal."""
-    return shutil.get_terminal_size((100, 24)).columns
+    """The terminal's width: ``COLUMNS`` when set, else the terminal's that standard output,
+    error or input is (``gateway list | less`` still fits the screen), else 100."""
+    if (columns := os.environ.get("COLUMNS", "")).isdigit() and int(columns) > 0:
+        return int(columns)
+    for stream in (sys.__stdout__, sys.__stderr__, sys.__stdin__):
+        try:
+            if stream is not None:
+                return os.get_terminal_size(stream.fileno()).columns or 100
+        except (OSError, ValueError):
+            continue
+    return 100
 
 
 _COUNT_TAIL = re.compile(r" \+\d+$")
