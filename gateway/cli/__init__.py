@@ -146,7 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Paths given on the command line may hold bytes that are not UTF-8; print them back
         # as they came instead of failing on them.
         sys.stdout.reconfigure(errors="surrogateescape")
-    code = _run(build_parser().parse_args(argv), ui_language())
+    lang = ui_language()
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the command starts
+        _say(_STOPPED.text(lang))
+        return 130
+    code = _run(args, lang)
     if code != 0 and any(t.is_alive() and not t.daemon for t in threading.enumerate()
                          if t is not threading.main_thread()):
         # Last resort: a worker thread left behind by a failure (an unclosed database

@@ -199,13 +199,12 @@ def format_stopped(r: DemoResult, lang: str) -> str:
 
     intact = (_t("đều nguyên vẹn (sha256 khớp)", "all intact (sha256 match)") if r.ok
               else _t("CÓ VĂN BẢN HỎNG", "SOME DOCUMENTS DAMAGED"))
-    return "\n".join([
-        "",
-        _t(f"Đã dừng theo yêu cầu sau {r.elapsed_s:.1f} s, trước khi chuyển xong.",
-           f"Stopped at your request after {r.elapsed_s:.1f} s, before the end."),
-        _t(f"  Đã đến: {r.arrived}/{r.deliveries} lượt nhận, {intact}.",
-           f"  Arrived: {r.arrived}/{r.deliveries} deliveries, {intact}."),
-    ])
+    lines = ["", _t(f"Đã dừng theo yêu cầu sau {r.elapsed_s:.1f} s, trước khi chuyển xong.",
+                    f"Stopped at your request after {r.elapsed_s:.1f} s, before the end.")]
+    if r.deliveries:
+        lines.append(_t(f"  Đã đến: {r.arrived}/{r.deliveries} lượt nhận, {intact}.",
+                        f"  Arrived: {r.arrived}/{r.deliveries} deliveries, {intact}."))
+    return "\n".join(lines)
 
 
 def format_summary(r: DemoResult, lang: str) -> str:
