@@ -9,10 +9,9 @@ neither reach the terminal nor break a row onto a second line.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
 
-from gateway.cli.render import signature_lines
-from gateway.cli.table import Column, cell_width, clip, fit, wrap
+from gateway.cli.render import fmt_day, fmt_size, fmt_time, signature_lines
+from gateway.cli.table import Column, clip, field_lines, fit, wrap
 from gateway.model import Agency
 from gateway.model.safe_text import safe_text as s
 from gateway.services.labels import (
@@ -28,24 +27,7 @@ from gateway.services.lookup import AmbiguousId
 from gateway.services.signatures import AttachmentVerdict
 from gateway.store.local import Doc, EventRow
 
-__all__ = ["candidate_lines", "doc_table", "doc_text", "fmt_day", "fmt_time"]
-
-
-def fmt_day(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else "—"
-
-
-def fmt_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 2**20:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / 2**20:.1f} MB"
-
-
-def fmt_time(ms: int) -> str:
-    """The box's local wall time, day first as Vietnamese offices write it."""
-    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%d/%m/%Y %H:%M")
+__all__ = ["candidate_lines", "doc_table", "doc_text"]
 
 
 def _peer(doc: Doc, directory: Mapping[str, Agency], arrow: bool) -> str:
@@ -82,17 +64,6 @@ def doc_table(docs: list[Doc], directory: Mapping[str, Agency], prefix: int, lan
     return fit(columns, rows, width, gap=2 if width >= 120 else 1)
 
 
-def _field(label: str, value: str, width: int) -> list[str]:
-    """``label: value``, a long value wrapped under itself; a label too long to leave room
-    (a hostile agency or file name) is wrapped too, with its value on the lines below."""
-    head = f"{label}: "
-    if cell_width(head) > width // 2:
-        return [*wrap(head.rstrip(), width), *("    " + line for line in wrap(value, width - 4))]
-    indent = " " * cell_width(head)
-    lines = wrap(value, width - len(indent))
-    return [head + lines[0], *(indent + line for line in lines[1:])]
-
-
 _HUB_RECEIPTS = ("at_hub", "delivered")  # written by the hub, about one recipient (the actor)
 
 
@@ -105,7 +76,7 @@ def _event_line(e: EventRow, directory: Mapping[str, Agency], lang: str, width: 
     what = f"{fmt_time(e.at_ms)}  {who}: {what}"
     detail = "" if e.kind == "queued" else s(e.detail)  # "N recipients": listed above already
     if detail:
-        return _field("  " + what, detail, width)
+        return field_lines("  " + what, detail, width)
     first, *rest = wrap(what, width - 4)
     return [f"  {first}", *(f"    {line}" for line in rest)]
 
@@ -132,7 +103,7 @@ def doc_text(doc: Doc, events: list[EventRow], lang: str = "vi",
     ]
     if business := business_label(doc, lang):
         fields.append(("edXML", business))
-    lines = [line for label, value in fields for line in _field(label, value, width)]
+    lines = [line for label, value in fields for line in field_lines(label, value, width)]
     lines += ["", f"{'Attachments' if en else 'Tệp đính kèm'}:"]
     for a in env.attachments:
         lines += [f"  {line}" for line in wrap(f"{s(a.name)} ({fmt_size(a.size)})", width - 2)]
@@ -143,7 +114,7 @@ def doc_text(doc: Doc, events: list[EventRow], lang: str = "vi",
     if doc.deliveries:
         lines += ["", f"{'Deliveries' if en else 'Tình trạng từng nơi nhận'}:"]
         recall = " (recall pending)" if en else " (đang chờ thu hồi)"
-        lines += [line for d in doc.deliveries for line in _field(
+        lines += [line for d in doc.deliveries for line in field_lines(
             f"  {agency_label(names, d.recipient)}",
             f"{state_label(d.state, lang)}{recall if d.recall_pending else ''}, "
             f"{fmt_time(d.updated_ms)}", width)]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import date, datetime
 
+from gateway.cli.table import field_lines, wrap
 from gateway.model import envelope_to_dict
 from gateway.model.envelope_codec import Plain
 from gateway.model.safe_text import safe_json
@@ -27,8 +28,21 @@ def emit_json(value: object) -> None:
     sys.stdout.write(safe_json(value) + "\n")
 
 
-def fmt_ms(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+def fmt_day(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else "—"
+
+
+def fmt_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 2**20:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 2**20:.1f} MB"
+
+
+def fmt_time(ms: int) -> str:
+    """The box's local wall time, day first as Vietnamese offices write it."""
+    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%d/%m/%Y %H:%M")
 
 
 def doc_json(doc: Doc, lang: str, events: list[EventRow] | None = None) -> dict[str, Plain]:
@@ -80,12 +94,14 @@ def signature_lines(items: list[AttachmentVerdict], lang: str, *,
     return lines
 
 
-def status_text(st: BoxStatus, lang: str) -> str:
+def status_text(st: BoxStatus, lang: str, agency: str | None = None, width: int = 100) -> str:
+    """The box in plain words; ``agency`` is its name as the directory gives it (the code
+    when not given), each line wrapped to ``width``."""
     en = lang == "en"
     counts, sync = st.counts, st.sync
     last = sync.last_sync_ms
     lines = [
-        f"{'Agency' if en else 'Cơ quan'}: {st.config.agency}",
+        f"{'Agency' if en else 'Cơ quan'}: {agency or st.config.agency}",
         f"{'Hub' if en else 'Máy chủ tỉnh'}: {st.config.hub or '-'}",
         f"{'Waiting to send' if en else 'Chờ gửi'}: {counts['outbound_pending']}",
         f"{'At hub, awaiting delivery' if en else 'Đã lên tỉnh, chờ chuyển'}: "
@@ -96,7 +112,7 @@ def status_text(st: BoxStatus, lang: str) -> str:
         f" (+{counts['inbound_downloading']} {'downloading' if en else 'đang tải'})",
         f"{'Link' if en else 'Kết nối'}: {link_head(st.link, st.now_ms, lang)}",
         f"{'Last sync' if en else 'Đồng bộ lần cuối'}: "
-        f"{fmt_ms(last) if last else ('never' if en else 'chưa')}",
+        f"{fmt_time(last) if last else ('never' if en else 'chưa')}",
         f"{'Disk free' if en else 'Dung lượng trống'}: {st.disk_free // 2**20} MB",
     ]
     if sync.last_error:
@@ -120,7 +136,12 @@ def status_text(st: BoxStatus, lang: str) -> str:
         label = ("Damaged attachments that only the original file can replace" if en
                  else "Tệp đính kèm hỏng, chỉ thay được bằng tệp gốc")
         lines.append(f"{label}: {counts['blobs_lost']}")
-    return "\n".join(lines)
+    return "\n".join(out for line in lines for out in _fitted(line, width))
+
+
+def _fitted(line: str, width: int) -> list[str]:
+    label, colon, value = line.partition(": ")
+    return field_lines(label, value, width) if colon else wrap(line, width)
 
 
 def scrub_lines(result: ScrubResult, lang: str) -> list[str]:

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Column", "cell_width", "clip", "fit", "terminal_width", "wrap"]
+__all__ = ["Column", "cell_width", "clip", "field_lines", "fit", "terminal_width", "wrap"]
 
 ELLIPSIS = "…"
 
@@ -75,6 +75,20 @@ def wrap(text: str, width: int) -> list[str]:
     if line or not lines:
         lines.append(line)
     return lines
+
+
+def field_lines(label: str, value: str, width: int) -> list[str]:
+    """``label: value`` on one line when it fits; else the value wrapped under itself, or,
+    when the label leaves no room (a hostile agency or file name), the label wrapped too and
+    the value on the lines below it."""
+    head = f"{label}: "
+    if cell_width(head + value) <= width:
+        return [head + value]
+    if cell_width(head) > width // 2:
+        return [*wrap(head.rstrip(), width), *("    " + line for line in wrap(value, width - 4))]
+    indent = " " * cell_width(head)
+    lines = wrap(value, width - len(indent))
+    return [head + lines[0], *(indent + line for line in lines[1:])]
 
 
 def terminal_width() -> int:
