@@ -187,6 +187,8 @@ def test_a_unique_prefix_names_a_document_everywhere(box: Path, tmp_path: Path) 
     # Its attachment has the bytes of the file the box sent, so the blob store holds it.
     assert gw("export", "--data", str(box), prefix, "--to", str(out)).returncode == 0
     assert [p.name for p in out.iterdir()] == ["cv.pdf"]
+    outbound = gw("mark", "--data", str(box), printed[0], "--status", "03")
+    assert outbound.returncode == 1 and "Chỉ ghi trạng thái cho văn bản đến" in outbound.stderr
     marked = gw("mark", "--data", str(box), prefix, "--status", "05")
     assert marked.returncode == 0, marked.stderr
     assert json.loads(gw("show", "--data", str(box), prefix, "--json").stdout)[
