@@ -92,11 +92,11 @@ def field_lines(label: str, value: str, width: int) -> list[str]:
 
 
 def terminal_width() -> int:
-    """The terminal's width: ``COLUMNS`` when set, else the terminal's that standard output,
-    error or input is (``gateway list | less`` still fits the screen), else 100."""
+    """The terminal's width: ``COLUMNS`` when set, else that of the terminal standard output
+    or error is (``gateway list | less`` still fits the screen), else 100."""
     if (columns := os.environ.get("COLUMNS", "")).isdigit() and int(columns) > 0:
         return int(columns)
-    for stream in (sys.__stdout__, sys.__stderr__, sys.__stdin__):
+    for stream in (sys.__stdout__, sys.__stderr__):
         try:
             if stream is not None:
                 return os.get_terminal_size(stream.fileno()).columns or 100
