@@ -1,4 +1,5 @@
-"""The ``gateway`` command. Exit codes: 0 ok, 2 usage, 1 refused or failed (reason on stderr)."""
+"""The ``gateway`` command. Exit codes: 0 ok, 2 usage, 1 refused or failed (reason on stderr),
+130 stopped with Ctrl-C."""
 
 from __future__ import annotations
 
