@@ -235,6 +235,15 @@ def test_due_as_clerks_write_it(gw_dir: Path, tmp_path: Path) -> None:
         assert refused.returncode == 1 and refused.stderr == f"gateway: {words}\n"
 
 
+def test_a_damaged_directory_shows_codes_not_nothing(gw_dir: Path) -> None:
+    asyncio.run(_seed(gw_dir, [(envelope(sender=COMMUNE_B, recipients=(COMMUNE_A,)), [])]))
+    (gw_dir / "directory.json").write_text('{"agencies": [', encoding="utf-8")
+    listed = gw("list", "--data", str(gw_dir))
+    assert listed.returncode == 0 and f"← {COMMUNE_B}" in listed.stdout
+    assert listed.stderr.startswith("gateway: Không đọc được danh bạ cơ quan, nên hiện mã")
+    assert len(listed.stderr.splitlines()) == 1
+
+
 def test_demo_stopped_half_way_says_so(tmp_path: Path) -> None:
     """``make demo``, Ctrl-C during the transfer: a plain "stopped", exit 130, no "damaged";
     every line fits 100 columns and the legend explains the columns."""

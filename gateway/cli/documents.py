@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from gateway.cli.doc_view import doc_table, doc_text
-from gateway.cli.render import doc_json, emit_json, signature_lines, signatures_json
+from gateway.cli.render import doc_json, emit_json, signature_lines, signatures_json, warn
 from gateway.cli.table import terminal_width
 from gateway.model.safe_text import safe_text
 from gateway.services import documents, listing, signatures
@@ -38,8 +38,9 @@ async def list_docs(data: str, direction: str | None, as_json: bool, lang: str) 
         emit_json([doc_json(d, lang) for d in await documents.list_documents(data, direction)])
         return
     found = await listing.listing(data, direction)
-    for line in doc_table(found.docs, found.directory, found.prefix, lang, terminal_width(),
-                          direction):
+    warn(found.names.problem, lang)
+    for line in doc_table(found.docs, found.names.directory, found.prefix, lang,
+                          terminal_width(), direction):
         print(line)
 
 
@@ -49,8 +50,9 @@ async def show(data: str, doc_id: str, as_json: bool, lang: str) -> None:
     if as_json:
         emit_json({**doc_json(doc, lang, events), "signatures": signatures_json(verdicts)})
     else:
-        names = await asyncio.to_thread(listing.box_directory, data)
-        print(doc_text(doc, events, lang, verdicts, names, terminal_width()))
+        names = await asyncio.to_thread(listing.box_names, data)
+        warn(names.problem, lang)
+        print(doc_text(doc, events, lang, verdicts, names.directory, terminal_width()))
 
 
 async def verify(data: str, doc_id: str, lang: str) -> bool:

@@ -12,7 +12,7 @@ import sys
 from datetime import date, datetime
 
 from gateway.cli.table import field_lines, wrap
-from gateway.model import envelope_to_dict
+from gateway.model import Problem, envelope_to_dict
 from gateway.model.envelope_codec import Plain
 from gateway.model.safe_text import safe_json
 from gateway.model.safe_text import safe_text as s
@@ -26,6 +26,12 @@ from gateway.store.local import Doc, EventRow
 
 def emit_json(value: object) -> None:
     sys.stdout.write(safe_json(value) + "\n")
+
+
+def warn(problem: Problem | None, lang: str) -> None:
+    """A problem that does not stop the command, on stderr."""
+    if problem is not None:
+        print(f"gateway: {s(problem.text(lang))}.", file=sys.stderr)
 
 
 def fmt_day(day: date | None) -> str:
