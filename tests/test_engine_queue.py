@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from gateway.cli.render import doc_text
+from gateway.cli.doc_view import doc_text
 from gateway.queue import MAX_ATTEMPTS
 from gateway.queue.order import RETRY_BASE_S
 from gateway.services.documents import document, retry

@@ -1,4 +1,5 @@
-"""The ``gateway`` command. Exit codes: 0 ok, 2 usage, 1 refused or failed (reason on stderr)."""
+"""The ``gateway`` command. Exit codes: 0 ok, 2 usage, 1 refused or failed (reason on stderr),
+130 stopped with Ctrl-C."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import threading
 from collections.abc import Sequence
 
 from gateway.cli import admin, documents, hub
+from gateway.cli.doc_view import candidate_lines
 from gateway.cli.parser import build_parser
-from gateway.model import Refused, ui_language
+from gateway.cli.table import terminal_width
+from gateway.model import Problem, Refused, ui_language
 from gateway.model.errors import (
     identity_damaged,
     is_utf8,
@@ -22,12 +25,17 @@ from gateway.model.errors import (
 )
 from gateway.model.safe_text import safe_text
 from gateway.services.documents import mark, retry
+from gateway.services.lookup import AmbiguousId, resolved_id
 from gateway.services.send import SendRequest
 
 __all__ = ["build_parser", "main"]
 
+_STOPPED = Problem("stopped", "Đã dừng theo yêu cầu.", "Stopped at your request.")
+
 
 async def _dispatch(args: argparse.Namespace, lang: str) -> int:
+    if getattr(args, "doc_id", None) is not None:  # a unique prefix names the document
+        args.doc_id = await resolved_id(args.data, args.doc_id)
     match args.command:
         case "init":
             await admin.init(args.data, args.agency, args.hub, args.directory, args.token)
@@ -112,6 +120,11 @@ def _run(args: argparse.Namespace, lang: str) -> int:
         code = asyncio.run(_dispatch(args, lang))
         sys.stdout.flush()  # a closed pipe shows up here, while it can still be handled
         return code
+    except AmbiguousId as exc:
+        _say(exc.text(lang))
+        for line in candidate_lines(exc, lang, terminal_width()):
+            print(line, file=sys.stderr)
+        return 2
     except Refused as exc:
         _say(exc.text(lang))
         return 1
@@ -120,7 +133,8 @@ def _run(args: argparse.Namespace, lang: str) -> int:
         # /dev/null so the interpreter's final flush does not fail a second time.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C before a command set up its own handling of it
+        _say(_STOPPED.text(lang))
         return 130
     except Exception as exc:
         if os.environ.get("GATEWAY_DEBUG"):
@@ -135,7 +149,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Paths given on the command line may hold bytes that are not UTF-8; print them back
         # as they came instead of failing on them.
         sys.stdout.reconfigure(errors="surrogateescape")
-    code = _run(build_parser().parse_args(argv), ui_language())
+    lang = ui_language()
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the command starts
+        _say(_STOPPED.text(lang))
+        return 130
+    code = _run(args, lang)
     if code != 0 and any(t.is_alive() and not t.daemon for t in threading.enumerate()
                          if t is not threading.main_thread()):
         # Last resort: a worker thread left behind by a failure (an unclosed database

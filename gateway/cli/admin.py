@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from gateway.cli.render import emit_json, scrub_lines, status_text
+import asyncio
+
+from gateway.cli.render import emit_json, scrub_lines, status_text, warn
+from gateway.cli.table import terminal_width
 from gateway.model import Problem, Refused
 from gateway.model.safe_text import safe_text
 from gateway.services import admin
+from gateway.services.labels import agency_label
+from gateway.services.listing import box_names
 
 
 async def init(data: str, agency: str, hub: str | None, directory: str | None,
@@ -27,7 +32,10 @@ async def status(data: str, as_json: bool, lang: str, try_now: bool = False) -> 
     if as_json:
         emit_json(report.report())
     else:
-        print(status_text(report, lang))
+        names = await asyncio.to_thread(box_names, data)
+        warn(names.problem, lang)
+        agency = agency_label(names.directory, report.config.agency, with_code=True)
+        print(status_text(report, lang, agency, terminal_width()))
 
 
 async def scrub(data: str, lang: str) -> bool:

@@ -3,20 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
 from pathlib import Path
 
-from gateway.cli.render import (
-    doc_json,
-    doc_summary_line,
-    doc_text,
-    emit_json,
-    signature_lines,
-    signatures_json,
-)
+from gateway.cli.doc_view import doc_table, doc_text
+from gateway.cli.render import doc_json, emit_json, signature_lines, signatures_json, warn
+from gateway.cli.table import terminal_width
 from gateway.model.safe_text import safe_text
-from gateway.services import documents, signatures
+from gateway.services import documents, listing, signatures
 from gateway.services import import_edxml as edxml
 from gateway.services.send import SendRequest, send
 
@@ -38,12 +34,14 @@ async def export_edxml(data: str, doc_id: str, dest: str) -> None:
 
 
 async def list_docs(data: str, direction: str | None, as_json: bool, lang: str) -> None:
-    docs = await documents.list_documents(data, direction)
     if as_json:
-        emit_json([doc_json(d, lang) for d in docs])
+        emit_json([doc_json(d, lang) for d in await documents.list_documents(data, direction)])
         return
-    for d in docs:
-        print(doc_summary_line(d, lang))
+    found = await listing.listing(data, direction)
+    warn(found.names.problem, lang)
+    for line in doc_table(found.docs, found.names.directory, found.prefix, lang,
+                          terminal_width(), direction):
+        print(line)
 
 
 async def show(data: str, doc_id: str, as_json: bool, lang: str) -> None:
@@ -52,7 +50,9 @@ async def show(data: str, doc_id: str, as_json: bool, lang: str) -> None:
     if as_json:
         emit_json({**doc_json(doc, lang, events), "signatures": signatures_json(verdicts)})
     else:
-        print(doc_text(doc, events, lang, verdicts))
+        names = await asyncio.to_thread(listing.box_names, data)
+        warn(names.problem, lang)
+        print(doc_text(doc, events, lang, verdicts, names.directory, terminal_width()))
 
 
 async def verify(data: str, doc_id: str, lang: str) -> bool:

@@ -60,6 +60,9 @@ async def restore_box(data: str, days: int) -> None:
 
 async def demo(data: str | None, profile: str, seed: int, once: bool, scale: float,
                lang: str) -> int:
+    # Ctrl-C only asks the demo to stop, from here on: before the (slow) imports below, so
+    # that no Ctrl-C cancels it half-way through starting the hub.
+    stop = stop_on_signals()
     from gateway.linkemu import get_profile
     from gateway.testbed import demo as demo_run
 
@@ -67,12 +70,14 @@ async def demo(data: str | None, profile: str, seed: int, once: bool, scale: flo
         link = get_profile(profile)
     except ValueError as exc:
         raise Refused(Problem("profile.unknown", str(exc), str(exc))) from None
-    stop = stop_on_signals()
     with contextlib.ExitStack() as stack:
+        # A file still being closed must not turn the end of a run into a failure.
         root = Path(data) if data else Path(stack.enter_context(
-            tempfile.TemporaryDirectory(prefix="gateway-demo-")))
+            tempfile.TemporaryDirectory(prefix="gateway-demo-", ignore_cleanup_errors=True)))
         result = await demo_run.run(root, link, seed, sys.stdout, once=once, stop=stop,
                                     scale=scale, lang=lang)
+    if result.stopped:
+        return 130  # stopped by the person running it (Ctrl-C), as a shell reports SIGINT
     return 0 if result.ok else 1
 
 

@@ -38,7 +38,7 @@ def _local_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--type", default="Công văn", dest="doc_type")
     p.add_argument("--urgency", default="thuong",
                    help="thuong | khan | thuong-khan | hoa-toc")
-    p.add_argument("--due", help="YYYY-MM-DD")
+    p.add_argument("--due", help="due date: 31/12/2026, 31/12 (this year) or 2026-12-31")
     p.add_argument("--secret", help="secrecy level; any secret level is refused")
     p.add_argument("--place", default="")
     p.add_argument("--signer", default="")

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import date, datetime
 
-from gateway.model import Urgency, envelope_to_dict
+from gateway.cli.table import field_lines, wrap
+from gateway.model import Problem, envelope_to_dict
 from gateway.model.envelope_codec import Plain
 from gateway.model.safe_text import safe_json
 from gateway.model.safe_text import safe_text as s
 from gateway.services.admin import BoxStatus, ScrubResult
-from gateway.services.labels import business_label, state_label, summary_state
+from gateway.services.labels import summary_state
 from gateway.services.link import link_head
 from gateway.services.signatures import AttachmentVerdict
 from gateway.signing.wording import headline
@@ -27,12 +28,27 @@ def emit_json(value: object) -> None:
     sys.stdout.write(safe_json(value) + "\n")
 
 
-def fmt_ms(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+def warn(problem: Problem | None, lang: str) -> None:
+    """A problem that does not stop the command, on stderr."""
+    if problem is not None:
+        print(f"gateway: {s(problem.text(lang))}.", file=sys.stderr)
 
 
-def _urgency(urgency: Urgency, lang: str) -> str:
-    return urgency.label_en if lang == "en" else urgency.label_vi
+def fmt_day(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else "—"
+
+
+def fmt_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 2**20:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 2**20:.1f} MB"
+
+
+def fmt_time(ms: int) -> str:
+    """The box's local wall time, day first as Vietnamese offices write it."""
+    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%d/%m/%Y %H:%M")
 
 
 def doc_json(doc: Doc, lang: str, events: list[EventRow] | None = None) -> dict[str, Plain]:
@@ -56,15 +72,6 @@ def doc_json(doc: Doc, lang: str, events: list[EventRow] | None = None) -> dict[
             for e in events
         ]
     return out
-
-
-def doc_summary_line(doc: Doc, lang: str) -> str:
-    env = doc.envelope
-    arrow = "→" if doc.direction == "out" else "←"
-    peer = s(",".join(env.recipients) if doc.direction == "out" else env.sender)
-    return (f"{s(env.id)}  {arrow} {peer[:40]:<40}  {s(env.code)[:24]:<24}  "
-            f"{_urgency(env.urgency, lang):<12}  {s(env.subject)[:50]}  "
-            f"[{summary_state(doc, lang)}]")
 
 
 def signatures_json(items: list[AttachmentVerdict]) -> list[Plain]:
@@ -93,45 +100,14 @@ def signature_lines(items: list[AttachmentVerdict], lang: str, *,
     return lines
 
 
-def doc_text(doc: Doc, events: list[EventRow], lang: str = "vi",
-             verdicts: list[AttachmentVerdict] | None = None) -> str:
-    env = doc.envelope
-    en = lang == "en"
-    lines = [
-        f"{'Document' if en else 'Văn bản'}: {s(env.id)}",
-        f"{'Number' if en else 'Số/ký hiệu'}: {s(env.code)}",
-        f"{'Type' if en else 'Loại'}: {s(env.doc_type)}",
-        f"{'Subject' if en else 'Trích yếu'}: {s(env.subject)}",
-        f"{'From' if en else 'Nơi gửi'}: {s(env.sender)}",
-        f"{'To' if en else 'Nơi nhận'}: {s(', '.join(env.recipients))}",
-        f"{'Urgency' if en else 'Độ khẩn'}: {_urgency(env.urgency, lang)}",
-        f"{'Issued' if en else 'Ngày ban hành'}: {env.issue_date.isoformat()}",
-        f"{'Due' if en else 'Hạn xử lý'}: {env.due_date.isoformat() if env.due_date else '-'}",
-        f"{'State' if en else 'Trạng thái'}: {summary_state(doc, lang)}",
-        *([f"edXML: {business}"] if (business := business_label(doc, lang)) else []),
-        "",
-        f"{'Attachments' if en else 'Tệp đính kèm'}:",
-    ]
-    lines += [f"  {s(a.name)}  {a.size} B  sha256 {s(a.sha256)}" for a in env.attachments]
-    sig_lines = signature_lines(verdicts or [], lang)
-    if sig_lines:
-        lines += ["", f"{'Digital signatures' if en else 'Chữ ký số'}:"]
-        lines += [f"  {line}" for line in sig_lines]
-    if doc.deliveries:
-        lines += ["", f"{'Deliveries' if en else 'Tình trạng từng nơi nhận'}:"]
-        lines += [f"  {s(d.recipient)}  {state_label(d.state, lang)}  {fmt_ms(d.updated_ms)}"
-                  + (" (recall pending)" if d.recall_pending else "") for d in doc.deliveries]
-    lines += ["", f"{'History' if en else 'Lịch sử'}:"]
-    lines += [f"  {fmt_ms(e.at_ms)}  {s(e.actor):<8} {s(e.kind)}  {s(e.detail)}" for e in events]
-    return "\n".join(lines)
-
-
-def status_text(st: BoxStatus, lang: str) -> str:
+def status_text(st: BoxStatus, lang: str, agency: str | None = None, width: int = 100) -> str:
+    """The box in plain words; ``agency`` is its name as the directory gives it (the code
+    when not given), each line wrapped to ``width``."""
     en = lang == "en"
     counts, sync = st.counts, st.sync
     last = sync.last_sync_ms
     lines = [
-        f"{'Agency' if en else 'Cơ quan'}: {st.config.agency}",
+        f"{'Agency' if en else 'Cơ quan'}: {agency or st.config.agency}",
         f"{'Hub' if en else 'Máy chủ tỉnh'}: {st.config.hub or '-'}",
         f"{'Waiting to send' if en else 'Chờ gửi'}: {counts['outbound_pending']}",
         f"{'At hub, awaiting delivery' if en else 'Đã lên tỉnh, chờ chuyển'}: "
@@ -142,7 +118,7 @@ def status_text(st: BoxStatus, lang: str) -> str:
         f" (+{counts['inbound_downloading']} {'downloading' if en else 'đang tải'})",
         f"{'Link' if en else 'Kết nối'}: {link_head(st.link, st.now_ms, lang)}",
         f"{'Last sync' if en else 'Đồng bộ lần cuối'}: "
-        f"{fmt_ms(last) if last else ('never' if en else 'chưa')}",
+        f"{fmt_time(last) if last else ('never' if en else 'chưa')}",
         f"{'Disk free' if en else 'Dung lượng trống'}: {st.disk_free // 2**20} MB",
     ]
     if sync.last_error:
@@ -166,7 +142,12 @@ def status_text(st: BoxStatus, lang: str) -> str:
         label = ("Damaged attachments that only the original file can replace" if en
                  else "Tệp đính kèm hỏng, chỉ thay được bằng tệp gốc")
         lines.append(f"{label}: {counts['blobs_lost']}")
-    return "\n".join(lines)
+    return "\n".join(out for line in lines for out in _fitted(line, width))
+
+
+def _fitted(line: str, width: int) -> list[str]:
+    label, colon, value = line.partition(": ")
+    return field_lines(label, value, width) if colon else wrap(line, width)
 
 
 def scrub_lines(result: ScrubResult, lang: str) -> list[str]:

@@ -37,7 +37,7 @@ class Urgency(enum.IntEnum):
 
     @property
     def label_en(self) -> str:
-        return self.name.replace("_", " ").title()
+        return _URGENCY_EN[self]
 
     @property
     def slug(self) -> str:
@@ -64,6 +64,13 @@ _URGENCY_VI = {
     Urgency.THUONG_KHAN: "Thượng khẩn",
     Urgency.HOA_TOC: "Hỏa tốc",
     Urgency.HOA_TOC_HEN_GIO: "Hỏa tốc hẹn giờ",
+}
+_URGENCY_EN = {
+    Urgency.THUONG: "Normal",
+    Urgency.KHAN: "Urgent",
+    Urgency.THUONG_KHAN: "Very urgent",
+    Urgency.HOA_TOC: "Immediate",
+    Urgency.HOA_TOC_HEN_GIO: "Immediate, timed",
 }
 
 

@@ -32,6 +32,10 @@ async def document(data: str, doc_id: str) -> tuple[Doc, list[EventRow]]:
 
 async def mark(data: str, doc_id: str, status: str, note: str) -> None:
     async with opened(data) as box:
+        if (await box.store.document(doc_id)).direction == "out":
+            raise Refused(Problem("status.outbound",
+                "Chỉ ghi trạng thái cho văn bản đến; văn bản này do cơ quan mình gửi đi.",
+                "Statuses are recorded for incoming documents; this one was sent from here."))
         await box.store.mark(doc_id, status, note)
         wake_daemon(box.layout)
 

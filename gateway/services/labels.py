@@ -6,16 +6,70 @@ passed through :func:`~gateway.model.safe_text.safe_text`, so a label is safe to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from gateway.edxml.mapping import K_ID, K_KIND, K_REF
-from gateway.model import State
+from gateway.model import Agency, State, Urgency
 from gateway.model.safe_text import safe_text
-from gateway.store.local import Doc
+from gateway.store.local import Doc, EventRow
 
 _RANK = {s: i for i, s in enumerate(State)}
 
 
 def state_label(state: State, lang: str) -> str:
     return state.label_en if lang == "en" else state.label_vi
+
+
+def urgency_label(urgency: Urgency, lang: str) -> str:
+    return urgency.label_en if lang == "en" else urgency.label_vi
+
+
+def agency_label(directory: Mapping[str, Agency], code: str, *, with_code: bool = False) -> str:
+    """An agency's name from the directory (the code when it is not listed), made safe."""
+    agency = directory.get(code)
+    if agency is None:
+        return safe_text(code)
+    return safe_text(f"{agency.name} ({code})" if with_code else agency.name)
+
+
+_ACTORS = {"clerk": ("Văn thư", "Clerk"), "hub": ("Máy chủ tỉnh", "Province hub")}
+
+
+def actor_label(actor: str, directory: Mapping[str, Agency], lang: str) -> str:
+    """Who wrote an event: the clerk, the hub, or an agency by name."""
+    words = _ACTORS.get(actor)
+    if words is not None:
+        return words[1] if lang == "en" else words[0]
+    return agency_label(directory, actor)
+
+
+_EVENTS = {
+    "queued": ("Xếp hàng chờ gửi", "Queued for sending"),
+    "accepted": ("Tỉnh đã nhận", "Accepted by the hub"),
+    "refused": ("Tỉnh từ chối", "Refused by the hub"),
+    "received": ("Văn bản đến máy", "Arrived on this box"),
+    "retry": ("Gửi lại", "Resent"),
+    "13": ("Yêu cầu thu hồi", "Recall requested"),
+    "15": ("Đồng ý thu hồi", "Recall agreed"),
+    "16": ("Từ chối thu hồi", "Recall refused"),
+    "queue.gave_up": ("Gửi lỗi, đã dừng thử lại", "Sending failed, no more retries"),
+    "blob.damaged_local": ("Tệp đính kèm trên máy bị hỏng", "Stored attachment damaged"),
+}
+_STATES = {s.value: s for s in State}
+
+
+def event_label(event: EventRow, lang: str) -> str:
+    """Plain words for an event-log kind (``queued``, ``status 03``, a receipt such as
+    ``at_hub`` or ``01``); a kind this version does not know is shown as written, made safe."""
+    kind = event.kind
+    if kind.startswith("status ") and (state := _STATES.get(kind[7:])) is not None:
+        label = state_label(state, lang)
+        return f"Status set: {label}" if lang == "en" else f"Ghi trạng thái: {label}"
+    if (words := _EVENTS.get(kind)) is not None:
+        return words[1] if lang == "en" else words[0]
+    if (state := _STATES.get(kind)) is not None:
+        return state_label(state, lang)
+    return safe_text(kind)
 
 
 def summary_state(doc: Doc, lang: str) -> str:

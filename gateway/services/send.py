@@ -16,7 +16,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from gateway.model import (
@@ -29,6 +29,7 @@ from gateway.model import (
     uuid7,
     validate_envelope,
 )
+from gateway.model.dates import parse_day
 from gateway.model.document import VN_TZ
 from gateway.model.errors import printable
 from gateway.services.box import Box, load_directory, opened, wake_daemon, wall_ms
@@ -55,14 +56,6 @@ class SendRequest:
     place: str = ""
     signer: str = ""
     pin_prompt: PinPrompt | None = None  # asks the clerk for a token PIN (TUI); never argv
-
-
-def _parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Refused(Problem("date.invalid", f"Ngày không hợp lệ: {text[:20]} (YYYY-MM-DD)",
-                              f"Invalid date: {text[:20]} (YYYY-MM-DD)")) from None
 
 
 def file_problem(code: str, name: str, vi: str, en: str) -> Refused:
@@ -121,14 +114,15 @@ class _Input:
 
 def _envelope(req: SendRequest, sender: str, now: int, files: list[_Input]) -> Envelope:
     number, _, notation = req.number.partition("/")
+    today = datetime.fromtimestamp(now / 1000, VN_TZ).date()
     return Envelope(
         id=uuid7(now, os.urandom), sender=sender,
         recipients=tuple(c.strip().upper() for c in req.to if c.strip()),
         number=number.strip(), notation=notation.strip(), doc_type=req.doc_type,
         subject=req.subject.strip(), issue_place=req.place,
-        issue_date=datetime.fromtimestamp(now / 1000, VN_TZ).date(),
+        issue_date=today,
         signer=req.signer, urgency=Urgency.from_slug(req.urgency),
-        due_date=_parse_date(req.due) if req.due else None,
+        due_date=parse_day(req.due, today) if req.due else None,
         attachments=tuple(
             Attachment(f.path.name,
                        mimetypes.guess_type(f.path.name)[0] or "application/octet-stream",

@@ -21,6 +21,7 @@ from gateway.linkemu import LinkProfile
 from gateway.model import Directory, State
 from gateway.model.delivery import RANK
 from gateway.testbed.bed import Testbed
+from gateway.testbed.demo_progress import CommuneProgress, header, legend, progress_line
 from gateway.testbed.samples import text_pdf, write_samples
 
 COMMUNES = ("000.00.31.H35", "000.00.32.H35", "000.00.33.H35")
@@ -41,7 +42,7 @@ class Sent:
 
 @dataclass(frozen=True)
 class DemoResult:
-    ok: bool
+    ok: bool  # every delivery that arrived is intact (all of them, unless ``stopped``)
     documents: int
     deliveries: int
     raw_bytes: int
@@ -49,6 +50,8 @@ class DemoResult:
     elapsed_s: float
     limit_s: float
     urgent_latency_s: float | None
+    stopped: bool = False  # the person running it stopped it (Ctrl-C) before the end
+    arrived: int = 0  # deliveries that arrived
 
 
 def _sha256(path: Path) -> str:
@@ -82,29 +85,40 @@ class Demo:
                               time.monotonic()))
 
     async def run(self, stop: asyncio.Event) -> DemoResult:
-        self.say(self.t(f"Tỉnh mẫu tại {self.root} — đường truyền: {self.profile.describe()}",
-                    f"Sample province in {self.root} — link: {self.profile.describe()}"))
+        """Queues the documents and reports progress until all have arrived or ``stop`` is
+        set (Ctrl-C), which is checked between every step."""
+        self.say(self.t(f"Tỉnh mẫu tại {self.root}", f"Sample province in {self.root}"))
+        self.say(self.t(f"Đường truyền: {self.profile.describe()}",
+                        f"Link: {self.profile.describe()}"))
         await self.tb.start(COMMUNES)
         started = time.monotonic()
         files = await asyncio.to_thread(write_samples, self.root / "samples", self.seed, 11,
                                         scale=self.scale)
         a, b, c = COMMUNES
-        for i, path in enumerate(files[:9]):  # bulk, each commune to the next
-            sender = COMMUNES[i % 3]
-            await self.queue(sender, (COMMUNES[(i + 1) % 3],), path, "thuong")
-        await self.queue(b, (a, c), files[9], "khan")  # broadcast to every other commune
-        await self.queue(c, (a, b), files[10], "thuong")
-        await asyncio.sleep(1.0)  # the Hỏa tốc document is queued behind the bulk upload
-        urgent = self.root / "samples" / "hoa-toc.pdf"
-        await asyncio.to_thread(urgent.write_bytes,
-                                text_pdf(random.Random(self.seed), URGENT_SUBJECT, 60))
-        await self.queue(a, (b,), urgent, "hoa-toc")
+        plan: list[tuple[str, tuple[str, ...], Path, str]] = [
+            (COMMUNES[i % 3], (COMMUNES[(i + 1) % 3],), path, "thuong")
+            for i, path in enumerate(files[:9])]  # bulk, each commune to the next
+        plan += [(b, (a, c), files[9], "khan"),  # broadcast to every other commune
+                 (c, (a, b), files[10], "thuong")]
+        for sender, to, path, urgency in plan:
+            if stop.is_set():
+                return await self._summary(time.monotonic() - started, stopped=True)
+            await self.queue(sender, to, path, urgency)
+        await _sleep_or_stop(stop, 1.0)  # the Hỏa tốc document is queued behind the bulk
+        if not stop.is_set():
+            urgent = self.root / "samples" / "hoa-toc.pdf"
+            await asyncio.to_thread(urgent.write_bytes,
+                                    text_pdf(random.Random(self.seed), URGENT_SUBJECT, 60))
+            await self.queue(a, (b,), urgent, "hoa-toc")
         self.say(self.t(f"Đã xếp hàng {len(self.sent)} văn bản ({self._raw_up() // 1024} KB).",
                     f"Queued {len(self.sent)} documents ({self._raw_up() // 1024} KB)."))
-        while not stop.is_set() and not await self._progress():
+        for line in [*legend(self.lang), "",
+                     *header([self.names[x].name for x in COMMUNES], self.lang)]:
+            self.say(line)
+        finished = False
+        while not stop.is_set() and not (finished := await self._progress()):
             await _sleep_or_stop(stop, 2.0)
-        elapsed = time.monotonic() - started
-        return await self._summary(elapsed)
+        return await self._summary(time.monotonic() - started, stopped=not finished)
 
     def _raw_up(self) -> int:
         return sum(s.path.stat().st_size for s in self.sent)
@@ -116,7 +130,7 @@ class Demo:
             if s.arrived_at is None and all(s.doc_id in inboxes[r] for r in s.recipients):
                 s.arrived_at = now
         finished = True
-        parts = []
+        cells = []
         for agency in COMMUNES:
             want = [s for s in self.sent if agency in s.recipients]
             got = sum(1 for s in want if s.doc_id in inboxes[agency])
@@ -125,23 +139,27 @@ class Demo:
                 RANK.get(x.state, 99) >= RANK[State.DELIVERED] for x in d.deliveries))
             finished &= got == len(want) and acked == len(outbox)
             stats = self.tb.nodes[agency].proxy.stats
-            parts.append(f"{self.names[agency].name[:22]}: ↑{acked}/{len(outbox)} "
-                         f"↓{got}/{len(want)} ({stats.bytes_up // 1024}/"
-                         f"{stats.bytes_down // 1024} KB, {stats.cuts} "
-                         f"{self.t('lần mất mạng', 'cuts')})")
-        self.say(f"[{now - self.sent[0].queued_at:6.1f}s] " + " | ".join(parts))
+            cells.append(CommuneProgress(acked, len(outbox), got, len(want), stats.bytes_up,
+                                         stats.bytes_down, stats.cuts))
+        self.say(progress_line(now - self.sent[0].queued_at, cells))
         return finished
 
-    async def _summary(self, elapsed: float) -> DemoResult:
+    async def _summary(self, elapsed: float, *, stopped: bool = False) -> DemoResult:
+        """Re-reads every delivery that arrived and checks it against the file sent; a run
+        that was stopped only counts what arrived, and says so."""
         ok = True
+        arrived = 0
         for s in self.sent:
             for r in s.recipients:
                 docs = {d.envelope.id: d for d in await self.tb.inbox(r)}
                 doc = docs.get(s.doc_id)
+                if doc is None:
+                    ok &= stopped
+                    continue
+                arrived += 1
                 store = self.tb.gateway(r).store
-                ok &= doc is not None and all(
-                    att.sha256 == s.sha256 and store.blobs.verify(att.sha256)
-                    for att in doc.envelope.attachments)
+                ok &= all(att.sha256 == s.sha256 and store.blobs.verify(att.sha256)
+                          for att in doc.envelope.attachments)
         wire = sum(n.proxy.stats.bytes_up + n.proxy.stats.bytes_down
                    for n in self.tb.nodes.values())
         raw = sum(s.path.stat().st_size * (1 + len(s.recipients)) for s in self.sent)
@@ -150,8 +168,9 @@ class Demo:
         latency = (urgent.arrived_at - urgent.queued_at
                    if urgent and urgent.arrived_at else None)
         result = DemoResult(ok, len(self.sent), sum(len(s.recipients) for s in self.sent),
-                            raw, wire, elapsed, limit, latency)
-        self.say(format_summary(result, self.lang))
+                            raw, wire, elapsed, limit, latency, stopped, arrived)
+        self.say(format_stopped(result, self.lang) if stopped
+                 else format_summary(result, self.lang))
         return result
 
     def _limit(self, agency: str) -> float:
@@ -170,6 +189,22 @@ class Demo:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
+
+
+def format_stopped(r: DemoResult, lang: str) -> str:
+    """The end of a run stopped half-way: what had arrived by then, and whether it was
+    intact; nothing about what was still on its way, which is neither lost nor damaged."""
+    def _t(vi: str, en: str) -> str:
+        return en if lang == "en" else vi
+
+    intact = (_t("đều nguyên vẹn (sha256 khớp)", "all intact (sha256 match)") if r.ok
+              else _t("CÓ VĂN BẢN HỎNG", "SOME DOCUMENTS DAMAGED"))
+    lines = ["", _t(f"Đã dừng theo yêu cầu sau {r.elapsed_s:.1f} s, trước khi chuyển xong.",
+                    f"Stopped at your request after {r.elapsed_s:.1f} s, before the end.")]
+    if r.deliveries:
+        lines.append(_t(f"  Đã đến: {r.arrived}/{r.deliveries} lượt nhận, {intact}.",
+                        f"  Arrived: {r.arrived}/{r.deliveries} deliveries, {intact}."))
+    return "\n".join(lines)
 
 
 def format_summary(r: DemoResult, lang: str) -> str:
@@ -207,11 +242,11 @@ async def run(root: Path, profile: LinkProfile, seed: int, out: TextIO, *, once:
             on_ready(demo)
         if not once and not stop.is_set():
             data = demo.tb.nodes[COMMUNES[1]].data
-            demo.say(demo.t(f"Tỉnh mẫu vẫn chạy; thử: gateway list --data {data} --inbox"
-                        "  (Ctrl-C để dừng)",
-                        f"The province keeps running; try: gateway list --data {data} "
-                        "--inbox  (Ctrl-C stops)"))
+            demo.say(demo.t("Tỉnh mẫu vẫn chạy (Ctrl-C để dừng); thử:",
+                            "The province keeps running (Ctrl-C stops it); try:"))
+            demo.say(f"  gateway list --data {data} --inbox")
             await stop.wait()
+            demo.say(demo.t("Đã dừng theo yêu cầu.", "Stopped at your request."))
         return result
     finally:
         await demo.close()
