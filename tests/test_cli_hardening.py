@@ -148,12 +148,12 @@ async def test_item3_failed_open_closes_its_connection(tmp_path: Path) -> None:
         await Database.open(path, (Migration(1, ("CREATE TABLE a(x)",)),))
     assert refused.value.codes == ("store.corrupt",)
     # The worker thread ends just after close() returns. Threads of earlier tests may still be
-    # winding down meanwhile, so the count may fall below ``before``; it must never stay above.
+    # winding down meanwhile (so compare sets, not lists): no new thread may stay.
     for _ in range(100):
-        if aiosqlite_threads() <= before:
+        if not set(aiosqlite_threads()) - set(before):
             break
         await asyncio.sleep(0.01)
-    assert aiosqlite_threads() <= before
+    assert not set(aiosqlite_threads()) - set(before)
 
 
 def timed(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
