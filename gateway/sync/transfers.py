@@ -14,6 +14,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from gateway.queue import Backoff
+from gateway.sync.reconnect import Reconnect
 
 if TYPE_CHECKING:
     from gateway.sync.client import SyncClient
@@ -22,18 +23,18 @@ WORKERS = 2
 IDLE_S = 5.0  # an idle worker looks again this often even if nothing told it to
 REQUEST_BUDGET_S = 30.0  # after this long an upload ends, so priorities are re-read
 DOWNLOAD_SLICE_S = 8.0  # link time per download request: the granularity of inbound priority
-# Transfers retry sooner than the sync loop (which backs off to 5 minutes): a cut link is
-# usually back within seconds, and every second waited past that is a second of link unused.
-# A refused connection costs a few dozen bytes, so trying every few seconds is cheap.
+# Past the fast probing (gateway.sync.reconnect), transfers still retry sooner than the sync
+# loop (which backs off to 5 minutes): every second waited past a link's return is unused.
 TRANSFER_BACKOFF_CAP_S = 4.0
 
 
-def link_backoff(client: SyncClient) -> Backoff:
-    """A worker's backoff while the link is down (per worker, not per document)."""
-    return Backoff(base_s=0.5, cap_s=TRANSFER_BACKOFF_CAP_S, rng=client.rng)
+def link_backoff(client: SyncClient) -> Reconnect:
+    """A worker's waits while the link is down (per worker, not per document)."""
+    return Reconnect(Backoff(base_s=0.5, cap_s=TRANSFER_BACKOFF_CAP_S, rng=client.rng),
+                     client.seconds)
 
 
-def recovered(client: SyncClient, backoff: Backoff) -> None:
+def recovered(client: SyncClient, backoff: Reconnect) -> None:
     if backoff.failures:
         client.wake()  # the link is back: the sync loop need not sit out its own backoff
     backoff.succeeded()

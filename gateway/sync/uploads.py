@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.pacing import FramePacer
 from gateway.protocol.wire import BlobNeed
-from gateway.queue import Backoff
 from gateway.store import repair
 from gateway.sync.link import BlobRejected, HubFault, HubRefused, HubUnavailable
+from gateway.sync.reconnect import Reconnect
 from gateway.sync.transfers import IDLE_S, REQUEST_BUDGET_S, Workers, link_backoff, recovered
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class Uploader:
             finally:
                 self.workers.finish(choice.need.sha256)
 
-    async def _attempt(self, need: BlobNeed, backoff: Backoff) -> None:
+    async def _attempt(self, need: BlobNeed, backoff: Reconnect) -> None:
         """One request's worth of a blob; every failure the hub or the link can cause is
         handled here, anything else ends the engine."""
         c = self.client
@@ -126,9 +126,9 @@ class Uploader:
         except HubFault as exc:  # the hub's server error for this blob: not the link's
             self.unsure.add(need.sha256)
             await self._failed(need, str(exc))
-        except HubUnavailable:
+        except HubUnavailable as exc:
             self.unsure.add(need.sha256)
-            await c.pause(backoff.failed(), c.woken)
+            await c.pause(backoff.failed(exc), c.woken)
         except HubRefused as exc:
             if exc.status == GONE:
                 self._settle(need.sha256, need.offset)  # not wanted; the next sync says why
@@ -178,7 +178,7 @@ class Uploader:
         if result.complete:
             self._settle(need.sha256, need.size)
             await self.client.queue.succeeded(need.sha256)
-            self.client.wake()  # the hub may have routed the document: fetch receipts now
+            self.client.hub_has_news()  # the hub may have routed the document: its receipts
 
     def _overtaken(self, need: BlobNeed) -> bool:
         """A more urgent blob waits that the queue has not held back."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from gateway.model import Envelope
 from gateway.protocol.frames import FrameDecoder
 from gateway.protocol.limits import MAX_FRAME
+from gateway.protocol.seen import inbox_digest
 from gateway.protocol.wire import (
     BlobNeed,
     HubConfig,
@@ -82,6 +83,7 @@ class FakeHub:
         self.faults: dict[str, Fault] = {}
         self.gates: dict[str, _Gate] = {}
         self._news = asyncio.Event()
+        self.seen: list[str] = []  # X-Sync-Seen of every sync, in order
 
     # -- what a test arranges ---------------------------------------------------------------
 
@@ -108,12 +110,16 @@ class FakeHub:
 
     # -- HubLink ----------------------------------------------------------------------------
 
-    async def sync(self, req: SyncRequest) -> SyncReply:
+    async def sync(self, req: SyncRequest, seen: str = "") -> SyncReply:
         accepted = tuple(env.id for env in req.out)
         self.docs.update((env.id, env) for env in req.out)
         for seq in req.acks:
             self.inbox.pop(seq, None)
-        if req.wait and not (accepted or self._receipts_after(req.rcursor) or self.inbox):
+        self.seen.append(seen)
+        self._news.set()  # ends an earlier long-poll the box stopped waiting for
+        inbox = [InboxItem(seq, env) for seq, env in self.inbox.items()]
+        if req.wait and not (accepted or self._receipts_after(req.rcursor)
+                             or (inbox and inbox_digest(inbox) != seen)):
             self._news.clear()
             waiters: list[asyncio.Future[None] | asyncio.Task[bool]] = [
                 self.time.sleep(req.wait), asyncio.ensure_future(self._news.wait())]
