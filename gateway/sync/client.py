@@ -37,7 +37,7 @@ from gateway.sync.hub_trust import HubTrust
 from gateway.sync.link import HubError, HubLink, HubRefused, HubUnavailable
 from gateway.sync.reconnect import PROBE_S, Reconnect
 from gateway.sync.signatures import SignatureChecker
-from gateway.sync.transfers import WORKERS
+from gateway.sync.transfers import URGENT_LANES, WORKERS
 from gateway.sync.uploads import Uploader
 
 log = logging.getLogger("gateway.sync")
@@ -128,6 +128,8 @@ class SyncClient:
                 for _ in range(WORKERS):
                     tasks.create_task(self.uploader.worker(stop))
                     tasks.create_task(self.downloader.worker(stop))
+                for _ in range(URGENT_LANES):
+                    tasks.create_task(self.uploader.worker(stop))
                 tasks.create_task(self.signatures.worker(stop, self.pause))
                 tasks.create_task(_raise_on(stop))
         except BaseExceptionGroup as group:
@@ -218,6 +220,7 @@ class SyncClient:
         call = asyncio.create_task(self.hub.sync(req, self._inbox_seen))
         waker = asyncio.create_task(self.woken.wait())
         self.polling = True
+        left = (waker, call)  # what is cancelled on the way out
         try:
             done, _ = await asyncio.wait({call, waker}, return_when=asyncio.FIRST_COMPLETED)
             if call in done:
@@ -227,12 +230,16 @@ class SyncClient:
             # the hub ends it when the next sync arrives, and its reply, asked for with nothing
             # to say, is older news than the next one and is dropped.
             self._orphan(call)
+            left = (waker,)
             return None
         finally:
             self.polling = False
-            waker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await waker
+            for task in left:
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, HubUnavailable,
+                                             HubRefused):
+                        await task
 
     def _orphan(self, call: asyncio.Task[SyncReply]) -> None:
         self._orphans.append(call)

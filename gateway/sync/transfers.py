@@ -3,7 +3,9 @@ most urgent bytes always go first.
 
 With one request at a time, every small document costs an idle round trip (up to a second on
 3G); a second worker fills that gap. Neither worker starts something less urgent than what is
-already moving, so a Hỏa tốc document never shares the link with bulk. This module holds the
+already moving, so a Hỏa tốc document never shares the link with bulk; a third upload worker
+only ever starts an upload more urgent than all that run, so it need not wait for a bulk
+request to end (up to a frame and a round trip) before it starts. This module holds the
 rules both directions share; uploads are :mod:`gateway.sync.uploads`, downloads
 :mod:`gateway.sync.downloads`.
 """
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from gateway.sync.client import SyncClient
 
 WORKERS = 2
+URGENT_LANES = 1  # upload workers beyond WORKERS, that only start what outranks the rest
 IDLE_S = 5.0  # an idle worker looks again this often even if nothing told it to
 REQUEST_BUDGET_S = 30.0  # after this long an upload ends, so priorities are re-read
 DOWNLOAD_SLICE_S = 8.0  # link time per download request: the granularity of inbound priority
@@ -63,7 +66,13 @@ class Workers:
         self.changed = Signal()
 
     def may_start(self, urgency: int) -> bool:
-        return not self.active or urgency >= max(self.active.values())
+        """At most :data:`WORKERS` transfers at the top urgency; one more urgent than all that
+        run always starts (uploads keep a worker free for it, so a Hỏa tốc document does not
+        wait for a bulk request to end; the bulk steps aside meanwhile)."""
+        if not self.active:
+            return True
+        top = max(self.active.values())
+        return urgency > top or (urgency == top and len(self.active) < WORKERS)
 
     def start(self, sha256: str, urgency: int) -> None:
         self.active[sha256] = urgency
