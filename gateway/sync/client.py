@@ -220,7 +220,7 @@ class SyncClient:
         call = asyncio.create_task(self.hub.sync(req, self._inbox_seen))
         waker = asyncio.create_task(self.woken.wait())
         self.polling = True
-        left = (waker, call)  # what is cancelled on the way out
+        left: tuple[asyncio.Task[bool] | asyncio.Task[SyncReply], ...] = (waker, call)
         try:
             done, _ = await asyncio.wait({call, waker}, return_when=asyncio.FIRST_COMPLETED)
             if call in done:

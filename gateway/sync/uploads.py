@@ -55,13 +55,18 @@ class Uploader:
         # reply that was asked for before that moment is older news and must not bring back a
         # finished blob or an offset the hub has since passed.
         self.learned: dict[str, tuple[int, bool, float]] = {}
-        self.unsure: set[str] = set()  # cut mid-request: the hub may hold more than we know
+        # Cut mid-request, and when: the hub may hold more than we know, until it says how much
+        # (a HEAD, or a sync reply asked for after that moment).
+        self.unsure: dict[str, float] = {}
         self.held_back: set[str] = set()  # needs the queue last said may not go yet
 
     def needs_changed(self, needs: list[BlobNeed], asked_at: float) -> None:
         """Takes the hub's list of what it still needs, corrected by anything newer."""
         fresh = {sha: v for sha, v in self.learned.items() if v[2] >= asked_at}
         self.learned = fresh
+        for n in needs:  # asked after the cut: its offset is what the hub holds, no HEAD needed
+            if self.unsure.get(n.sha256, asked_at) < asked_at:
+                del self.unsure[n.sha256]
         self.settled = {sha for sha, (_, done, _) in fresh.items() if done}
         self.client.stats.needs = [
             BlobNeed(n.sha256, max(n.offset, fresh[n.sha256][0]), n.size, n.urgency)
@@ -99,18 +104,18 @@ class Uploader:
                 continue
             self.workers.start(choice.need.sha256, choice.need.urgency)
             try:
-                await self._attempt(choice.need, backoff)
+                await self.attempt(choice.need, backoff)
             finally:
                 self.workers.finish(choice.need.sha256)
 
-    async def _attempt(self, need: BlobNeed, backoff: Reconnect) -> None:
+    async def attempt(self, need: BlobNeed, backoff: Reconnect) -> None:
         """One request's worth of a blob; every failure the hub or the link can cause is
         handled here, anything else ends the engine."""
         c = self.client
         try:
             if need.sha256 in self.unsure:
                 held = await c.hub.head(need.sha256)
-                self.unsure.discard(need.sha256)
+                self.unsure.pop(need.sha256, None)
                 if held.offset > need.offset:
                     recovered(c, backoff)  # the cut request moved bytes: not a failure
                 need = self._held(need, held.offset)
@@ -125,10 +130,10 @@ class Uploader:
         except BlobRejected as exc:
             await self._rejected(need, exc)
         except HubFault as exc:  # the hub's server error for this blob: not the link's
-            self.unsure.add(need.sha256)
+            self.unsure[need.sha256] = time.monotonic()
             await self._failed(need, str(exc))
         except HubUnavailable as exc:
-            self.unsure.add(need.sha256)
+            self.unsure[need.sha256] = time.monotonic()
             await c.pause(backoff.failed(exc), c.woken)
         except HubRefused as exc:
             if exc.status == GONE:
@@ -203,7 +208,7 @@ class Uploader:
         """A frame is sent in pieces, so that a Hỏa tốc upload starting meanwhile gets the
         link at once instead of after the rest of a bulk frame; the bulk request then ends at
         that frame's boundary. The blob is read (and each frame compressed) off the event
-        loop, one frame at a time."""
+        loop, one frame ahead."""
         stats = self.client.stats
         encoder = FrameEncoder()
         started = time.monotonic()
@@ -212,29 +217,42 @@ class Uploader:
         # average since then, not one frame's time, which only reflects buffer refills.
         flowing_since, flowed = 0.0, 0
         path = self.client.store.blobs.path(need.sha256)
-        while position < need.size:
-            if self._overtaken(need) or time.monotonic() - started > REQUEST_BUDGET_S:
-                break  # end the body at this frame boundary
-            want = min(self.pacer.frame_size(), need.size - position)
-            raw_len, frame = await asyncio.to_thread(_read_frame, path, position, want,
-                                                   encoder)
-            if not raw_len:
-                break
-            for at in range(0, len(frame), PIECE):
-                if at and self._outranked(need):  # a more urgent upload is moving: let it
-                    flowing_since += await self._step_aside(need)  # have the whole link
-                yield frame[at:at + PIECE]
-            now = time.monotonic()
-            if not flowing_since:
-                flowing_since = now
-            elif (flowed := flowed + len(frame)) and now - flowing_since >= PACE_EVERY_S:
-                self.pacer.observe(flowed, now - flowing_since)  # adapt within a request
-                flowing_since, flowed = now, 0
-            position += raw_len
-            stats.bytes_up += len(frame)
-            stats.blob_bytes_up += raw_len
-            stats.frames_up += 1
-            stats.max_frame = max(stats.max_frame, raw_len)
+
+        def read(at: int) -> asyncio.Future[tuple[int, bytes]]:
+            want = min(self.pacer.frame_size(), need.size - at)
+            return asyncio.ensure_future(asyncio.to_thread(_read_frame, path, at, want, encoder))
+
+        # The next frame is read while this one leaves: with about one frame queued before the
+        # link, a thread hop on a busy CPU would otherwise leave the link idle between frames.
+        ahead: asyncio.Future[tuple[int, bytes]] | None = None
+        try:
+            while position < need.size:
+                if self._overtaken(need) or time.monotonic() - started > REQUEST_BUDGET_S:
+                    break  # end the body at this frame boundary
+                raw_len, frame = await (ahead or read(position))
+                ahead = None
+                if not raw_len:
+                    break
+                if position + raw_len < need.size:
+                    ahead = read(position + raw_len)
+                for at in range(0, len(frame), PIECE):
+                    if at and self._outranked(need):  # a more urgent upload is moving: let it
+                        flowing_since += await self._step_aside(need)  # have the whole link
+                    yield frame[at:at + PIECE]
+                now = time.monotonic()
+                if not flowing_since:
+                    flowing_since = now
+                elif (flowed := flowed + len(frame)) and now - flowing_since >= PACE_EVERY_S:
+                    self.pacer.observe(flowed, now - flowing_since)  # adapt within a request
+                    flowing_since, flowed = now, 0
+                position += raw_len
+                stats.bytes_up += len(frame)
+                stats.blob_bytes_up += raw_len
+                stats.frames_up += 1
+                stats.max_frame = max(stats.max_frame, raw_len)
+        finally:
+            if ahead is not None:
+                ahead.cancel()  # the thread finishes and closes the file; its frame is dropped
         if flowing_since and time.monotonic() - flowing_since >= MIN_PACE_S:
             # A shorter tail measures the buffers that took its last frames at once, not the
             # link: 8 KiB "sent" in 10 ms once made 3G frames of 140 KiB.
