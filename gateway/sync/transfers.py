@@ -38,7 +38,7 @@ def link_backoff(client: SyncClient) -> Reconnect:
 
 
 def recovered(client: SyncClient, backoff: Reconnect) -> None:
-    if backoff.failures:
+    if backoff.failures and not client.stats.online:
         client.wake()  # the link is back: the sync loop need not sit out its own backoff
     backoff.succeeded()
 
