@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import socket
 import ssl
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,6 +33,8 @@ from gateway.sync.link import BlobRejected, HubFault, HubRefused, HubUnavailable
 DEFAULT_SNDBUF = 32 * 1024  # room for the bytes in flight (a 3G link's ~13 KB BDP and more)
 NOTSENT_LOWAT = 8 * 1024  # bytes the kernel may hold that have not left yet
 WRITE_HIGH = 8 * 1024  # asyncio's own write buffers (TLS and socket transport), each
+MAX_WRITE_HIGH = 64 * 1024
+QUEUE_S = 0.25  # an upload's TLS write buffer: this much of its measured rate
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ConnectionError)
 # Timeouts, rate limits and a proxy's gateway errors concern the link, not the request.
 LINK_STATUSES = (408, 429, 502, 504)
@@ -98,7 +101,12 @@ class _ThinPipeConnector(aiohttp.TCPConnector):
 
 class _DrainedFrames(aiohttp.payload.Payload):
     """An upload body that waits for the transport after every piece: aiohttp's own streaming
-    body waits only once 64 KiB have piled up, a whole frame's time of waiting on 3G."""
+    body waits only once 64 KiB have piled up, a whole frame's time of waiting on 3G.
+
+    The TLS write buffer then follows the rate the body leaves at: :data:`QUEUE_S` of it
+    (within :data:`WRITE_HIGH` … :data:`MAX_WRITE_HIGH`), so a faster link keeps enough queued
+    to ride out a busy event loop, and a slow one never more than a fraction of a frame.
+    """
 
     def __init__(self, frames: AsyncIterator[bytes]) -> None:
         super().__init__(frames, content_type=FRAMES_TYPE)
@@ -108,9 +116,17 @@ class _DrainedFrames(aiohttp.payload.Payload):
         raise TypeError("an upload body is not text")
 
     async def write(self, writer: AbstractStreamWriter) -> None:
+        transport = getattr(writer, "transport", None)
+        started, sent = time.monotonic(), 0
         async for piece in self._frames:
             await writer.write(piece)
             await writer.drain()
+            sent += len(piece)
+            elapsed = time.monotonic() - started
+            if isinstance(transport, asyncio.WriteTransport) and elapsed >= 1.0:
+                high = int(sent / elapsed * QUEUE_S)
+                transport.set_write_buffer_limits(high=min(MAX_WRITE_HIGH,
+                                                           max(WRITE_HIGH, high)))
 
 
 class HubClient:
