@@ -170,29 +170,27 @@ async def test_a_stale_offset_is_corrected_by_the_hubs_409(tmp_path: Path) -> No
     await box.close()
 
 
-async def test_hoa_toc_starts_while_both_bulk_requests_are_open(tmp_path: Path) -> None:
-    """Both upload workers are inside bulk requests (held mid-stream); a Hỏa tốc upload still
-    starts and completes before either bulk request ends (how a bulk request ends at the frame
-    boundary: tests/test_engine_scheduling.py)."""
+async def test_hoa_toc_starts_while_the_bulk_request_is_open(tmp_path: Path) -> None:
+    """A bulk upload is held mid-request; a Hỏa tốc upload still starts and completes before
+    the bulk request ends (how a bulk request ends at the frame boundary:
+    tests/test_engine_scheduling.py)."""
     box = await open_box(tmp_path)
-    bulk = [await box.send(8 * START_FRAME) for _ in range(2)]
-    gates = [box.hub.pause_after(sha, frames=1) for _, sha in bulk]
+    bulk, bulk_sha = await box.send(8 * START_FRAME)
+    gate = box.hub.pause_after(bulk_sha, frames=1)
     box.start()
     try:
-        for gate in gates:
-            await asyncio.wait_for(gate.reached.wait(), 5)
+        await asyncio.wait_for(gate.reached.wait(), 5)
         urgent, urgent_sha = await box.send(2 * START_FRAME, Urgency.HOA_TOC)
 
         async def urgent_done() -> bool:
             return urgent_sha in box.hub.complete
 
         await eventually(urgent_done)
-        assert not any(box.hub.uploads(sha) for _, sha in bulk)  # both still open
-        for gate in gates:
-            gate.release.set()
+        assert not box.hub.uploads(bulk_sha)  # still open
+        gate.release.set()
 
         async def all_done() -> bool:
-            return all([await box.queue_state(d) == "done" for d, _ in [*bulk, (urgent, "")]])
+            return all([await box.queue_state(d) == "done" for d in (bulk, urgent)])
 
         await eventually(all_done)
     finally:

@@ -19,39 +19,59 @@ from tests.factories import attachment, envelope
 async def test_hoa_toc_overtakes_bulk_at_a_frame_boundary(tmp_path: Path) -> None:
     box = await open_box(tmp_path)
     hub = box.hub
-    bulk = [await box.send(8 * START_FRAME) for _ in range(2)]
-    gates = [hub.pause_after(sha, frames=1) for _, sha in bulk]
+    bulk, bulk_sha = await box.send(8 * START_FRAME)
+    gate = hub.pause_after(bulk_sha, frames=1)
     box.start()
     try:
-        for gate in gates:  # both workers are inside a bulk request, one frame sent
-            await asyncio.wait_for(gate.reached.wait(), 5)
+        await asyncio.wait_for(gate.reached.wait(), 5)  # inside the bulk request, one frame sent
         urgent, urgent_sha = await box.send(2 * START_FRAME, Urgency.HOA_TOC)
         urgent_gate = hub.pause_after(urgent_sha, frames=1)  # still moving when bulk goes on
-
-        await asyncio.wait_for(urgent_gate.reached.wait(), 5)  # started in the third worker
-        for gate in gates:
-            gate.release.set()
+        await asyncio.wait_for(urgent_gate.reached.wait(), 5)
+        gate.release.set()
 
         async def bulk_ended() -> bool:
-            return all(hub.uploads(sha) for _, sha in bulk)
+            return bool(hub.uploads(bulk_sha))
 
         await eventually(bulk_ended)
         urgent_gate.release.set()
 
         async def all_done() -> bool:
-            return all([await box.queue_state(d) == "done" for d, _ in [*bulk, (urgent, "")]])
+            return all([await box.queue_state(d) == "done" for d in (bulk, urgent)])
 
         await eventually(all_done)
         urgent_done = next(i for i, c in enumerate(hub.calls)
                            if c.sha256 == urgent_sha and c.outcome == "complete")
-        for _, sha in bulk:
-            first, *rest = hub.uploads(sha)
-            # The bulk request ended at the frame boundary after the urgent need appeared...
-            assert first.outcome == "ok" and first.clean and 0 < first.held < 8 * START_FRAME
-            # ... and went on, from where the hub held it, only once the urgent one was in.
-            assert rest[0].offset == first.held
-            assert hub.calls.index(rest[0]) > urgent_done
-        assert hub.complete >= {sha for _, sha in bulk} | {urgent_sha}
+        first, *rest = hub.uploads(bulk_sha)
+        # The bulk request ended at the frame boundary after the urgent need appeared...
+        assert first.outcome == "ok" and first.clean and 0 < first.held < 8 * START_FRAME
+        # ... and went on, from where the hub held it, only once the urgent one was in.
+        assert rest[0].offset == first.held
+        assert hub.calls.index(rest[0]) > urgent_done
+        assert hub.complete >= {bulk_sha, urgent_sha}
+    finally:
+        await box.close()
+
+
+async def test_a_second_bulk_upload_waits_for_the_last_frame_of_the_first(
+        tmp_path: Path) -> None:
+    """Two long uploads at once would halve each other and double what waits ahead of a Hỏa
+    tốc document: the second worker starts the next blob only when the running one is in its
+    last frame (so the request's closing round trip is still filled)."""
+    box = await open_box(tmp_path)
+    hub = box.hub
+    (_, first), (_, second) = [await box.send(4 * START_FRAME) for _ in range(2)]
+    gate = hub.pause_after(first, frames=1)
+    box.start()
+    try:
+        await asyncio.wait_for(gate.reached.wait(), 5)
+        await asyncio.sleep(0.05)
+        assert set(box.client.uploader.workers.active) == {first}
+        gate.release.set()
+
+        async def both() -> bool:
+            return {first, second} <= hub.complete
+
+        await eventually(both)
     finally:
         await box.close()
 

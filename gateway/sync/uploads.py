@@ -1,4 +1,5 @@
-"""Blob uploads: the blobs the hub still needs, in the outbound queue's order, two at a time.
+"""Blob uploads: the blobs the hub still needs, in the outbound queue's order; a second one
+starts while the running one is in its last frame, so the round trip at its end is not idle.
 
 A running bulk upload ends at its next frame boundary when something more urgent appears, and
 pauses mid-frame while a more urgent upload holds the link. A failure that concerns one blob
@@ -59,6 +60,7 @@ class Uploader:
         # (a HEAD, or a sync reply asked for after that moment).
         self.unsure: dict[str, float] = {}
         self.held_back: set[str] = set()  # needs the queue last said may not go yet
+        self.left: dict[str, int] = {}  # running uploads: bytes not yet handed to the link
 
     def needs_changed(self, needs: list[BlobNeed], asked_at: float) -> None:
         """Takes the hub's list of what it still needs, corrected by anything newer."""
@@ -88,7 +90,8 @@ class Uploader:
         # The other worker may have started one of them while the queue was being read.
         ready = [sha for sha in order.ready if sha not in self.workers.active]
         best = needs[ready[0]] if ready else None
-        if best is not None and self.workers.may_start(best.urgency):
+        if best is not None and self.workers.may_start(best.urgency) \
+                and not self._bulk_running(best.urgency):
             return Choice(best, 0.0)
         idle_s = IDLE_S
         if order.due_ms is not None:
@@ -186,6 +189,14 @@ class Uploader:
             await self.client.queue.succeeded(need.sha256)
             self.client.hub_has_news()  # the hub may have routed the document: its receipts
 
+    def _bulk_running(self, urgency: int) -> bool:
+        """An upload as urgent is running with more than a frame to go. The second worker is
+        there to fill the round trip at the end of a request; two long uploads at once would
+        only halve each other, and double what waits in the buffers ahead of a Hỏa tốc
+        document and what a cut breaks (one connection more to open again)."""
+        return any(self.workers.active.get(sha) == urgency and left > self.pacer.frame_size()
+                   for sha, left in self.left.items())
+
     def _overtaken(self, need: BlobNeed) -> bool:
         """A more urgent blob waits that the queue has not held back."""
         return any(n.urgency > need.urgency and n.sha256 not in self.settled
@@ -225,6 +236,7 @@ class Uploader:
         # The next frame is read while this one leaves: with about one frame queued before the
         # link, a thread hop on a busy CPU would otherwise leave the link idle between frames.
         ahead: asyncio.Future[tuple[int, bytes]] | None = None
+        self.left[need.sha256] = need.size - position
         try:
             while position < need.size:
                 if self._overtaken(need) or time.monotonic() - started > REQUEST_BUDGET_S:
@@ -246,11 +258,15 @@ class Uploader:
                     self.pacer.observe(flowed, now - flowing_since)  # adapt within a request
                     flowing_since, flowed = now, 0
                 position += raw_len
+                self.left[need.sha256] = need.size - position
+                if need.size - position <= self.pacer.frame_size():
+                    self.workers.changed.fire()  # the other worker may start the next one
                 stats.bytes_up += len(frame)
                 stats.blob_bytes_up += raw_len
                 stats.frames_up += 1
                 stats.max_frame = max(stats.max_frame, raw_len)
         finally:
+            self.left.pop(need.sha256, None)
             if ahead is not None:
                 ahead.cancel()  # the thread finishes and closes the file; its frame is dropped
         if flowing_since and time.monotonic() - flowing_since >= MIN_PACE_S:
