@@ -16,6 +16,7 @@ from gateway.model import Envelope, Refused
 from gateway.model.document import validate_envelope
 from gateway.protocol.compression import BodyTooLarge, CompressionError
 from gateway.protocol.limits import MAX_COMPRESSED_BODY, MAX_NEED, REPLY_BUDGET, SYNC_TYPE
+from gateway.protocol.seen import MAX_SEEN, inbox_digest
 from gateway.protocol.wire import (
     HubConfig,
     Refusal,
@@ -39,6 +40,9 @@ async def handle_sync(request: web.Request) -> web.Response:
         hub.refusal("status_rate")
         raise web.HTTPTooManyRequests(headers={"Retry-After": str(retry)},
                                       text="too many statuses; try again later\n")
+    # The box sends a sync while its earlier long-poll is still open only when it stopped
+    # waiting for it (a clerk queued something): end that one, so its connection is free again.
+    hub.notifier.notify({agency})
     hub.store.heartbeat(agency, req.node)
     # Below the disk reserve the hub takes no new documents; the gateways keep them queued
     # and offer them again at every sync, so nothing is lost while the disk is freed.
@@ -59,16 +63,23 @@ async def handle_sync(request: web.Request) -> web.Response:
     refused = accepted.refused + req.bad_out
     reply = await _reply(hub, agency, req, accepted.accepted, refused)
     wait = min(req.wait, hub.max_wait_s)
-    if wait > 0 and not (reply.inbox or reply.receipts or reply.accepted or reply.refused):
+    seen = request.headers.get("X-Sync-Seen", "")[:MAX_SEEN]
+    if wait > 0 and not _news(reply, seen):
         hub.notifier.arm(agency)
         reply = await _reply(hub, agency, req, (), ())
-        if not (reply.inbox or reply.receipts):
+        if not _news(reply, seen):
             await hub.notifier.wait(agency, wait)
             reply = await _reply(hub, agency, req, (), ())
     dict_id = hub.compressor.choose(request.headers.get("X-Sync-Dicts", ""))
     body = hub.compressor.compress(encode_reply(reply), dict_id)
     return web.Response(body=body, content_type=SYNC_TYPE,
                         headers={"X-Sync-Dict": str(dict_id)})
+
+
+def _news(reply: SyncReply, seen: str) -> bool:
+    """Whether a long-poll should be answered now: anything but the inbox the box holds."""
+    return bool(reply.receipts or reply.accepted or reply.refused
+                or (reply.inbox and inbox_digest(reply.inbox) != seen))
 
 
 def _verdict(hub: HubState, agency: str, env: Envelope) -> Refusal | None:

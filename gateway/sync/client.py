@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from gateway import __version__
 from gateway.protocol.limits import MAX_LAST_ERROR
+from gateway.protocol.seen import inbox_digest
 from gateway.protocol.wire import BlobNeed, NodeReport, SyncReply, SyncRequest
 from gateway.queue import Backoff, OutboundQueue
 from gateway.signing.config import SigningConfig
@@ -34,8 +35,9 @@ from gateway.store.syncstate import SyncState
 from gateway.sync.downloads import Downloader
 from gateway.sync.hub_trust import HubTrust
 from gateway.sync.link import HubError, HubLink, HubRefused, HubUnavailable
+from gateway.sync.reconnect import PROBE_S, Reconnect
 from gateway.sync.signatures import SignatureChecker
-from gateway.sync.transfers import WORKERS
+from gateway.sync.transfers import URGENT_LANES, WORKERS
 from gateway.sync.uploads import Uploader
 
 log = logging.getLogger("gateway.sync")
@@ -44,9 +46,10 @@ REPORT_FAILURE_MS = 24 * 3600_000  # the heartbeat reports a failure this long a
 Sleep = Callable[[float], Awaitable[None]]
 
 
-# While inbox items wait for their blobs, how often the sync loop asks the hub for news: a few
-# hundred bytes every few seconds, against up to a long-poll's delay for an urgent document.
+# A hub that ignores X-Sync-Seen answers a long-poll at once while inbox items wait for their
+# blobs: then the loop asks again this often, not in a hot loop (docs/protocol.md §3).
 INBOX_RECHECK_S = 5.0
+MAX_ORPHANS = 2  # long-polls left to end by themselves at once; an older one is cancelled
 
 
 class _Stopping(Exception):
@@ -92,6 +95,10 @@ class SyncClient:
         self.stats = LinkStats()
         self.started = time.monotonic()
         self.woken = asyncio.Event()  # set by wake(), cleared when a sync starts
+        self._polled = False  # the last sync asked the hub to wait
+        self.polling = False  # a long-poll is in flight: the hub itself ends it with news
+        self._orphans: list[asyncio.Task[SyncReply]] = []  # long-polls we stopped waiting for
+        self._inbox_seen = ""  # inbox_digest() of the last reply's inbox
         self.uploader = Uploader(self)
         self.downloader = Downloader(self)
         # ``signing`` None: signatures are not checked (a wrong section: the daemon logs why)
@@ -102,6 +109,16 @@ class SyncClient:
         """Sync now: a document was queued or marked."""
         self.woken.set()
 
+    def hub_has_news(self) -> None:
+        """The hub has news for this box (a blob it verified routes a document): a long-poll
+        in flight is answered with it by the hub itself, so only sync now if none is."""
+        if not self.polling:
+            self.wake()
+
+    def seconds(self) -> float:
+        """The engine's clock in seconds (virtual in scheduling tests)."""
+        return self.clock() / 1000
+
     async def run(self, stop: asyncio.Event) -> None:
         """Runs the sync loop and the workers until ``stop`` is set; raises what a task did
         not expect (the first, if several failed at once)."""
@@ -111,12 +128,17 @@ class SyncClient:
                 for _ in range(WORKERS):
                     tasks.create_task(self.uploader.worker(stop))
                     tasks.create_task(self.downloader.worker(stop))
+                for _ in range(URGENT_LANES):
+                    tasks.create_task(self.uploader.worker(stop))
                 tasks.create_task(self.signatures.worker(stop, self.pause))
                 tasks.create_task(_raise_on(stop))
         except BaseExceptionGroup as group:
             failures = [e for e in group.exceptions if not isinstance(e, _Stopping)]
             if failures:
                 raise failures[0] from None
+        finally:
+            for orphan in self._orphans:
+                orphan.cancel()
 
     async def pause(self, seconds: float, *events: asyncio.Event) -> None:
         """Waits ``seconds`` on the injected sleep, or until one of ``events`` is set."""
@@ -129,21 +151,22 @@ class SyncClient:
                 w.cancel()
 
     async def _sync_loop(self, stop: asyncio.Event) -> None:
-        backoff = Backoff(base_s=1.0, cap_s=300.0, rng=self.rng)
+        retry = Reconnect(Backoff(base_s=1.0, cap_s=300.0, rng=self.rng), self.seconds)
         while not stop.is_set():
             try:
+                asked, began = self._inbox_seen, self.seconds()
                 reply = await self.sync_once()
-                backoff.succeeded()
-                if reply is not None and reply.inbox and not self.woken.is_set():
-                    # The hub answers at once while inbox items wait for their blobs (or for
-                    # disk space); asking again before anything changed is a hot loop, but
-                    # waiting a whole long-poll would hide a new Hỏa tốc document that long.
+                retry.succeeded()
+                if reply is not None and reply.inbox and self._polled and not self.woken.is_set()\
+                        and asked == self._inbox_seen and self.seconds() - began < self.wait_s / 2:
+                    # Asked to wait while holding this very inbox, the hub answered at once: it
+                    # does not read X-Sync-Seen. Asking again at once would be a hot loop.
                     await self.pause(min(self.wait_s, INBOX_RECHECK_S), self.woken)
             except HubUnavailable as exc:
-                await self._offline(exc, backoff.failed())
+                await self._offline(exc, retry.failed(exc))
             except HubRefused as exc:
                 log.warning("hub refused sync: %s", exc)
-                await self._offline(exc, max(60.0, backoff.failed()))
+                await self._offline(exc, max(60.0, retry.failed(exc)))
 
     async def _offline(self, exc: HubError, delay_s: float) -> None:
         """Publishes the failure and the time of the next try, then waits for it (or a wake:
@@ -156,8 +179,10 @@ class SyncClient:
         self.stats.online = False
         self.stats.failures += 1
         self.stats.last_error = reason
-        await self.syncstate.record_failure(reason, exc.kind, self.clock() + int(delay_s * 1000),
-                                            began=began, changed=changed)
+        if began or changed or delay_s > PROBE_S:  # probing a refusing link: no SD write each
+            await self.syncstate.record_failure(reason, exc.kind,
+                                                self.clock() + int(delay_s * 1000),
+                                                began=began, changed=changed)
         await self.pause(delay_s, self.woken)
 
     async def sync_once(self) -> SyncReply | None:
@@ -168,12 +193,14 @@ class SyncClient:
         # The first exchange after a start or an outage is answered at once, so the link
         # state the clerk sees turns to "connected" without waiting out a long poll.
         wait = 0 if news or woken or not self.stats.online else self.wait_s
+        self._polled = wait > 0
         req = SyncRequest(node=await self._node(), out=out.envelopes, acks=out.acks,
                           statuses=out.statuses, rcursor=out.rcursor, wait=wait)
         asked_at = time.monotonic()
         reply = await self._exchange(req)
         if reply is None:
             return None
+        self._inbox_seen = inbox_digest(reply.inbox)
         # Skew against the clock when the reply arrived: the hub stamps it after a long-poll.
         fresh = await self.syncstate.apply_reply(out, reply, self.clock())
         self.stats.online, self.stats.last_error = True, ""
@@ -189,21 +216,42 @@ class SyncClient:
 
     async def _exchange(self, req: SyncRequest) -> SyncReply | None:
         if req.wait == 0:
-            return await self.hub.sync(req)
-        call = asyncio.create_task(self.hub.sync(req))
+            return await self.hub.sync(req, self._inbox_seen)
+        call = asyncio.create_task(self.hub.sync(req, self._inbox_seen))
         waker = asyncio.create_task(self.woken.wait())
+        self.polling = True
+        left: tuple[asyncio.Task[bool] | asyncio.Task[SyncReply], ...] = (waker, call)
         try:
             done, _ = await asyncio.wait({call, waker}, return_when=asyncio.FIRST_COMPLETED)
             if call in done:
                 return call.result()
-            return None  # a clerk just queued something: end the long-poll and sync now
+            # A clerk just queued something: sync now. The long-poll is not cancelled, as that
+            # would close its connection (a new TCP and TLS handshake for the next request):
+            # the hub ends it when the next sync arrives, and its reply, asked for with nothing
+            # to say, is older news than the next one and is dropped.
+            self._orphan(call)
+            left = (waker,)
+            return None
         finally:
-            for task in (waker, call):
+            self.polling = False
+            for task in left:
                 if not task.done():
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, HubUnavailable,
                                              HubRefused):
                         await task
+
+    def _orphan(self, call: asyncio.Task[SyncReply]) -> None:
+        self._orphans.append(call)
+        call.add_done_callback(self._orphan_done)
+        while len(self._orphans) > MAX_ORPHANS:  # a hub that does not end them: cancel
+            self._orphans.pop(0).cancel()
+
+    def _orphan_done(self, call: asyncio.Task[SyncReply]) -> None:
+        with contextlib.suppress(ValueError):
+            self._orphans.remove(call)
+        if not call.cancelled():
+            call.exception()  # retrieved: a link failure of a dropped poll is nobody's news
 
     async def _node(self) -> NodeReport:
         counts = await self.store.counts()

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from gateway.model import Envelope
 from gateway.protocol.pacing import FramePacer
-from gateway.queue import Backoff
 from gateway.store import repair
 from gateway.store.blobs import BlobStore
 from gateway.sync.link import HubRefused, HubUnavailable
+from gateway.sync.reconnect import Reconnect
 from gateway.sync.transfers import DOWNLOAD_SLICE_S, IDLE_S, Workers, link_backoff, recovered
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class Downloader:
             finally:
                 self.workers.finish(picked.sha256)
 
-    async def _attempt(self, job: Fetch, backoff: Backoff) -> None:
+    async def _attempt(self, job: Fetch, backoff: Reconnect) -> None:
         """One slice of a blob; every failure the hub, the link or a full disk can cause is
         handled here, anything else ends the engine."""
         c = self.client
@@ -116,16 +116,16 @@ class Downloader:
             if job.refetch and c.store.blobs.has(job.sha256):
                 await repair.refetched(c.store, job.sha256)
             recovered(c, backoff)
-        except HubUnavailable:
-            await c.pause(backoff.failed(), c.woken)
+        except HubUnavailable as exc:
+            await c.pause(backoff.failed(exc), c.woken)
         except HubRefused as exc:
             if job.refetch:  # the hub cannot give it back: it stays counted as lost
                 await repair.refetch_refused(c.store, job.sha256, str(exc))
             else:
-                await c.pause(max(30.0, backoff.failed()), c.woken)
+                await c.pause(max(30.0, backoff.backoff.failed()), c.woken)
         except OSError as exc:  # disk full or failing: the partial file ends on a frame
             log.warning("download of %s failed: %s", job.sha256[:12], exc)
-            await c.pause(max(30.0, backoff.failed()), c.woken)
+            await c.pause(max(30.0, backoff.backoff.failed()), c.woken)
 
     async def _disk_short(self, job: Fetch) -> bool:
         """Downloads keep the same disk reserve as sending, so the box never fills its own

@@ -75,8 +75,10 @@ class UploadResult:
 class HubLink(Protocol):
     """What the sync engine does with the hub (docs/protocol.md §3–§5)."""
 
-    async def sync(self, req: SyncRequest) -> SyncReply:
-        """``POST /v1/sync``: envelopes, acks and statuses out; needs, inbox, receipts in."""
+    async def sync(self, req: SyncRequest, seen: str = "") -> SyncReply:
+        """``POST /v1/sync``: envelopes, acks and statuses out; needs, inbox, receipts in.
+        ``seen`` names the inbox the box already holds (X-Sync-Seen, docs/protocol.md §3): a
+        long-poll waits while the hub has no other inbox for it."""
         ...
 
     async def head(self, sha256: str) -> UploadResult:

@@ -3,7 +3,9 @@ most urgent bytes always go first.
 
 With one request at a time, every small document costs an idle round trip (up to a second on
 3G); a second worker fills that gap. Neither worker starts something less urgent than what is
-already moving, so a Hỏa tốc document never shares the link with bulk. This module holds the
+already moving, so a Hỏa tốc document never shares the link with bulk; a third upload worker
+only ever starts an upload more urgent than all that run, so it need not wait for a bulk
+request to end (up to a frame and a round trip) before it starts. This module holds the
 rules both directions share; uploads are :mod:`gateway.sync.uploads`, downloads
 :mod:`gateway.sync.downloads`.
 """
@@ -14,27 +16,29 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from gateway.queue import Backoff
+from gateway.sync.reconnect import Reconnect
 
 if TYPE_CHECKING:
     from gateway.sync.client import SyncClient
 
 WORKERS = 2
+URGENT_LANES = 1  # upload workers beyond WORKERS, that only start what outranks the rest
 IDLE_S = 5.0  # an idle worker looks again this often even if nothing told it to
 REQUEST_BUDGET_S = 30.0  # after this long an upload ends, so priorities are re-read
 DOWNLOAD_SLICE_S = 8.0  # link time per download request: the granularity of inbound priority
-# Transfers retry sooner than the sync loop (which backs off to 5 minutes): a cut link is
-# usually back within seconds, and every second waited past that is a second of link unused.
-# A refused connection costs a few dozen bytes, so trying every few seconds is cheap.
+# Past the fast probing (gateway.sync.reconnect), transfers still retry sooner than the sync
+# loop (which backs off to 5 minutes): every second waited past a link's return is unused.
 TRANSFER_BACKOFF_CAP_S = 4.0
 
 
-def link_backoff(client: SyncClient) -> Backoff:
-    """A worker's backoff while the link is down (per worker, not per document)."""
-    return Backoff(base_s=0.5, cap_s=TRANSFER_BACKOFF_CAP_S, rng=client.rng)
+def link_backoff(client: SyncClient) -> Reconnect:
+    """A worker's waits while the link is down (per worker, not per document)."""
+    return Reconnect(Backoff(base_s=0.5, cap_s=TRANSFER_BACKOFF_CAP_S, rng=client.rng),
+                     client.seconds)
 
 
-def recovered(client: SyncClient, backoff: Backoff) -> None:
-    if backoff.failures:
+def recovered(client: SyncClient, backoff: Reconnect) -> None:
+    if backoff.failures and not client.stats.online:
         client.wake()  # the link is back: the sync loop need not sit out its own backoff
     backoff.succeeded()
 
@@ -62,7 +66,13 @@ class Workers:
         self.changed = Signal()
 
     def may_start(self, urgency: int) -> bool:
-        return not self.active or urgency >= max(self.active.values())
+        """At most :data:`WORKERS` transfers at the top urgency; one more urgent than all that
+        run always starts (uploads keep a worker free for it, so a Hỏa tốc document does not
+        wait for a bulk request to end; the bulk steps aside meanwhile)."""
+        if not self.active:
+            return True
+        top = max(self.active.values())
+        return urgency > top or (urgency == top and len(self.active) < WORKERS)
 
     def start(self, sha256: str, urgency: int) -> None:
         self.active[sha256] = urgency

@@ -2,7 +2,10 @@
 
 Every network failure comes out as :class:`HubUnavailable`, an answer as the error class
 :mod:`gateway.sync.link` gives its status. The send buffer is capped so a frame counts as sent
-when it has left for the link, not when it was parked in the kernel.
+when it has left for the link, not when it was parked in the kernel: the kernel keeps at most
+:data:`NOTSENT_LOWAT` bytes not yet sent (``TCP_NOTSENT_LOWAT``) and the TLS and socket
+transports :data:`WRITE_HIGH` each, so about one frame of a 3G uplink waits between the
+uploader and the link, and a Hỏa tốc document overtakes after that, not after seconds.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ import asyncio
 import contextlib
 import socket
 import ssl
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 from aiohappyeyeballs import AddrInfoType
+from aiohttp.abc import AbstractStreamWriter
 from aiohttp.client_proto import ResponseHandler
 
 from gateway import __version__
@@ -25,7 +30,11 @@ from gateway.protocol.limits import FRAMES_TYPE, SYNC_TYPE
 from gateway.protocol.wire import SyncReply, SyncRequest, WireError, decode_reply, encode_request
 from gateway.sync.link import BlobRejected, HubFault, HubRefused, HubUnavailable, UploadResult
 
-DEFAULT_SNDBUF = 32 * 1024
+DEFAULT_SNDBUF = 32 * 1024  # room for the bytes in flight (a 3G link's ~13 KB BDP and more)
+NOTSENT_LOWAT = 8 * 1024  # bytes the kernel may hold that have not left yet
+WRITE_HIGH = 8 * 1024  # asyncio's own write buffers (TLS and socket transport), each
+MAX_WRITE_HIGH = 64 * 1024
+QUEUE_S = 0.25  # an upload's TLS write buffer: this much of its measured rate
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ConnectionError)
 # Timeouts, rate limits and a proxy's gateway errors concern the link, not the request.
 LINK_STATUSES = (408, 429, 502, 504)
@@ -56,18 +65,21 @@ def _socket_factory(sndbuf: int | None) -> aiohttp.connector.SocketFactoryType |
         sock = socket.socket(family=family, type=type_, proto=proto)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, sndbuf)
+        if hasattr(socket, "TCP_NOTSENT_LOWAT"):  # Linux, macOS
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, NOTSENT_LOWAT)
         return sock
 
     return make
 
 
 class _ThinPipeConnector(aiohttp.TCPConnector):
-    """Caps the (TLS) transport's write buffer as well as the kernel's.
+    """Caps the TLS transport's write buffer and the socket transport's under it, as well as
+    the kernel's.
 
-    asyncio's TLS transport otherwise accepts about a megabyte before it pushes back, so a
-    request body is read from disk long before it can leave: frames could not be overtaken
-    by a more urgent document, link pacing would measure memory instead of the link, and a
-    large attachment would sit in RAM on a 1 GB box.
+    asyncio's TLS transport otherwise accepts about a megabyte before it pushes back (and the
+    socket transport below it 64 KiB more), so a request body is read from disk long before it
+    can leave: frames could not be overtaken by a more urgent document, link pacing would
+    measure memory instead of the link, and a large attachment would sit in RAM on a 1 GB box.
     """
 
     def __init__(self, *, write_high: int, **kwargs: Any) -> None:
@@ -79,7 +91,42 @@ class _ThinPipeConnector(aiohttp.TCPConnector):
     ) -> tuple[asyncio.Transport, ResponseHandler]:
         transport, protocol = await super()._wrap_create_connection(*args, **kwargs)
         transport.set_write_buffer_limits(high=self._write_high)
+        # The socket transport under TLS is not public; without it 64 KiB more would wait.
+        ssl_protocol = getattr(transport, "_ssl_protocol", None)
+        raw = getattr(ssl_protocol, "_transport", None)
+        if isinstance(raw, asyncio.WriteTransport):
+            raw.set_write_buffer_limits(high=self._write_high)
         return transport, protocol
+
+
+class _DrainedFrames(aiohttp.payload.Payload):
+    """An upload body that waits for the transport after every piece: aiohttp's own streaming
+    body waits only once 64 KiB have piled up, a whole frame's time of waiting on 3G.
+
+    The TLS write buffer then follows the rate the body leaves at: :data:`QUEUE_S` of it
+    (within :data:`WRITE_HIGH` … :data:`MAX_WRITE_HIGH`), so a faster link keeps enough queued
+    to ride out a busy event loop, and a slow one never more than a fraction of a frame.
+    """
+
+    def __init__(self, frames: AsyncIterator[bytes]) -> None:
+        super().__init__(frames, content_type=FRAMES_TYPE)
+        self._frames = frames
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        raise TypeError("an upload body is not text")
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        transport = getattr(writer, "transport", None)
+        started, sent = time.monotonic(), 0
+        async for piece in self._frames:
+            await writer.write(piece)
+            await writer.drain()
+            sent += len(piece)
+            elapsed = time.monotonic() - started
+            if isinstance(transport, asyncio.WriteTransport) and elapsed >= 1.0:
+                high = int(sent / elapsed * QUEUE_S)
+                transport.set_write_buffer_limits(high=min(MAX_WRITE_HIGH,
+                                                           max(WRITE_HIGH, high)))
 
 
 class HubClient:
@@ -93,7 +140,8 @@ class HubClient:
         self.read_timeout_s = read_timeout_s
         connector = _ThinPipeConnector(
             ssl=ssl_context if ssl_context else False, limit=6,
-            socket_factory=_socket_factory(sndbuf), write_high=sndbuf or 2**16)
+            socket_factory=_socket_factory(sndbuf),
+            write_high=WRITE_HIGH if sndbuf else 2**16)
         self.session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None, connect=connect_timeout_s,
@@ -114,10 +162,12 @@ class HubClient:
         except NETWORK_ERRORS as exc:
             raise HubUnavailable(str(exc) or type(exc).__name__, failure_kind(exc)) from None
 
-    async def sync(self, req: SyncRequest) -> SyncReply:
+    async def sync(self, req: SyncRequest, seen: str = "") -> SyncReply:
         body = self.compressor.compress(encode_request(req), self.dict_id)
         headers = {"Content-Type": SYNC_TYPE, "X-Sync-Dict": str(self.dict_id),
                    "X-Sync-Dicts": self.compressor.offer()}
+        if seen:
+            headers["X-Sync-Seen"] = seen
         timeout = aiohttp.ClientTimeout(total=req.wait + self.read_timeout_s)
         async with self._request("POST", "/v1/sync", data=body, headers=headers,
                                  timeout=timeout) as resp:
@@ -137,7 +187,7 @@ class HubClient:
         """Streams frames from ``offset``; a 409 is not an error but the hub's true offset."""
         headers = {"Upload-Offset": str(offset), "Upload-Length": str(size),
                    "Content-Type": FRAMES_TYPE}
-        async with self._request("PATCH", f"/v1/blobs/{sha256}", data=frames,
+        async with self._request("PATCH", f"/v1/blobs/{sha256}", data=_DrainedFrames(frames),
                                  headers=headers) as resp:
             if resp.status == 409 and "Upload-Offset" in resp.headers:
                 return _offsets(resp, offset)

@@ -33,6 +33,11 @@ class VirtualTime:
             heapq.heappush(self._sleepers, (due, next(self._order), wake))
         return wake
 
+    def pending(self) -> list[int]:
+        """When the sleepers that still wait are due (ms), soonest first: a test advances to
+        one of them once the task it expects is asleep."""
+        return sorted(due for due, _, wake in self._sleepers if not wake.done())
+
     def advance(self, seconds: float) -> None:
         """Moves the clock on and wakes every sleeper that is due."""
         self.now_ms += round(seconds * 1000)

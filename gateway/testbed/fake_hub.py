@@ -5,7 +5,8 @@ of each blob (frames decoded with the real codec, offsets as the real hub report
 inbox with downloads, and receipts once a document's blobs are complete. Every request is
 logged with the virtual time it came at, and faults are injected per blob: a server error or a
 refusal for every request, a 422 at completion, a cut after some bytes, an exception that is
-not a hub error at all, or a pause after some frames that the test releases.
+not a hub error at all, or a pause after some frames that the test releases; and the whole link
+goes down (every request refused) while :attr:`FakeHub.down` names a failure kind.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from gateway.model import Envelope
 from gateway.protocol.frames import FrameDecoder
 from gateway.protocol.limits import MAX_FRAME
+from gateway.protocol.seen import inbox_digest
 from gateway.protocol.wire import (
     BlobNeed,
     HubConfig,
@@ -82,6 +84,9 @@ class FakeHub:
         self.faults: dict[str, Fault] = {}
         self.gates: dict[str, _Gate] = {}
         self._news = asyncio.Event()
+        self.seen: list[str] = []  # X-Sync-Seen of every sync, in order
+        self.down: str | None = None  # the link refuses every request: the failure kind
+        self.cancelled_polls = 0  # long-polls the box cancelled (each closes a connection)
 
     # -- what a test arranges ---------------------------------------------------------------
 
@@ -108,17 +113,25 @@ class FakeHub:
 
     # -- HubLink ----------------------------------------------------------------------------
 
-    async def sync(self, req: SyncRequest) -> SyncReply:
+    async def sync(self, req: SyncRequest, seen: str = "") -> SyncReply:
+        self._link("SYNC")
         accepted = tuple(env.id for env in req.out)
         self.docs.update((env.id, env) for env in req.out)
         for seq in req.acks:
             self.inbox.pop(seq, None)
-        if req.wait and not (accepted or self._receipts_after(req.rcursor) or self.inbox):
+        self.seen.append(seen)
+        self._news.set()  # ends an earlier long-poll the box stopped waiting for
+        inbox = [InboxItem(seq, env) for seq, env in self.inbox.items()]
+        if req.wait and not (accepted or self._receipts_after(req.rcursor)
+                             or (inbox and inbox_digest(inbox) != seen)):
             self._news.clear()
             waiters: list[asyncio.Future[None] | asyncio.Task[bool]] = [
                 self.time.sleep(req.wait), asyncio.ensure_future(self._news.wait())]
             try:
                 await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                self.cancelled_polls += 1
+                raise
             finally:
                 for waiter in waiters:
                     waiter.cancel()
@@ -131,6 +144,7 @@ class FakeHub:
             config=HubConfig(frame_max=MAX_FRAME, dict_id=0))
 
     async def head(self, sha256: str) -> UploadResult:
+        self._link("HEAD", sha256)
         self._check(sha256, "HEAD")
         held = len(self.held.get(sha256, b""))
         done = sha256 in self.complete
@@ -139,6 +153,7 @@ class FakeHub:
 
     async def upload(self, sha256: str, offset: int, size: int,
                      frames: AsyncIterator[bytes]) -> UploadResult:
+        self._link("PATCH", sha256, offset)
         self._check(sha256, "PATCH", offset)
         held = self.held.setdefault(sha256, bytearray())
         if sha256 in self.complete or offset != len(held):
@@ -176,6 +191,7 @@ class FakeHub:
 
     async def download(self, sha256: str, offset: int, limit: int,
                        frame: int) -> AsyncIterator[bytes]:
+        self._link("GET", sha256, offset)
         self._check(sha256, "GET", offset)
         self.calls.append(Call(self.time.clock(), "GET", sha256, offset))
         data = self.served[sha256][offset:offset + limit]
@@ -190,6 +206,12 @@ class FakeHub:
         self._news.set()
 
     # -- the hub's bookkeeping --------------------------------------------------------------
+
+    def _link(self, method: str, sha256: str = "", offset: int = 0) -> None:
+        """While :attr:`down`, every request fails as a refused or timed-out connection."""
+        if self.down is not None:
+            self.calls.append(Call(self.time.clock(), method, sha256, offset, outcome="down"))
+            raise HubUnavailable(f"fake link down ({self.down})", self.down)
 
     def _check(self, sha256: str, method: str, offset: int = 0) -> None:
         fault = self.faults.get(sha256)
