@@ -41,7 +41,7 @@ from gateway.model import Attachment, Envelope, Urgency, uuid7
 from gateway.protocol.frames import FrameDecoder, FrameEncoder
 from gateway.protocol.limits import FRAMES_TYPE
 
-HEARTBEAT_S = 25.0  # an idle gateway long-polls with wait=25 s: one sync per 25 s per box
+HEARTBEAT_S = 60.0  # an idle gateway long-polls with wait=60 s: one sync a minute per box
 
 
 @dataclass

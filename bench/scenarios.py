@@ -234,7 +234,7 @@ async def run_ours(spec: Spec) -> Transfer:
     files = corpus_files(spec.corpus_dir)
     total = sum(p.stat().st_size for p in files)
     tb = Testbed(Path(spec.work_dir) / "province", spec.link(),
-                 seed=spec.seed, wait_s=25, sndbuf=DEFAULT_SNDBUF)
+                 seed=spec.seed, wait_s=60, sndbuf=DEFAULT_SNDBUF)
     started = time.monotonic()
     await tb.start([A, B])
     try:

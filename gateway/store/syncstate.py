@@ -46,6 +46,7 @@ class Outgoing:
     acks: tuple[int, ...]
     statuses: tuple[StatusMsg, ...]
     rcursor: int
+    held_until_ms: int | None = None  # when the first status held back for undo may leave
 
 
 class SyncState:
@@ -75,12 +76,17 @@ class SyncState:
                 "SELECT sid, doc_id, code, note, at_ms FROM status_out WHERE code = ?"
                 " OR at_ms <= ? OR at_ms > ? ORDER BY at_ms LIMIT ?",
                 (hold.AUTOMATIC, now_ms - hold.HOLD_MS, now_ms + hold.FUTURE_MS, MAX_STATUSES))
+            held = await conn.execute_fetchall(
+                "SELECT min(at_ms) FROM status_out WHERE code != ? AND at_ms > ? AND at_ms <= ?",
+                (hold.AUTOMATIC, now_ms - hold.HOLD_MS, now_ms + hold.FUTURE_MS))
+            first_held = next(iter(held))[0]
             return Outgoing(
                 tuple(envelope_from_dict(json.loads(str(r[0]))) for r in envs),
                 tuple(int(r[0]) for r in acks),
                 tuple(StatusMsg(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]))
                       for r in statuses),
                 await kv.get(conn, kv.RCURSOR) or 0,
+                None if first_held is None else int(first_held) + hold.HOLD_MS,
             )
 
         return await self.store.db.read(q)

@@ -80,7 +80,7 @@ class LinkStats:
 class SyncClient:
     def __init__(self, store: LocalStore, hub: HubLink, *, clock: Clock,
                  rng: random.Random | None = None, sleep: Sleep = asyncio.sleep,
-                 wait_s: int = 25, agency: str | None = None,
+                 wait_s: int = 60, agency: str | None = None,
                  reserve_bytes: int = DEFAULT_RESERVE_BYTES,
                  signing: SigningConfig | None = None) -> None:
         self.store = store
@@ -193,6 +193,8 @@ class SyncClient:
         # The first exchange after a start or an outage is answered at once, so the link
         # state the clerk sees turns to "connected" without waiting out a long poll.
         wait = 0 if news or woken or not self.stats.online else self.wait_s
+        if wait and out.held_until_ms is not None:  # a clerk's status leaves when its hold ends
+            wait = max(1, min(wait, -(-(out.held_until_ms - self.clock()) // 1000)))
         self._polled = wait > 0
         req = SyncRequest(node=await self._node(), out=out.envelopes, acks=out.acks,
                           statuses=out.statuses, rcursor=out.rcursor, wait=wait)

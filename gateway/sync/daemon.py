@@ -53,7 +53,7 @@ class Gateway:
         await self.store.close()
 
 
-async def open_gateway(data: Path, *, wait_s: int = 25, sndbuf: int | None = DEFAULT_SNDBUF,
+async def open_gateway(data: Path, *, wait_s: int = 60, sndbuf: int | None = DEFAULT_SNDBUF,
                        hub_url: str | None = None, seed: int | None = None) -> Gateway:
     layout = Layout(data)
     config = load_config(layout)
