@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv test check lint types contracts pytest demo bench bench-quick bench-signing clean
+.PHONY: venv test check lint types contracts pytest demo bench bench-quick bench-signing clean \
+	lock repo test-appliance
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,34 @@ bench-quick: $(STAMP)
 
 bench-signing: $(STAMP)
 	$(BIN)/python -m bench.signing --sizes 0.1,1,10,50
+
+# The appliance (docs/appliance.md). `make lock` pins every dependency bundled in the .deb, with
+# hashes; `make repo` builds the .debs and publishes them to the `pilot` suite of the province's
+# signed repository (promote to `stable` with image/build-repo.sh promote); `make
+# test-appliance` runs the heavy checks (as root: debootstrap chroot, apt-get from the repository,
+# upgrade and rollback, lintian, the nspawn boot), which `make test` leaves out.
+ARCH      ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB_OUT   ?= dist/debs
+REPO_DIR  ?= dist/repo
+REPO_URL  ?=
+REPO_KEY_ID ?=
+
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 \
+		--custom-compile-command "make lock" --quiet -o requirements.lock
+
+repo:
+	@if [ -z "$(REPO_KEY_ID)" ] || [ -z "$(REPO_URL)" ]; then \
+		echo "make repo: set REPO_KEY_ID=<gpg key> REPO_URL=https://<host>/<path> (docs/appliance.md)"; \
+		exit 2; fi
+	mkdir -p $(DEB_OUT)
+	gpg --batch --armor --export "$(REPO_KEY_ID)" >$(DEB_OUT)/commune-archive-key.asc
+	debs=$$(image/build-deb.sh --arch $(ARCH) --out $(DEB_OUT) --repo-url "$(REPO_URL)" \
+		--repo-key $(DEB_OUT)/commune-archive-key.asc) && \
+		image/build-repo.sh --repo $(REPO_DIR) --key "$(REPO_KEY_ID)" publish $$debs
+
+test-appliance: $(STAMP)
+	COMMUNE_APPLIANCE_TESTS=1 $(BIN)/pytest -q -p no:cacheprovider --durations=0 tests/appliance
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
