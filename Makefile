@@ -71,7 +71,7 @@ repo:
 		image/build-repo.sh --repo $(REPO_DIR) --key "$(REPO_KEY_ID)" publish $$debs
 
 test-appliance: $(STAMP)
-	COMMUNE_APPLIANCE_TESTS=1 $(BIN)/pytest -q -p no:cacheprovider --durations=0 tests/appliance
+	COMMUNE_APPLIANCE_TESTS=1 $(BIN)/pytest -q -rs -p no:cacheprovider --durations=0 tests/appliance
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -469,7 +469,7 @@ class Box:
 def box(tmp_path: Path) -> Iterator[Box]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name in ("gateway", "systemctl", "hostnamectl"):
+    for name in ("gateway", "systemctl", "hostnamectl", "commune-ring"):
         shim = bin_dir / name
         shim.write_text(RECORDER.format(python=sys.executable), encoding="utf-8")
         shim.chmod(0o755)
@@ -571,6 +571,23 @@ def test_firstboot_refuses_a_bad_file_and_leaves_it(box: Box, text: str, complai
     assert box.boot_file.read_text(encoding="utf-8") == text
     assert box.calls() == []
     assert TOKEN not in result.stdout + result.stderr
+
+
+def test_firstboot_puts_a_pilot_commune_in_the_pilot_ring(box: Box) -> None:
+    box.boot_file.write_text(WINDOWS_STYLE + 'ring = "pilot"\r\n', encoding="utf-8")
+    result = box.run("offline")  # the ring is set even before the hub answers
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert box.calls_to("commune-ring") == [["pilot"]]
+    assert "rollout ring: pilot" in result.stdout
+    assert box.run("ok").returncode == 0  # the retry (from pending.conf) does not set it again
+    assert box.calls_to("commune-ring") == [["pilot"]]
+
+
+def test_firstboot_refuses_an_unknown_ring(box: Box) -> None:
+    box.boot_file.write_text(WINDOWS_STYLE + 'ring = "beta"\r\n', encoding="utf-8")
+    result = box.run()
+    assert result.returncode == 3 and "ring must be pilot or stable" in result.stdout
+    assert box.calls() == []
 
 
 def test_the_shipped_example_is_refused_until_filled_in(box: Box) -> None:
