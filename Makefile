@@ -50,7 +50,8 @@ bench-signing: $(STAMP)
 # signed repository (promote to `stable` with image/build-repo.sh promote); `make
 # test-appliance` runs the heavy checks (as root: debootstrap chroot, apt-get from the repository,
 # upgrade and rollback, lintian, the nspawn boot), which `make test` leaves out.
-ARCH      ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+# Boxes are arm64, the hub's server amd64: one release, one version, for both.
+ARCHES    ?= arm64 amd64
 DEB_OUT   ?= dist/debs
 REPO_DIR  ?= dist/repo
 REPO_URL  ?=
@@ -66,9 +67,15 @@ repo:
 		exit 2; fi
 	mkdir -p $(DEB_OUT)
 	gpg --batch --armor --export "$(REPO_KEY_ID)" >$(DEB_OUT)/commune-archive-key.asc
-	debs=$$(image/build-deb.sh --arch $(ARCH) --out $(DEB_OUT) --repo-url "$(REPO_URL)" \
-		--repo-key $(DEB_OUT)/commune-archive-key.asc) && \
-		image/build-repo.sh --repo $(REPO_DIR) --key "$(REPO_KEY_ID)" publish $$debs
+	set -e; version=$$(image/build-deb.sh --print-version); debs=; \
+	for arch in $(ARCHES); do \
+		debs="$$debs $$(COMMUNE_DEB_VERSION=$$version image/build-deb.sh --arch $$arch \
+			--out $(DEB_OUT) --repo-url "$(REPO_URL)" \
+			--repo-key $(DEB_OUT)/commune-archive-key.asc)"; \
+	done; \
+	box=$$(printf '%s\n' $$debs | grep '_all\.deb$$' | head -n1); \
+	image/build-repo.sh --repo $(REPO_DIR) --key "$(REPO_KEY_ID)" publish \
+		$$(printf '%s\n' $$debs | grep -v '_all\.deb$$') $$box
 
 test-appliance: $(STAMP)
 	COMMUNE_APPLIANCE_TESTS=1 $(BIN)/pytest -q -rs -p no:cacheprovider --durations=0 tests/appliance

@@ -3,7 +3,7 @@
 # commune-box_<version>_all.deb.
 #
 #   image/build-deb.sh [--arch arm64|amd64] [--python 3.11] [--out DIR] [--version V]
-#                      [--repo-url URL --repo-key KEY.asc]
+#                      [--repo-url URL --repo-key KEY.asc] [--print-version]
 #
 # commune-gateway carries a self-contained virtualenv under /opt/commune-gateway (the app and all its
 # dependencies as wheels for the target: manylinux, CPython X.Y, the target's CPU), whose
@@ -38,6 +38,7 @@ PYVER=3.11
 OUT=$REPO/dist
 VERSION=${COMMUNE_DEB_VERSION:-}
 HOST_PYTHON=${PYTHON:-python3}
+PRINT_VERSION=0
 REPO_URL=${COMMUNE_REPO_URL:-}
 REPO_KEY=${COMMUNE_REPO_KEY:-}
 # xz: the smallest download over a metered 3G link. The appliance tests, which build twice and
@@ -65,6 +66,7 @@ while (($#)); do
         --python) PYVER=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
         --version) VERSION=$2; shift 2 ;;
+        --print-version) PRINT_VERSION=1; shift ;;
         --repo-url) REPO_URL=$2; shift 2 ;;
         --repo-key) REPO_KEY=$2; shift 2 ;;
         -h | --help) usage 0 ;;
@@ -118,6 +120,11 @@ if [[ -z $VERSION ]]; then
         dirty=.dirty
     fi
     VERSION=$upstream+$(date -u +%Y%m%d%H%M%S).g$rev$dirty-1
+fi
+# --print-version: the version a build now would get (make repo gives it to every architecture).
+if ((PRINT_VERSION)); then
+    printf '%s\n' "$VERSION"
+    exit 0
 fi
 
 # --- 1. a snapshot of the working tree (the build never writes into the repository)

@@ -103,7 +103,7 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Province]:
         out = top / f"debs{n}"
         started = time.monotonic()
         run(["make", "--no-print-directory", "repo", f"REPO_DIR={top / 'repo'}",
-             f"REPO_URL={REPO_URL}", f"REPO_KEY_ID={KEY_ID}", f"DEB_OUT={out}", "ARCH=amd64"],
+             f"REPO_URL={REPO_URL}", f"REPO_KEY_ID={KEY_ID}", f"DEB_OUT={out}", "ARCHES=amd64"],
             env={**env, "COMMUNE_DEB_VERSION": version, "COMMUNE_DEB_COMPRESS": "gzip"},
             timeout=900)
         seconds.append(time.monotonic() - started)
