@@ -159,6 +159,13 @@ check "last sync recorded" bash -c 'runuser -u gateway -- gateway status \
 check "scrub passes" systemctl start commune-gateway-scrub.service
 check "daemon survives a restart" bash -c \
     'systemctl restart commune-gateway.service && sleep 3 && systemctl is-active commune-gateway.service'
+# An upgrade (the package once more: postinst configure with the installed version) restarts
+# the daemon that was running (the clerk's TUI, not running here, is never restarted).
+daemon_id() { systemctl show -p InvocationID --value commune-gateway.service; }
+before=$(daemon_id)
+check "upgrade: the package installs over itself" dpkg -i /root/smoke/commune-gateway.deb
+restarted() { [[ $(daemon_id) != "$before" ]] && systemctl is-active --quiet commune-gateway.service; }
+check "upgrade: the daemon was restarted and runs" restarted
 echo "--- exposure"
 for u in commune-gateway commune-gateway-scrub commune-hub commune-firstboot; do
     systemd-analyze security --no-pager "$u.service" 2>/dev/null | tail -n1
