@@ -2,28 +2,31 @@
 # build-image.sh: build the commune gateway SD card image with pi-gen.
 #
 #   COMMUNE_ADMIN_PASSWORD=… COMMUNE_ADMIN_SSH_KEYS="$(cat province.pub)" \
-#       image/build-image.sh PIGEN_DIR [--assemble-only] [--deb FILE]
+#       image/build-image.sh PIGEN_DIR [--assemble-only] [--deb GATEWAY_DEB --box-deb BOX_DEB]
 #
-# PIGEN_DIR is a checkout of RPi-Distro/pi-gen (arm64 branch, for bookworm 64-bit). This script
-#   1. builds the app's arm64 .deb from the working tree (image/build-deb.sh), unless --deb;
-#   2. assembles our stage as PIGEN_DIR/stage-commune from image/stages plus its files
-#      (the .deb, journald drop-in, first-boot script and units) and 00-packages from
-#      COMMUNE_PACKAGES in image/config;
+#   (and COMMUNE_REPO_URL=https://… COMMUNE_REPO_KEY=repo-key.asc: the province's repository)
+#
+# PIGEN_DIR is a checkout of RPi-Distro/pi-gen at PIGEN_COMMIT of image/config (its
+# bookworm-arm64 branch); another commit is refused. This script
+#   1. builds the arm64 .debs from the working tree (image/build-deb.sh), unless --deb;
+#   2. assembles our stage as PIGEN_DIR/stage-commune from image/stages plus the two .debs
+#      and 00-packages from COMMUNE_PACKAGES in image/config;
 #   3. writes PIGEN_DIR/config from image/config;
 #   4. runs pi-gen (build-docker.sh if docker is there, else build.sh as root).
 # --assemble-only stops after 3 (used by the tests, and to inspect what pi-gen will get).
 set -euo pipefail
 
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(dirname -- "$HERE")
 
 PIGEN_DIR=''
 ASSEMBLE_ONLY=0
 DEB=''
+BOX_DEB=''
 while (($#)); do
     case $1 in
         --assemble-only) ASSEMBLE_ONLY=1; shift ;;
         --deb) DEB=$2; shift 2 ;;
+        --box-deb) BOX_DEB=$2; shift 2 ;;
         -h | --help) sed -n '2,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "build-image.sh: unknown option $1" >&2; exit 2 ;;
         *) PIGEN_DIR=$1; shift ;;
@@ -43,26 +46,40 @@ if [[ -z ${FIRST_USER_PASS} || -z ${PUBKEY_SSH_FIRST_USER} ]]; then
     exit 2
 fi
 
+# Only the pinned pi-gen builds an image (assembling the stage into any checkout is harmless).
+head=$(git -C "$PIGEN_DIR" rev-parse HEAD 2>/dev/null || echo none)
+if ((!ASSEMBLE_ONLY)) && [[ $head != "$PIGEN_COMMIT" ]]; then
+    echo "build-image.sh: $PIGEN_DIR is at $head, not at the pinned pi-gen $PIGEN_COMMIT" \
+        "($PIGEN_BRANCH): git -C $PIGEN_DIR fetch && git -C $PIGEN_DIR checkout $PIGEN_COMMIT" >&2
+    exit 2
+fi
+
 STAGE=$PIGEN_DIR/stage-commune
 
-# --- 1. the .deb
+# --- 1. the .debs
 if [[ -z $DEB ]]; then
-    DEB=$(bash "$HERE/build-deb.sh" --arch arm64 --python "$COMMUNE_PYTHON" \
-        --out "$PIGEN_DIR/commune-deb")
+    if [[ -z $COMMUNE_REPO_URL || ! -f $COMMUNE_REPO_KEY ]]; then
+        echo "build-image.sh: set COMMUNE_REPO_URL and COMMUNE_REPO_KEY (the province's" \
+            "repository and its public key, docs/appliance.md)" >&2
+        exit 2
+    fi
+    mapfile -t debs < <(bash "$HERE/build-deb.sh" --arch arm64 --python "$COMMUNE_PYTHON" \
+        --out "$PIGEN_DIR/commune-deb" --repo-url "$COMMUNE_REPO_URL" \
+        --repo-key "$COMMUNE_REPO_KEY")
+    DEB=${debs[0]}
+    BOX_DEB=${debs[1]}
 fi
-[[ -f $DEB ]] || { echo "build-image.sh: no .deb at $DEB" >&2; exit 1; }
+for f in "$DEB" "$BOX_DEB"; do
+    [[ -f $f ]] || { echo "build-image.sh: no .deb at '$f' (give --deb and --box-deb)" >&2; exit 1; }
+done
 
 # --- 2. the stage
 rm -rf -- "$STAGE"
 cp -a -- "$HERE/stages" "$STAGE"
-install -d "$STAGE/00-base/files" "$STAGE/10-gateway/files" "$STAGE/20-firstboot/files"
+install -d "$STAGE/10-gateway/files"
 printf '%s\n' "${COMMUNE_PACKAGES[@]}" >"$STAGE/00-base/00-packages"
-install -m 0644 "$REPO/systemd/journald-commune.conf" "$STAGE/00-base/files/"
 install -m 0644 "$DEB" "$STAGE/10-gateway/files/commune-gateway.deb"
-install -m 0755 "$HERE/firstboot/commune-firstboot.sh" "$STAGE/20-firstboot/files/"
-install -m 0644 "$HERE/firstboot/commune-firstboot.service" \
-    "$HERE/firstboot/commune-firstboot-retry.timer" "$HERE/firstboot/commune.toml.example" \
-    "$STAGE/20-firstboot/files/"
+install -m 0644 "$BOX_DEB" "$STAGE/10-gateway/files/commune-box.deb"
 
 # --- 3. pi-gen's config: its own variables, plus ours exported to the stage scripts
 {
@@ -74,9 +91,8 @@ install -m 0644 "$HERE/firstboot/commune-firstboot.service" \
         printf '%s=%q\n' "$var" "${!var}"
     done
     printf 'STAGE_LIST=%q\n' "stage0 stage1 stage2 stage-commune"
-    for var in COMMUNE_HOSTNAME_PREFIX COMMUNE_EXTRA_LOCALES COMMUNE_CONSOLE_CODESET \
-        COMMUNE_CONSOLE_FONTFACE COMMUNE_CONSOLE_FONTSIZE COMMUNE_NTP_POOLS \
-        COMMUNE_APT_DL_LIMIT_KBPS; do
+    for var in COMMUNE_EXTRA_LOCALES COMMUNE_CONSOLE_CODESET COMMUNE_CONSOLE_FONTFACE \
+        COMMUNE_CONSOLE_FONTSIZE; do
         printf 'export %s=%q\n' "$var" "${!var}"
     done
     printf 'export COMMUNE_PURGE=%q\n' "${COMMUNE_PURGE[*]}"

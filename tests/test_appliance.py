@@ -37,7 +37,8 @@ UNIT_FILES = sorted([*SYSTEMD.glob("*.service"), *SYSTEMD.glob("*.timer"),
                      *SYSTEMD.glob("*.path"),
                      *(IMAGE / "firstboot").glob("*.service"),
                      *(IMAGE / "firstboot").glob("*.timer")])
-SHELL_SCRIPTS = sorted([*IMAGE.rglob("*.sh"), *(IMAGE / "deb").iterdir()])
+SHELL_SCRIPTS = sorted([*IMAGE.rglob("*.sh"), *(IMAGE / "deb").glob("*/*"),
+                        IMAGE / "box" / "commune-ring"])
 SHELL_FRAGMENTS = [IMAGE / "config", IMAGE / "stages" / "EXPORT_IMAGE"]
 
 EXEC_START = {
@@ -297,7 +298,7 @@ def test_the_deb_installs_every_kind_of_unit_and_stops_the_note_watch() -> None:
     build = (IMAGE / "build-deb.sh").read_text()
     for suffix in {p.suffix for p in SYSTEMD.iterdir() if p.is_file()} - {".conf"}:
         assert f'"$WORK"/src/systemd/*{suffix}' in build, suffix
-    assert "commune-gateway-note.path" in (IMAGE / "deb" / "prerm").read_text()
+    assert "commune-gateway-note.path" in (IMAGE / "deb" / "commune-gateway" / "prerm").read_text()
 
 
 def test_journald_dropin_for_sd_cards() -> None:
@@ -468,7 +469,7 @@ class Box:
 def box(tmp_path: Path) -> Iterator[Box]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name in ("gateway", "systemctl", "hostnamectl"):
+    for name in ("gateway", "systemctl", "hostnamectl", "commune-ring"):
         shim = bin_dir / name
         shim.write_text(RECORDER.format(python=sys.executable), encoding="utf-8")
         shim.chmod(0o755)
@@ -572,6 +573,23 @@ def test_firstboot_refuses_a_bad_file_and_leaves_it(box: Box, text: str, complai
     assert TOKEN not in result.stdout + result.stderr
 
 
+def test_firstboot_puts_a_pilot_commune_in_the_pilot_ring(box: Box) -> None:
+    box.boot_file.write_text(WINDOWS_STYLE + 'ring = "pilot"\r\n', encoding="utf-8")
+    result = box.run("offline")  # the ring is set even before the hub answers
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert box.calls_to("commune-ring") == [["pilot"]]
+    assert "rollout ring: pilot" in result.stdout
+    assert box.run("ok").returncode == 0  # the retry (from pending.conf) does not set it again
+    assert box.calls_to("commune-ring") == [["pilot"]]
+
+
+def test_firstboot_refuses_an_unknown_ring(box: Box) -> None:
+    box.boot_file.write_text(WINDOWS_STYLE + 'ring = "beta"\r\n', encoding="utf-8")
+    result = box.run()
+    assert result.returncode == 3 and "ring must be pilot or stable" in result.stdout
+    assert box.calls() == []
+
+
 def test_the_shipped_example_is_refused_until_filled_in(box: Box) -> None:
     shutil.copy(IMAGE / "firstboot" / "commune.toml.example", box.boot_file)
     result = box.run()
@@ -612,10 +630,12 @@ def pigen(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fake pi-gen checkout with our stage assembled into it (no .deb build, no pi-gen)."""
     root = tmp_path_factory.mktemp("pigen")
     (root / "stage2").mkdir()
-    deb = root / "fake.deb"
+    deb, box = root / "fake.deb", root / "fake-box.deb"
     deb.write_bytes(b"!<arch>\n")
+    box.write_bytes(b"!<arch>\nbox")
     result = subprocess.run(
-        ["bash", str(IMAGE / "build-image.sh"), str(root), "--assemble-only", "--deb", str(deb)],
+        ["bash", str(IMAGE / "build-image.sh"), str(root), "--assemble-only", "--deb", str(deb),
+         "--box-deb", str(box)],
         capture_output=True, text=True, timeout=30, check=False,
         env={**os.environ, "COMMUNE_ADMIN_PASSWORD": "mật khẩu $x",
              "COMMUNE_ADMIN_SSH_KEYS": "ssh-ed25519 AAAAC3Nz it@province"})
@@ -637,7 +657,7 @@ def test_image_config_becomes_pigen_config(pigen: Path) -> None:
     assert config["LOCALE_DEFAULT"] == "vi_VN.UTF-8"
     assert config["COMMUNE_EXTRA_LOCALES"] == "en_US.UTF-8"
     assert config["TIMEZONE_DEFAULT"] == "Asia/Ho_Chi_Minh"
-    assert config["COMMUNE_HOSTNAME_PREFIX"] == "cg-"
+    assert "COMMUNE_HOSTNAME_PREFIX" not in config, "a setting of commune-box now"
     assert config["FIRST_USER_PASS"] == "mật khẩu $x"
     assert config["PUBKEY_ONLY_SSH"] == "1"
     assert config["STAGE_LIST"] == "stage0 stage1 stage2 stage-commune"
@@ -647,12 +667,13 @@ def test_image_config_becomes_pigen_config(pigen: Path) -> None:
 
 def test_image_stage_has_ordered_substages_and_packages(pigen: Path) -> None:
     stage = pigen / "stage-commune"
-    assert sorted(p.name for p in stage.iterdir() if p.is_dir()) == [
-        "00-base", "10-gateway", "20-firstboot"]
+    assert sorted(p.name for p in stage.iterdir() if p.is_dir()) == ["00-base", "10-gateway"]
     packages = (stage / "00-base" / "00-packages").read_text().split()
-    for needed in ("python3", "python3-venv", "fake-hwclock", "chrony", "unattended-upgrades"):
+    for needed in ("python3", "python3-venv", "fake-hwclock", "chrony", "unattended-upgrades",
+                   "poppler-utils"):
         assert needed in packages
-    assert (stage / "10-gateway" / "files" / "commune-gateway.deb").exists()
+    assert (stage / "10-gateway" / "files" / "commune-gateway.deb").read_bytes() == b"!<arch>\n"
+    assert (stage / "10-gateway" / "files" / "commune-box.deb").read_bytes() == b"!<arch>\nbox"
     assert (stage / "EXPORT_IMAGE").exists() and os.access(stage / "prerun.sh", os.X_OK)
 
 
@@ -674,22 +695,19 @@ def run_stage_script(pigen: Path, script: str, rootfs: Path) -> str:
     return log.read_text() if log.exists() else ""
 
 
-def test_stage_base_writes_the_sd_card_and_clock_policy(pigen: Path, tmp_path: Path) -> None:
+def test_stage_base_writes_only_what_no_package_owns(pigen: Path, tmp_path: Path) -> None:
     rootfs = tmp_path / "rootfs"
     run_stage_script(pigen, "00-base/01-run.sh", rootfs)
-    journald = rootfs / "etc/systemd/journald.conf.d/60-commune.conf"
-    assert journald.read_text() == (SYSTEMD / "journald-commune.conf").read_text()
-    assert "makestep 1 -1" in (rootfs / "etc/chrony/conf.d/commune.conf").read_text()
-    assert "pool vn.pool.ntp.org" in (rootfs / "etc/chrony/sources.d/commune.sources").read_text()
     assert 'CODESET="Vietnamese"' in (rootfs / "etc/default/console-setup").read_text()
-    apt = (rootfs / "etc/apt/apt.conf.d/52commune-unattended").read_text()
-    assert 'Automatic-Reboot "false"' in apt and 'Dl-Limit "64"' in apt
+    assert "ALGO=zstd" in (rootfs / "etc/default/zramswap").read_text()
     config_txt = rootfs / "boot/firmware/config.txt"
     assert "dtparam=watchdog=on" in config_txt.read_text().splitlines()
     run_stage_script(pigen, "00-base/01-run.sh", rootfs)  # a second run adds nothing
     assert config_txt.read_text().count("dtparam=watchdog=on") == 1
-    watchdog = (rootfs / "etc/systemd/system.conf.d/60-commune-watchdog.conf").read_text()
-    assert "RuntimeWatchdogSec=14s" in watchdog
+    # journald, chrony, apt and the watchdog's systemd side come with commune-box.
+    written = {str(p.relative_to(rootfs)) for p in rootfs.rglob("*") if p.is_file()}
+    assert written == {"etc/default/console-setup", "etc/default/zramswap",
+                       "boot/firmware/config.txt"}
 
 
 def test_daemon_is_watched_by_systemd() -> None:
@@ -699,22 +717,9 @@ def test_daemon_is_watched_by_systemd() -> None:
     assert u.get("Service", "Restart") == "always"
 
 
-def test_stage_gateway_installs_the_deb_and_makes_tty1_the_clerks(
-        pigen: Path, tmp_path: Path) -> None:
+def test_stage_gateway_only_installs_the_packages(pigen: Path, tmp_path: Path) -> None:
     chroot = run_stage_script(pigen, "10-gateway/00-run.sh", tmp_path / "rootfs")
     assert (tmp_path / "rootfs/tmp/commune-gateway.deb").exists()
-    assert "apt-get install -y --no-install-recommends /tmp/commune-gateway.deb" in chroot
-    assert "systemctl enable commune-gateway-tui.service" in chroot
-    assert "systemctl enable commune-gateway-note.path" in chroot
-    assert "systemctl disable getty@tty1.service" in chroot
-
-
-def test_stage_firstboot_installs_and_enables_it(pigen: Path, tmp_path: Path) -> None:
-    rootfs = tmp_path / "rootfs"
-    chroot = run_stage_script(pigen, "20-firstboot/00-run.sh", rootfs)
-    script = rootfs / "usr/lib/commune-gateway/commune-firstboot.sh"
-    assert script.read_bytes() == FIRSTBOOT.read_bytes() and os.access(script, os.X_OK)
-    assert (rootfs / "etc/systemd/system/commune-firstboot.service").exists()
-    assert "COMMUNE_HOSTNAME_PREFIX=cg-" in (rootfs / "etc/default/commune-firstboot").read_text()
-    assert (rootfs / "boot/firmware/commune.toml.example").exists()
-    assert "systemctl enable commune-firstboot.service commune-firstboot-retry.timer" in chroot
+    assert (tmp_path / "rootfs/tmp/commune-box.deb").exists()
+    assert "apt-get install -y /tmp/commune-gateway.deb /tmp/commune-box.deb" in chroot
+    assert "systemctl" not in chroot, "commune-box's postinst enables what a box runs"

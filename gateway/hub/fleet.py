@@ -118,6 +118,6 @@ async def handle_fleet(request: web.Request) -> web.Response:
         "hub_version": __version__,
         "now_ms": request.app[HUB].store.clock(),
         "gateways": [{**asdict(e), "state": state_of(e)} for e in entries],
-        # enrollments waiting for the offline CA (docs/appliance-hub.md)
+        # enrollments waiting for the offline CA (docs/appliance.md)
         "enroll_requests": await request.app[HUB].store.credentials.pending_count(),
         "signatures": await signed_share_json(request.app[HUB])})

@@ -1,6 +1,6 @@
 """The provincial CA kept offline, and the hub's server certificate renewed: the use cases
 behind ``gateway hub init --ca-offline``, ``hub ca export|import|requests|sign|install`` and
-``hub renew-cert``. The procedure they make up is in docs/appliance-hub.md."""
+``hub renew-cert``. The procedure they make up is in docs/appliance.md."""
 
 from __future__ import annotations
 

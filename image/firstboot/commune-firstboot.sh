@@ -6,6 +6,7 @@
 #     agency = "000.00.31.H35"                    # mã định danh of the commune
 #     hub    = "https://hub.example.gov.vn:8443"  # the provincial hub
 #     token  = "enr_…@<CA fingerprint>"           # from `gateway hub token`, one-time
+#     ring   = "pilot"                            # optional: gets new versions first
 #
 # This script, run by commune-firstboot.service as root:
 #   1. reads and checks that file (plain `key = "value"` lines; CRLF and a BOM from Windows
@@ -13,7 +14,8 @@
 #   2. moves the token off the boot partition at once: into a root-only file under
 #      $STATE_DIR, then overwrites and deletes commune.toml, leaving commune-status.txt (no
 #      secret) to tell whoever reads the card next what happened;
-#   3. sets the hostname from the agency code (cg-000-00-31-h35);
+#   3. sets the hostname from the agency code (cg-000-00-31-h35), and the rollout ring
+#      (`commune-ring pilot`) when the file asks for it;
 #   4. runs `gateway init --data … --agency … --hub … --token …` as the gateway user. The
 #      local store is created first, offline, so the clerk can work at once; enrollment needs
 #      the hub. If the hub cannot be reached, the token stays in $STATE_DIR and
@@ -37,6 +39,7 @@ RUN_AS=${COMMUNE_RUN_AS-gateway}            # empty: run `gateway` as the callin
 GATEWAY=${COMMUNE_GATEWAY:-gateway}
 SYSTEMCTL=${COMMUNE_SYSTEMCTL:-systemctl}
 HOSTNAMECTL=${COMMUNE_HOSTNAMECTL:-hostnamectl}
+RING=${COMMUNE_RING:-commune-ring}
 ETC_HOSTS=${COMMUNE_ETC_HOSTS:-/etc/hosts}
 HOSTNAME_PREFIX=${COMMUNE_HOSTNAME_PREFIX:-cg-}   # empty: keep the image's hostname
 
@@ -70,7 +73,7 @@ now() { date '+%Y-%m-%d %H:%M:%S %z'; }
 # problem) when the file is not usable.
 parse_config() {
     local file=$1 line key value n=0 bad=0
-    CFG_AGENCY='' CFG_HUB='' CFG_TOKEN=''
+    CFG_AGENCY='' CFG_HUB='' CFG_TOKEN='' CFG_RING=''
     while IFS= read -r line || [[ -n $line ]]; do
         n=$((n + 1))
         line=${line%$'\r'}
@@ -104,6 +107,7 @@ parse_config() {
             agency) CFG_AGENCY=$value ;;
             hub) CFG_HUB=$value ;;
             token) CFG_TOKEN=$value ;;
+            ring) CFG_RING=$value ;;
             *) warn "$file:$n: unknown key '$key' ignored" ;;
         esac
     done <"$file"
@@ -119,6 +123,10 @@ parse_config() {
     if [[ ! $CFG_TOKEN =~ ^[A-Za-z0-9_-]{8,128}@[0-9a-fA-F]{32}$ ]]; then
         # Never echo a token, not even a malformed one.
         error "$file: token must be the whole line printed by 'gateway hub token' (TOKEN@FINGERPRINT)"
+        bad=1
+    fi
+    if [[ -n $CFG_RING && $CFG_RING != pilot && $CFG_RING != stable ]]; then
+        error "$file: ring must be pilot or stable (got '${CFG_RING}')"
         bad=1
     fi
     return "$bad"
@@ -232,6 +240,13 @@ main() {
         scrub "$BOOT_CONFIG"
         info "token moved to $PENDING (root only) and $BOOT_CONFIG deleted"
         write_status pending "Đang đăng ký với máy chủ tỉnh / enrolling with the hub"
+        if [[ -n $CFG_RING ]]; then
+            if "$RING" "$CFG_RING" >/dev/null; then
+                info "rollout ring: $CFG_RING"
+            else
+                warn "could not set the rollout ring to $CFG_RING (commune-ring failed)"
+            fi
+        fi
     elif [[ -e $PENDING ]]; then
         parse_config "$PENDING" || {
             error "$PENDING is damaged; copy a new commune.toml to the boot partition"
