@@ -46,5 +46,8 @@ async def test_f1_and_ctrl_q_always_in_the_footer(app: ClerkApp, seeded: Seeded,
         assert keys[:2] == ["f1", "ctrl+q"], keys
         assert app.backend is not None
         app.push_screen(DetailScreen(app.backend, seeded.inbound[0], refresh_s=3600))
-        await pilot.pause()
+        for _ in range(50):  # the detail screen loads its document first (slow on a busy box)
+            await pilot.pause(0.05)
+            if visible_footer_keys(app):
+                break
         assert visible_footer_keys(app)[:2] == ["f1", "ctrl+q"]
