@@ -147,8 +147,9 @@ async def test_item7_list_and_show_print_remote_fields_escaped(hub: Hub, scene: 
     shown, err = await gateway("show", "--data", data, scene.hostile.id)
     assert_inert(shown + err, *FIELDS[:-2])  # place and signer are not part of `show`
     assert "ATT<⟨U+009B⟩31m⟨U+009D⟩0;t⟨U+009C⟩⟨U+0085⟩⟨U+202E⟩FDP.exe⟨U+202C⟩" in shown
-    assert "␍Đã duyệt" in shown  # the bare CR cannot overwrite the line
-    assert "[bold red]X[/] [link=https://evil.example]y[/link] [/]" in shown
+    flat = " ".join(shown.split())  # `show` wraps long fields inside the terminal
+    assert "␍Đã duyệt" in flat  # the bare CR cannot overwrite the line
+    assert "[bold red]X[/] [link=https://evil.example]y[/link] [/]" in flat
     LEDGER.record(CATEGORY, scene.prints["document"], "inert")
 
 
