@@ -57,8 +57,9 @@ _EVENTS = {
     "blob.damaged_local": ("Tệp đính kèm trên máy bị hỏng", "Stored attachment damaged"),
 }
 _STATES = {s.value: s for s in State}
+# The clerk set a status, or took one back (undo) before it left.
 _STATUS_EVENTS = {STATUS: ("Ghi trạng thái", "Status set"),
-                  WITHDRAWN: ("Hoàn tác trạng thái", "Status undone")}  # the clerk took a status back
+                  WITHDRAWN: ("Hoàn tác trạng thái", "Status undone")}
 
 
 def event_label(event: EventRow, lang: str) -> str:
