@@ -17,7 +17,7 @@ from gateway.model import Agency, State, Urgency
 from gateway.model.safe_text import safe_text
 from gateway.services import labels, triage
 from gateway.store.local import Doc, EventRow
-from tui.i18n import lang, t
+from tui.i18n import lang
 
 URGENCY_STYLE = {
     Urgency.THUONG: "",
@@ -104,7 +104,7 @@ def doc_row(doc: Doc, directory: Mapping[str, Agency], subject_width: int = 40,
     if doc.direction == "out" and doc.queue_state == "done":
         state_style = "green"
     if today is not None and triage.overdue(doc, today):
-        state, state_style = t("triage.overdue_state", state=state), "bold white on red"
+        state, state_style = labels.overdue_label(state, lang()), "bold white on red"
     return {
         "col.code": Text(clip(safe_text(env.code), 18), style=main_style),
         "col.subject": Text(clip(safe_text(env.subject), subject_width),

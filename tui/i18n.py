@@ -14,7 +14,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "tab.inbox": ("Văn bản đến ({n})", "Inbox ({n})"),
     "tab.inbox_unread": ("Văn bản đến ({n} · {u} chưa đọc)", "Inbox ({n} · {u} unread)"),
     "tab.shown": ("{shown}/{n}", "{shown}/{n}"),
-    "triage.overdue_state": ("Quá hạn · {state}", "Overdue · {state}"),
     "triage.filter.all": ("Tất cả", "All"),
     "triage.filter.unhandled": ("Chưa xử lý", "Not handled"),
     "triage.filter.overdue": ("Quá hạn", "Overdue"),

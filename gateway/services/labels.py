@@ -93,6 +93,11 @@ def summary_state(doc: Doc, lang: str) -> str:
     return f"{label} {sum(1 for s in states if s == slowest)}/{len(states)}"
 
 
+def overdue_label(state: str, lang: str) -> str:
+    """A state with the overdue mark both front ends put in front of it."""
+    return f"Overdue · {state}" if lang == "en" else f"Quá hạn · {state}"
+
+
 _BUSINESS = {"1": ("Thu hồi văn bản", "Revokes document"),
              "2": ("Cập nhật văn bản", "Updates document"),
              "3": ("Thay thế văn bản", "Replaces document")}
