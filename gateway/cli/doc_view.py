@@ -66,7 +66,7 @@ def doc_table(docs: list[Doc], directory: Mapping[str, Agency], prefix: int, lan
         Column("Urgency" if en else "Độ khẩn", cap=16, floor=16),
         Column(peer[1] if en else peer[0], cap=24, floor=12, count_tail=True),
         Column("Subject" if en else "Trích yếu", cap=1000, floor=30, flex=True),
-        Column("State" if en else "Trạng thái", cap=24, floor=10),
+        Column("State" if en else "Trạng thái", cap=20, floor=10),
     ]
     rows = [[UNREAD if unread(d) else " ", s(d.envelope.id[:prefix]),
              fmt_day(d.envelope.issue_date), urgency_label(d.envelope.urgency, lang),
