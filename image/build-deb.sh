@@ -226,7 +226,7 @@ cat >"$VENV/bin/gateway" <<EOF
 #!$PREFIX/bin/python3
 import sys
 
-from gateway.cli import main
+from gateway.launch import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -110,19 +110,21 @@ def test_list_prints_names_a_header_and_one_fitted_line_per_document(box: Path,
     assert shown.returncode == 0, shown.stderr
     _check_terminal_safe(shown.stdout, width)
     lines = shown.stdout.splitlines()
-    assert len(lines) == 1 + 7  # header, then one line per document: nothing wrapped
+    assert len(lines) == 1 + 7 + 1  # header, one line per document (nothing wrapped), counts
+    assert lines.pop() == "5 văn bản đến, 5 chưa đọc, 5 quá hạn"
     wanted = ["Mã", "Ngày", "Độ"] if width == 100 else ["Mã", "Độ", "khẩn"]  # date dropped
     assert lines[0].split()[:3] == wanted
     assert "Trích yếu" in lines[0] and "Trạng thái" in lines[0]
     text = shown.stdout
     assert "Hỏa tốc" in text and "Thượng khẩn" in text and "Khẩn" in text and "Thường" in text
     assert "000.00." not in text  # names, not codes
-    assert all(" ← UBND xã" in line or " → UBND xã" in line for line in lines[1:])
+    assert all(" ← UBND x" in line or " → UBND x" in line for line in lines[1:])  # cut at 80
     assert "V/v báo cáo tình hình" in text and "…" in text  # long subjects cut, not wrapped
-    assert "Đã đến" in text and "Chờ gửi" in text  # states in words
+    # States in words; the factory's due date (1/12/2026) has passed, so "Quá hạn" comes first.
+    assert "Quá hạn ·" in text and "Chờ gửi" in text
     if width == 100:
-        assert "UBND xã Nậm Cuổi" in text and "UBND xã Pa Tần" in text
-        assert "UBND xã Độc<␛[" in text and "Rất Dài Rất" in text  # inert, and cut
+        assert "UBND xã Nậm C" in text and "UBND xã Pa T" in text  # the rest may be cut
+        assert "UBND xã Độc<" in text and "UBND xã Rất D" in text  # cut (inert: see above)
 
 
 def test_list_in_english_and_json_unchanged(box: Path) -> None:
@@ -172,10 +174,13 @@ def test_hostile_names_and_subjects_stay_on_their_line(box: Path) -> None:
 
 def test_a_unique_prefix_names_a_document_everywhere(box: Path, tmp_path: Path) -> None:
     listed = json.loads(gw("list", "--data", str(box), "--json").stdout)
-    table = gw("list", "--data", str(box)).stdout.splitlines()[1:]
-    printed = [line.split()[0] for line in table]
+    table = gw("list", "--data", str(box)).stdout.splitlines()[1:-1]
+    printed = [line[2:].split()[0] for line in table]  # after the unread marker column
     assert all(len(p) >= 8 for p in printed) and len(set(printed)) == len(printed)
-    for short in printed[:2]:  # what the list prints is what the clerk types (the two sent
+    sent = [line.split()[0] for line in gw("list", "--data", str(box), "--outbox")
+            .stdout.splitlines()[1:]]  # no marker column, no count line: nothing sent is unread
+    assert len(sent) == 2 and set(sent) <= set(printed)
+    for short in sent:  # what the list prints is what the clerk types (the two sent
         # in the same second: the longest shared prefix)
         full = next(d["id"] for d in listed if d["id"].startswith(short))
         shown = gw("show", "--data", str(box), short)
@@ -187,7 +192,7 @@ def test_a_unique_prefix_names_a_document_everywhere(box: Path, tmp_path: Path) 
     # Its attachment has the bytes of the file the box sent, so the blob store holds it.
     assert gw("export", "--data", str(box), prefix, "--to", str(out)).returncode == 0
     assert [p.name for p in out.iterdir()] == ["cv.pdf"]
-    outbound = gw("mark", "--data", str(box), printed[0], "--status", "03")
+    outbound = gw("mark", "--data", str(box), sent[0], "--status", "03")
     assert outbound.returncode == 1 and "Chỉ ghi trạng thái cho văn bản đến" in outbound.stderr
     marked = gw("mark", "--data", str(box), prefix, "--status", "05")
     assert marked.returncode == 0, marked.stderr

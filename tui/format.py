@@ -15,10 +15,9 @@ from rich.text import Text
 
 from gateway.model import Agency, State, Urgency
 from gateway.model.safe_text import safe_text
-from gateway.services import labels
+from gateway.services import labels, triage
 from gateway.store.local import Doc, EventRow
-from tui import triage
-from tui.i18n import lang, t
+from tui.i18n import lang
 
 URGENCY_STYLE = {
     Urgency.THUONG: "",
@@ -55,14 +54,8 @@ def fmt_size(size: int) -> str:
     return f"{size / 2**20:.1f} MB"
 
 
-URGENCY_EN = {
-    Urgency.THUONG: "Normal", Urgency.KHAN: "Urgent", Urgency.THUONG_KHAN: "Very urgent",
-    Urgency.HOA_TOC: "Immediate", Urgency.HOA_TOC_HEN_GIO: "Immediate, timed",
-}
-
-
 def urgency_label(u: Urgency) -> str:
-    return URGENCY_EN[u] if lang() == "en" else u.label_vi
+    return labels.urgency_label(u, lang())
 
 
 def state_label(s: State) -> str:
@@ -81,8 +74,7 @@ def urgency_cell(u: Urgency) -> Text:
 
 
 def agency_name(directory: Mapping[str, Agency], code: str) -> str:
-    agency = directory.get(code)
-    return safe_text(agency.name if agency else code)
+    return labels.agency_label(directory, code)
 
 
 def peers(doc: Doc, directory: Mapping[str, Agency], width: int = 22) -> str:
@@ -112,7 +104,7 @@ def doc_row(doc: Doc, directory: Mapping[str, Agency], subject_width: int = 40,
     if doc.direction == "out" and doc.queue_state == "done":
         state_style = "green"
     if today is not None and triage.overdue(doc, today):
-        state, state_style = t("triage.overdue_state", state=state), "bold white on red"
+        state, state_style = labels.overdue_label(state, lang()), "bold white on red"
     return {
         "col.code": Text(clip(safe_text(env.code), 18), style=main_style),
         "col.subject": Text(clip(safe_text(env.subject), subject_width),
@@ -125,22 +117,9 @@ def doc_row(doc: Doc, directory: Mapping[str, Agency], subject_width: int = 40,
 
 
 def actor_label(actor: str, directory: Mapping[str, Agency]) -> str:
-    if actor in ("clerk", "hub"):
-        return t(f"actor.{actor}")
-    return agency_name(directory, actor)
+    return labels.actor_label(actor, directory, lang())
 
 
 def event_label(event: EventRow) -> str:
-    """Plain words for an event-log kind ('queued', 'status 03', a receipt code, …)."""
-    kind = safe_text(event.kind)
-    states = {s.value: s for s in State}
-    for prefix, key in (("status ", "ev.status"), ("withdrawn ", "ev.withdrawn")):
-        if kind.startswith(prefix):
-            code = kind.removeprefix(prefix)
-            return t(key, label=state_label(states[code]) if code in states else code)
-    if kind in ("queued", "accepted", "refused", "received", "retry", "13", "15", "16"):
-        return t(f"ev.{kind}")
-    if kind in states:
-        return state_label(states[kind])
-    return kind
-
+    """Plain words for an event-log kind, the same as ``gateway show`` prints."""
+    return labels.event_label(event, lang())

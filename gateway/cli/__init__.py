@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from gateway.cli import admin, documents, hub
 from gateway.cli.doc_view import candidate_lines
-from gateway.cli.parser import build_parser
+from gateway.cli.parser import FILTERS, build_parser
 from gateway.cli.table import terminal_width
 from gateway.model import Problem, Refused, ui_language
 from gateway.model.errors import (
@@ -27,6 +27,7 @@ from gateway.model.safe_text import safe_text
 from gateway.services.documents import mark, retry
 from gateway.services.lookup import AmbiguousId, resolved_id
 from gateway.services.send import SendRequest
+from gateway.services.triage import Filter, Sort
 
 __all__ = ["build_parser", "main"]
 
@@ -57,7 +58,8 @@ async def _dispatch(args: argparse.Namespace, lang: str) -> int:
                 due=args.due, secret=args.secret, files=args.files,
                 place=args.place, signer=args.signer))
         case "list":
-            await documents.list_docs(args.data, args.direction, args.json, lang)
+            await documents.list_docs(args.data, args.direction, args.json, lang,
+                                      _list_view(args))
         case "show":
             await documents.show(args.data, args.doc_id, args.json, lang)
         case "export" if args.edxml is not None:
@@ -141,6 +143,14 @@ def _run(args: argparse.Namespace, lang: str) -> int:
             raise
         _say(_one_line(exc, lang))
         return 1
+
+
+def _list_view(args: argparse.Namespace) -> documents.ListView | None:
+    """The triage ``gateway list`` was asked for; ``None`` when none was."""
+    if args.search is None and args.which is None and args.sort is None:
+        return None
+    return documents.ListView(query=args.search or "", which=FILTERS.get(args.which, Filter.ALL),
+                              sort=Sort(args.sort or "date"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

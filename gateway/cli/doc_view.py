@@ -9,6 +9,7 @@ neither reach the terminal nor break a row onto a second line.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 from gateway.cli.render import fmt_day, fmt_size, fmt_time, signature_lines
 from gateway.cli.table import Column, clip, field_lines, fit, wrap
@@ -19,15 +20,19 @@ from gateway.services.labels import (
     agency_label,
     business_label,
     event_label,
+    overdue_label,
     state_label,
     summary_state,
     urgency_label,
 )
 from gateway.services.lookup import AmbiguousId
 from gateway.services.signatures import AttachmentVerdict
+from gateway.services.triage import Counts, overdue, unread
 from gateway.store.local import Doc, EventRow
 
-__all__ = ["candidate_lines", "doc_table", "doc_text"]
+__all__ = ["candidate_lines", "count_line", "doc_table", "doc_text"]
+
+UNREAD = "•"  # the marker column: an incoming document nobody has opened yet
 
 
 def _peer(doc: Doc, directory: Mapping[str, Agency], arrow: bool) -> str:
@@ -42,13 +47,20 @@ def _peer(doc: Doc, directory: Mapping[str, Agency], arrow: bool) -> str:
     return f"{'←' if doc.direction == 'in' else '→'} {name}" if arrow else name
 
 
+def _state(doc: Doc, lang: str, today: date) -> str:
+    state = s(summary_state(doc, lang))
+    return overdue_label(state, lang) if overdue(doc, today) else state
+
+
 def doc_table(docs: list[Doc], directory: Mapping[str, Agency], prefix: int, lang: str,
-              width: int, direction: str | None) -> list[str]:
-    """A header line and one line per document, newest first as given."""
+              width: int, direction: str | None, today: date) -> list[str]:
+    """A header line and one line per document, in the order given; an unread one is marked
+    "•", an overdue one says so before its state."""
     en = lang == "en"
     peer = {"in": ("Nơi gửi", "From"), "out": ("Nơi nhận", "To")}.get(
         direction or "", ("Nơi gửi/nhận", "From/To"))
     columns = [
+        Column("", cap=1, floor=1),  # unread marker
         Column("ID" if en else "Mã", cap=prefix, floor=prefix),
         Column("Issued" if en else "Ngày", cap=10, floor=10, drop=1),
         Column("Urgency" if en else "Độ khẩn", cap=16, floor=16),
@@ -56,12 +68,27 @@ def doc_table(docs: list[Doc], directory: Mapping[str, Agency], prefix: int, lan
         Column("Subject" if en else "Trích yếu", cap=1000, floor=30, flex=True),
         Column("State" if en else "Trạng thái", cap=20, floor=10),
     ]
-    rows = [[s(d.envelope.id[:prefix]), fmt_day(d.envelope.issue_date),
-             urgency_label(d.envelope.urgency, lang), _peer(d, directory, direction is None),
-             s(d.envelope.subject), s(summary_state(d, lang))] for d in docs]
+    rows = [[UNREAD if unread(d) else " ", s(d.envelope.id[:prefix]),
+             fmt_day(d.envelope.issue_date), urgency_label(d.envelope.urgency, lang),
+             _peer(d, directory, direction is None), s(d.envelope.subject),
+             _state(d, lang, today)] for d in docs]
     if not rows:
         return ["No documents." if en else "Chưa có văn bản nào."]
+    if direction == "out":  # nothing outgoing is ever unread: no marker column
+        columns, rows = columns[1:], [r[1:] for r in rows]
     return fit(columns, rows, width, gap=2 if width >= 120 else 1)
+
+
+def count_line(counts: Counts, shown: int, total: int, lang: str) -> str:
+    """'12 văn bản đến, 3 chưa đọc, 1 quá hạn', after how many of all are shown when a
+    search or filter hides some."""
+    if lang == "en":
+        head = f"Showing {shown} of {total}. " if shown != total else ""
+        return (f"{head}{counts.incoming} incoming, {counts.unread} unread, "
+                f"{counts.overdue} overdue")
+    head = f"Đang hiện {shown} trên {total} văn bản. " if shown != total else ""
+    return (f"{head}{counts.incoming} văn bản đến, {counts.unread} chưa đọc, "
+            f"{counts.overdue} quá hạn")
 
 
 _HUB_RECEIPTS = ("at_hub", "delivered")  # written by the hub, about one recipient (the actor)

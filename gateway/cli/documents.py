@@ -6,15 +6,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from gateway.cli.doc_view import doc_table, doc_text
+from gateway.cli.doc_view import count_line, doc_table, doc_text
 from gateway.cli.render import doc_json, emit_json, signature_lines, signatures_json, warn
 from gateway.cli.table import terminal_width
+from gateway.model.document import VN_TZ
 from gateway.model.safe_text import safe_text
-from gateway.services import documents, listing, signatures
+from gateway.services import documents, listing, signatures, triage
 from gateway.services import import_edxml as edxml
 from gateway.services.send import SendRequest, send
+
+
+@dataclass(frozen=True)
+class ListView:
+    """What ``gateway list --search/--filter/--sort`` asked for."""
+    query: str = ""
+    which: triage.Filter = triage.Filter.ALL
+    sort: triage.Sort = triage.Sort.DATE
 
 
 async def send_document(req: SendRequest) -> None:
@@ -33,15 +44,28 @@ async def export_edxml(data: str, doc_id: str, dest: str) -> None:
     print(await edxml.export_package(data, doc_id, dest))
 
 
-async def list_docs(data: str, direction: str | None, as_json: bool, lang: str) -> None:
-    if as_json:
+async def list_docs(data: str, direction: str | None, as_json: bool, lang: str,
+                    view: ListView | None = None) -> None:
+    """The table (or JSON) of ``gateway list``. The table is triaged as the TUI's inbox is:
+    unhandled Hỏa tốc and Khẩn documents on top; JSON keeps the store's order (newest first)
+    unless a search, filter or sort is asked for."""
+    if as_json and view is None:
         emit_json([doc_json(d, lang) for d in await documents.list_documents(data, direction)])
         return
     found = await listing.listing(data, direction)
+    view = view or ListView()
+    today = datetime.now(VN_TZ).date()
+    shown = triage.arranged(found.docs, found.names.directory, today, query=view.query,
+                            which=view.which, sort=view.sort)
+    if as_json:
+        emit_json([doc_json(d, lang) for d in shown])
+        return
     warn(found.names.problem, lang)
-    for line in doc_table(found.docs, found.names.directory, found.prefix, lang,
-                          terminal_width(), direction):
+    for line in doc_table(shown, found.names.directory, found.prefix, lang,
+                          terminal_width(), direction, today):
         print(line)
+    if direction != "out":
+        print(count_line(triage.counts(found.docs, today), len(shown), len(found.docs), lang))
 
 
 async def show(data: str, doc_id: str, as_json: bool, lang: str) -> None:

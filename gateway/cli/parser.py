@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 
 from gateway.logs import LEVELS
+from gateway.services.triage import Filter
+
+# ``gateway list --filter``: the Vietnamese names, and English ones for scripts.
+FILTERS = {"chua-xu-ly": Filter.UNHANDLED, "unhandled": Filter.UNHANDLED,
+           "qua-han": Filter.OVERDUE, "overdue": Filter.OVERDUE}
 
 DESCRIPTION = ("The ``gateway`` command. Exit codes: 0 ok, 2 usage, 1 refused or failed "
                "(reason on stderr).")
@@ -50,6 +55,14 @@ def _local_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     group.add_argument("--inbox", action="store_const", const="in", dest="direction")
     group.add_argument("--outbox", action="store_const", const="out", dest="direction")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--search", metavar="TEXT", help="words of the subject, number, type or "
+                   "agency (no accents needed: 'so tan' finds 'sơ tán')")
+    p.add_argument("--filter", choices=sorted(FILTERS), dest="which",
+                   help="chua-xu-ly (unhandled: not done, rejected or recalled) or qua-han "
+                   "(overdue: unhandled and past its due date)")
+    p.add_argument("--sort", choices=["date", "urgency"],
+                   help="date: newest first (default); urgency: most urgent first. Unhandled "
+                   "Hỏa tốc and Khẩn documents stay on top either way")
 
     p = sub.add_parser("show", help="one document with states and history")
     p.add_argument("--data", required=True)

@@ -12,6 +12,7 @@ from gateway.edxml.mapping import K_ID, K_KIND, K_REF
 from gateway.model import Agency, State, Urgency
 from gateway.model.safe_text import safe_text
 from gateway.store.local import Doc, EventRow
+from gateway.store.withdraw import STATUS, WITHDRAWN
 
 _RANK = {s: i for i, s in enumerate(State)}
 
@@ -56,15 +57,19 @@ _EVENTS = {
     "blob.damaged_local": ("Tệp đính kèm trên máy bị hỏng", "Stored attachment damaged"),
 }
 _STATES = {s.value: s for s in State}
+# The clerk set a status, or took one back (undo) before it left.
+_STATUS_EVENTS = {STATUS: ("Ghi trạng thái", "Status set"),
+                  WITHDRAWN: ("Hoàn tác trạng thái", "Status undone")}
 
 
 def event_label(event: EventRow, lang: str) -> str:
-    """Plain words for an event-log kind (``queued``, ``status 03``, a receipt such as
-    ``at_hub`` or ``01``); a kind this version does not know is shown as written, made safe."""
+    """Plain words for an event-log kind (``queued``, ``status 03``, ``withdrawn 03`` when the
+    clerk undid a status, a receipt such as ``at_hub`` or ``01``); a kind this version does not
+    know is shown as written, made safe."""
     kind = event.kind
-    if kind.startswith("status ") and (state := _STATES.get(kind[7:])) is not None:
-        label = state_label(state, lang)
-        return f"Status set: {label}" if lang == "en" else f"Ghi trạng thái: {label}"
+    for prefix, (vi, en) in _STATUS_EVENTS.items():
+        if kind.startswith(prefix) and (state := _STATES.get(kind[len(prefix):])) is not None:
+            return f"{en if lang == 'en' else vi}: {state_label(state, lang)}"
     if (words := _EVENTS.get(kind)) is not None:
         return words[1] if lang == "en" else words[0]
     if (state := _STATES.get(kind)) is not None:
@@ -86,6 +91,11 @@ def summary_state(doc: Doc, lang: str) -> str:
     if len(states) == 1:
         return label
     return f"{label} {sum(1 for s in states if s == slowest)}/{len(states)}"
+
+
+def overdue_label(state: str, lang: str) -> str:
+    """A state with the overdue mark both front ends put in front of it."""
+    return f"Overdue · {state}" if lang == "en" else f"Quá hạn · {state}"
 
 
 _BUSINESS = {"1": ("Thu hồi văn bản", "Revokes document"),

@@ -126,7 +126,8 @@ async def gateway(*args: str) -> tuple[str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "gateway.cli", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "GATEWAY_LANG": "vi", "PYTHONIOENCODING": "utf-8"})
+        env={**os.environ, "GATEWAY_LANG": "vi", "PYTHONIOENCODING": "utf-8",
+             "COLUMNS": "1000"})  # wide: what is checked here is escaping, not wrapping
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode("utf-8", "replace")
     return out.decode("utf-8"), err.decode("utf-8")

@@ -7,7 +7,7 @@ the CLI's.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,6 +18,7 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from gateway.model import Refused, Secrecy, Urgency
+from gateway.model.dates import parse_day
 from gateway.services.send import SendRequest
 from tui.backend import Backend, explain
 from tui.format import urgency_label
@@ -35,16 +36,14 @@ SECRECY = (("sec.none", "khong"), ("sec.mat", "mat"), ("sec.toi_mat", "toi-mat")
 
 
 def parse_due(text: str) -> date | None:
-    """Day/month/year as clerks write it, or ISO; ``None`` when left empty."""
-    text = text.strip()
-    if not text:
+    """The due date as the CLI's ``--due`` reads it (31/12/2026, 31/12, or ISO); ``None``
+    when left empty, :class:`ValueError` when it is not a date."""
+    if not text.strip():
         return None
-    for fmt in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(text)
+    try:
+        return parse_day(text, date.today())
+    except Refused:
+        raise ValueError(text) from None
 
 
 def refusal_text(exc: Refused) -> str:

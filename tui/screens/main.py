@@ -10,6 +10,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
+from gateway.services.triage import Filter, Sort, arranged
+from gateway.services.triage import unread as triage_unread
 from gateway.store.local import Doc
 from tui.backend import Backend, explain
 from tui.i18n import lang, set_language, t
@@ -18,8 +20,6 @@ from tui.messages import DocumentChosen
 from tui.screens.base import ClerkScreen
 from tui.screens.compose import ComposeScreen
 from tui.screens.detail import DetailScreen
-from tui.triage import Filter, Sort, arranged
-from tui.triage import unread as triage_unread
 from tui.undo import offer, take_back
 from tui.widgets.common import MessageBar, TextField, Title
 from tui.widgets.main import DocTable, LinkBar

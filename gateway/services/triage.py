@@ -1,5 +1,6 @@
 """Inbox triage, pure: what is unread, unhandled or overdue, search without diacritics, the
-filters and the order a clerk sees (no Textual).
+filters and the order a clerk sees. The TUI's inbox and ``gateway list`` both use it, so the
+two show the same documents in the same order.
 
 Unhandled Hỏa tốc and Khẩn documents are pinned on top whatever the sort, the most urgent
 first, so that a burst of ordinary arrivals never buries them; within each urgency the chosen
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from gateway.model import Agency, Urgency
@@ -69,3 +71,17 @@ def arranged(docs: Sequence[Doc], directory: Mapping[str, Agency], today: date, 
     # Stable: the pinned ones first, the most urgent of them on top (a Hỏa tốc never below a
     # Khẩn); the chosen sort holds within each group.
     return sorted(keep, key=lambda d: -int(d.envelope.urgency) if pinned(d) else 1)
+
+
+@dataclass(frozen=True)
+class Counts:
+    incoming: int
+    unread: int
+    overdue: int
+
+
+def counts(docs: Sequence[Doc], today: date) -> Counts:
+    """How many incoming documents there are, and how many of them are unread or overdue."""
+    incoming = [d for d in docs if d.direction == "in"]
+    return Counts(len(incoming), sum(1 for d in incoming if unread(d)),
+                  sum(1 for d in incoming if overdue(d, today)))
