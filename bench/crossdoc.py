@@ -25,8 +25,8 @@ from pathlib import Path
 import zstandard
 
 from bench.corpus import CorpusFile, MiB, make_corpus, make_office_corpus
-from gateway.protocol.crossdoc import XDOC_LEVEL, Candidate, CrossDocCodec, choose_reference
-from gateway.protocol.limits import FRAME_ZSTD_LEVEL, MAX_FRAME_RAW
+from gateway.protocol.crossdoc import Candidate, CrossDocCodec, choose_reference
+from gateway.protocol.limits import FRAME_ZSTD_LEVEL, MAX_FRAME_RAW, XDOC_LEVEL
 
 PDF = "application/pdf"
 LEVELS = (3, 9, 19)  # the frames' level (3), a middle one, the slowest

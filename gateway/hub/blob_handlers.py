@@ -17,6 +17,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from gateway.hub.auth import caller
 from gateway.hub.bodies import BodyTimeout, body_chunks
 from gateway.hub.state import HUB, HubState, UploadSlot
+from gateway.protocol.compression import CompressionError
+from gateway.protocol.crossdoc import DICT_REFUSED, UPLOAD_DICT, Reference
 from gateway.protocol.frames import FrameDecoder, FrameEncoder, FrameError
 from gateway.protocol.limits import FRAMES_TYPE, MAX_FRAME, MIN_FRAME
 from gateway.store.blobs import SHA256_HEX
@@ -96,7 +98,8 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
         return _offset_reply(size, size, complete=True)
     if offset != held:
         raise web.HTTPConflict(headers={"Upload-Offset": str(held)}, text="offset mismatch\n")
-    decoder = FrameDecoder(max_raw=hub.frame_max)
+    decoder = FrameDecoder(max_raw=hub.frame_max,
+                           dictionary=await _dictionary(request, hub, agency, sha))
     error: str | None = None
     with blobs.open_partial(sha, offset) as f:
         try:
@@ -134,6 +137,37 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
     hub.notifier.notify(await hub.store.blob_completed(agency, sha))
     hub.signatures.stored()  # routed first: a signature check never delays delivery
     return _offset_reply(size, size, complete=True)
+
+
+async def _dictionary(request: web.Request, hub: HubState, agency: str,
+                      sha: str) -> bytes | None:
+    """The content an ``Upload-Dict`` header names, if the caller may use it: the start of
+    another complete, verified blob that the caller holds (uploaded or received), so that a
+    dictionary can never become an oracle on bytes the caller could not read anyway."""
+    value = request.headers.get(UPLOAD_DICT)
+    if value is None:
+        return None
+    try:
+        ref = Reference.parse(value)
+    except CompressionError as exc:
+        raise _dict_refused("malformed", str(exc)) from None
+    blobs = hub.store.blobs
+    if ref.sha256 == sha or not blobs.has(ref.sha256) \
+            or not await hub.store.may_read(agency, ref.sha256):
+        raise _dict_refused("unknown", "no complete blob of yours has this digest")
+    try:
+        if ref.length > blobs.size(ref.sha256):
+            raise _dict_refused("length", "the reference is longer than its blob")
+        content = await asyncio.to_thread(blobs.read_range, ref.sha256, 0, ref.length)
+    except OSError:  # swept meanwhile
+        raise _dict_refused("unknown", "no complete blob of yours has this digest") from None
+    hub.count("patch_dict")
+    return content
+
+
+def _dict_refused(token: str, reason: str) -> web.HTTPConflict:
+    return web.HTTPConflict(headers={DICT_REFUSED: token},
+                            text=f"dictionary refused: {reason}\n")
 
 
 class _TooLong(Exception):
