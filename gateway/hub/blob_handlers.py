@@ -20,10 +20,11 @@ from gateway.hub.state import HUB, HubState, UploadSlot
 from gateway.protocol.compression import CompressionError
 from gateway.protocol.crossdoc import DICT_REFUSED, UPLOAD_DICT, Reference
 from gateway.protocol.frames import FrameDecoder, FrameEncoder, FrameError
-from gateway.protocol.limits import FRAMES_TYPE, MAX_FRAME, MIN_FRAME
+from gateway.protocol.limits import FRAMES_TYPE, MAX_FRAME, MIN_FRAME, XDOC_WAIT_S
 from gateway.store.blobs import SHA256_HEX
 
 EVICT_WAIT_S = 10.0
+FINISH_POLL_S = 0.05
 SEND_BUFFER = 64 * 1024
 DISK_FULL = "the hub's disk is full"
 STALLED = "upload stalled"
@@ -152,6 +153,8 @@ async def _dictionary(request: web.Request, hub: HubState, agency: str,
     except CompressionError as exc:
         raise _dict_refused("malformed", str(exc)) from None
     blobs = hub.store.blobs
+    if ref.sha256 != sha and not blobs.has(ref.sha256):
+        await _finishing(hub, ref.sha256)
     if ref.sha256 == sha or not blobs.has(ref.sha256) \
             or not await hub.store.may_read(agency, ref.sha256):
         raise _dict_refused("unknown", "no complete blob of yours has this digest")
@@ -163,6 +166,18 @@ async def _dictionary(request: web.Request, hub: HubState, agency: str,
         raise _dict_refused("unknown", "no complete blob of yours has this digest") from None
     hub.count("patch_dict")
     return content
+
+
+async def _finishing(hub: HubState, sha: str) -> None:
+    """Waits (up to XDOC_WAIT_S) while an upload of ``sha`` is running: a gateway starts its
+    next blob while the previous one is in its last frame, and names that one, the nearest
+    in content, as dictionary. A cut ends the wait early; the caller then checks as always."""
+    deadline = asyncio.get_running_loop().time() + XDOC_WAIT_S
+    while asyncio.get_running_loop().time() < deadline:
+        slot = hub.uploads.get(sha)
+        if slot is None or not slot.lock.locked():
+            return
+        await asyncio.sleep(FINISH_POLL_S)
 
 
 def _dict_refused(token: str, reason: str) -> web.HTTPConflict:

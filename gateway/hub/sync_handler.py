@@ -79,9 +79,10 @@ async def handle_sync(request: web.Request) -> web.Response:
             reply = await _reply(hub, agency, req, (), ())
     dict_id = hub.compressor.choose(request.headers.get("X-Sync-Dicts", ""))
     body = hub.compressor.compress(encode_reply(reply), dict_id)
-    return web.Response(body=body, content_type=SYNC_TYPE,
-                        headers={"X-Sync-Dict": str(dict_id),
-                                 UPLOAD_DICT_MAX: str(MAX_XDOC_DICT)})
+    headers = {"X-Sync-Dict": str(dict_id)}
+    if reply.need:  # only then does the box upload: an idle long-poll reply stays smaller
+        headers[UPLOAD_DICT_MAX] = str(MAX_XDOC_DICT)
+    return web.Response(body=body, content_type=SYNC_TYPE, headers=headers)
 
 
 def _news(reply: SyncReply, seen: str) -> bool:

@@ -79,6 +79,7 @@ MAX_FRAME = 2**20
 MAX_XDOC_DICT = 2**20
 MIN_XDOC_REF = 4 * 1024  # a smaller reference cannot hold a template worth pointing back to
 MAX_XDOC_HEADER = 80  # "<sha256 hex>:<length>" is 64 + 1 + 7
+XDOC_WAIT_S = 10  # the hub waits this long for a reference whose last frame is on its way
 XDOC_LEVEL = 3  # bench.crossdoc: levels 9 and 19 gain < 1 % more, at 1.5 and 6 times the CPU
 START_FRAME = 32 * 1024  # one second of a 256 kbit/s uplink, before anything is measured
 FRAME_TARGET_S = 1.0  # link time per frame: what a cut loses, what Hỏa tốc waits behind

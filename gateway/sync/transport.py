@@ -191,7 +191,8 @@ class HubClient:
             raise HubUnavailable(f"unreadable reply: {exc}", "reply") from None
         self.dict_id = reply.config.dict_id if reply.config.dict_id in self.compressor.ids() \
             else 0
-        self.upload_dict_max = _dict_max(resp.headers.get(UPLOAD_DICT_MAX, ""))
+        if reply.need:  # the hub says it alongside needs only (docs/protocol.md §3)
+            self.upload_dict_max = _dict_max(resp.headers.get(UPLOAD_DICT_MAX, ""))
         return reply
 
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],

@@ -205,9 +205,9 @@ class Uploader:
 
     async def _dictionary(self, need: BlobNeed) -> tuple[Reference | None, bytes | None]:
         """The newest earlier blob of ours, of the same media type, that the hub holds (not
-        among its needs), and the start of our copy of it: the dictionary of this upload's
-        frames (docs/protocol.md §7). None when the hub offers no dictionaries, or refused one
-        for this blob."""
+        among its needs) or is about to (in its last frame), and the start of our copy of it:
+        the dictionary of this upload's frames (docs/protocol.md §7). None when the hub offers
+        no dictionaries, or refused one for this blob."""
         c = self.client
         longest = c.hub.upload_dict_max
         if longest < MIN_XDOC_REF or need.sha256 in self.no_dict:
@@ -215,7 +215,10 @@ class Uploader:
         sent = await references.sent_before(c.store, need.sha256)
         if sent is None:
             return None, None
-        pending = {n.sha256 for n in c.stats.needs} - self.settled
+        # Complete at the hub, or in its last frame on the other worker (the hub waits for it).
+        finishing = {sha for sha in self.workers.active
+                     if self.left.get(sha, need.size) <= self.pacer.frame_size()}
+        pending = {n.sha256 for n in c.stats.needs} - self.settled - finishing
         usable = [x for x in sent.candidates
                   if x.sha256 not in pending and c.store.blobs.has(x.sha256)]
         chosen = choose_reference(usable, sent.media_type, exclude=need.sha256)
