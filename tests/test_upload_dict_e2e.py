@@ -5,6 +5,7 @@ byte for byte, without one."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 from pathlib import Path
@@ -64,6 +65,30 @@ async def test_second_document_goes_against_the_first(tmp_path: Path, bad_luck: 
             assert hub.requests.get("patch_dict", 0) == dict0 + 1 and sent > len(TEMPLATE)
         await assert_delivered_exactly_once(tb, {COMMUNE_B: {id1, id2}},
                                             {id1: digest(first), id2: digest(second)},
+                                            tmp_path / "export")
+    finally:
+        await tb.stop()
+
+
+async def test_a_batch_of_one_office_goes_against_each_previous_document(tmp_path: Path) -> None:
+    """Queued together: the second starts while the first is in its last frame and names it
+    all the same (the hub waits for that upload to end); every later one a dictionary too."""
+    link = dataclasses.replace(PROFILES["adsl"].scaled(bandwidth=4), cut_every_s=None)
+    tb = Testbed(tmp_path / "province", link, seed=2, wait_s=1)
+    await tb.start((COMMUNE_A, COMMUNE_B))
+    try:
+        paths = [tmp_path / f"cv-{i}.pdf" for i in range(4)]
+        for path in paths:
+            path.write_bytes(TEMPLATE + os.urandom(3000))
+        ids = [await tb.send(COMMUNE_A, [COMMUNE_B], [p]) for p in paths]
+        for doc_id in ids:
+            await _delivered(tb, doc_id)
+        assert tb.hub is not None
+        assert tb.hub.state.requests.get("patch_dict", 0) >= len(ids) - 1
+        assert tb.gateway(COMMUNE_A).client.stats.bytes_up < len(TEMPLATE) * 1.3
+        await assert_delivered_exactly_once(tb, {COMMUNE_B: set(ids)},
+                                            {i: digest(p) for i, p in zip(ids, paths,
+                                                                           strict=True)},
                                             tmp_path / "export")
     finally:
         await tb.stop()
