@@ -216,8 +216,8 @@ class Uploader:
         if sent is None:
             return None, None
         # Complete at the hub, or in its last frame on the other worker (the hub waits for it).
-        finishing = {sha for sha in self.workers.active
-                     if self.left.get(sha, need.size) <= self.pacer.frame_size()}
+        finishing = {sha for sha, left in self.left.items()
+                     if sha in self.workers.active and left <= self.pacer.frame_size()}
         pending = {n.sha256 for n in c.stats.needs} - self.settled - finishing
         usable = [x for x in sent.candidates
                   if x.sha256 not in pending and c.store.blobs.has(x.sha256)]
