@@ -193,10 +193,16 @@ class Uploader:
         return updated
 
     async def upload(self, need: BlobNeed) -> None:
-        reference, dictionary = await self._dictionary(need)
-        encoder = await asyncio.to_thread(FrameEncoder, dictionary=dictionary)
-        result = await self.client.hub.upload(need.sha256, need.offset, need.size,
-                                              self._frames(need, encoder), reference)
+        # Counted as running from now, not from its first frame: the other worker must not
+        # start a second long upload while this one prepares its dictionary and connects.
+        self.left[need.sha256] = need.size - need.offset
+        try:
+            reference, dictionary = await self._dictionary(need)
+            encoder = await asyncio.to_thread(FrameEncoder, dictionary=dictionary)
+            result = await self.client.hub.upload(need.sha256, need.offset, need.size,
+                                                  self._frames(need, encoder), reference)
+        finally:
+            self.left.pop(need.sha256, None)
         self._held(need, result.offset)
         if result.complete:
             self._settle(need.sha256, need.size)
@@ -216,8 +222,9 @@ class Uploader:
         if sent is None:
             return None, None
         # Complete at the hub, or in its last frame on the other worker (the hub waits for it).
-        finishing = {sha for sha, left in self.left.items()
-                     if sha in self.workers.active and left <= self.pacer.frame_size()}
+        left = {n.sha256: n.size - n.offset for n in c.stats.needs} | self.left
+        finishing = {sha for sha in self.workers.active
+                     if left.get(sha, need.size) <= self.pacer.frame_size()}
         pending = {n.sha256 for n in c.stats.needs} - self.settled - finishing
         usable = [x for x in sent.candidates
                   if x.sha256 not in pending and c.store.blobs.has(x.sha256)]
