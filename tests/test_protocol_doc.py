@@ -61,7 +61,7 @@ ROWS: list[tuple[str, str]] = [
     (r"and at most (\d+ MiB) \(a\s+value over", "MAX_XDOC_DICT"),
     (r"\(this hub: (\d+ MiB)\)", "MAX_XDOC_DICT"),
     (r"value over (\d+) characters, with a leading zero", "MAX_XDOC_HEADER"),
-    (r"waits for it to end, up to (\d+) s", "XDOC_WAIT_S"),
+    (r"waits for it to\s+end, up to (\d+) s", "XDOC_WAIT_S"),
 ]
 WORDS = {"one": 1, "two": 2}
 
