@@ -35,7 +35,7 @@ from pathlib import Path
 
 from bench import crossdoc, footprint, hubmem, hubscale, idle_traffic, issue_table, ledger, report
 from bench.baselines import TOOLS, ensure_tools
-from bench.corpus import CorpusFile, MiB, make_corpus
+from bench.corpus import CorpusFile, MiB, make_corpus, make_office_corpus
 from bench.procstat import machine
 from bench.scenarios import Spec, Transfer, link_profile
 from gateway.linkemu import PROFILES
@@ -175,9 +175,22 @@ async def transfers(plan: Plan, work: Path, corpus: list[CorpusFile],
 def _extra_specs(plan: Plan, work: Path, corpus: list[CorpusFile],
                  skip_tools: frozenset[str]) -> list[Spec]:
     """The connections figure (a small corpus, a cut every few seconds, ours and rsync), on
-    3g-bad when it is measured, else the first profile."""
+    3g-bad when it is measured, else the first profile; and the one-office corpus over the
+    real engine on every profile (ours and rsync), which shows the cross-document dictionary
+    on the wire."""
     p = "3g-bad" if "3g-bad" in plan.profiles else plan.profiles[0]
     specs = []
+    if "office" not in plan.skip:
+        office = make_office_corpus(work / "office-wire", seed=plan.seed,
+                                    count=plan.crossdoc_count)
+        size = sum(f.size for f in office)
+        for prof in plan.profiles:
+            for kind in ("ours", *(("rsync",) if "rsync" not in skip_tools else ())):
+                factor = plan.tool_cap if kind == "rsync" else plan.ours_cap
+                specs.append(Spec(kind, prof, True, str(work / "office-wire"),
+                                  str(work / f"{kind}-{prof}-office"), plan.seed,
+                                  round(factor * expected_s(size, prof) + 30, 1), plan.lead_s,
+                                  variant=issue_table.OFFICE))
     if "conn" not in plan.skip:
         cdir = _small(corpus, int(plan.small_mb * MiB), work / "corpus-small")
         size = sum(f.stat().st_size for f in cdir.iterdir())
@@ -321,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--footprint-mb", type=float, help="upload size for the footprint")
     ap.add_argument("--skip", default="",
                     help="comma list of: transfers, hub, footprint, rsync, curl, install, "
-                         "conn, crossdoc")
+                         "conn, crossdoc, office")
     ap.add_argument("--probe-gap", type=float, help="seconds between Hỏa tốc probes")
     ap.add_argument("--lead", type=float, default=3.0, help="proxy start → transfer start")
     ap.add_argument("--idle-seconds", type=float, help="footprint: idle observation time")

@@ -32,7 +32,9 @@ def test_bench_quick_harness_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert data["footprint"]["finished"]
     assert "| Figure |" in result.stdout and "QUICK MODE" in result.stdout
     assert {"sync", "patch"} <= set(ours["ledger"]["kinds"])
-    assert ours["ledger"]["http_total"] > ours["corpus_bytes"]
+    assert ours["ledger"]["http_total"] > ours["frame_bytes_up"] > 0  # frames travel in bodies
+    office = data["transfers"]["ours/adsl/office"]  # the dictionary on the wire, next to rsync
+    assert office["finished"] and "rsync/adsl/office" in data["transfers"]
     small = data["transfers"]["ours/adsl/small-cuts"]
     assert small["finished"] and "rsync/adsl/small-cuts" in data["transfers"]
     assert data["crossdoc"]["level_3"]["files"] == 2

@@ -13,15 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.protocol.compression import BodyTooLarge, CompressionError, inflate_frame
-from gateway.protocol.crossdoc import (
-    MAX_XDOC_DICT,
-    MIN_XDOC_REF,
-    Candidate,
-    CrossDocCodec,
-    Reference,
-    choose_reference,
-)
-from gateway.protocol.limits import MAX_ZSTD_WINDOW
+from gateway.protocol.crossdoc import Candidate, CrossDocCodec, Reference, choose_reference
+from gateway.protocol.limits import MAX_XDOC_DICT, MAX_ZSTD_WINDOW, MIN_XDOC_REF
 
 # Like a deflated font stream: bytes that do not compress on their own.
 TEMPLATE = b"%PDF-1.7 /FontFile2 CommuneSerif " + random.Random(1).randbytes(10_000)

@@ -57,6 +57,11 @@ ROWS: list[tuple[str, str]] = [
     (r"at most (\d+) documents\s+per page", "MAX_RESTORE_PAGE"),
     (r"restore reply ≤ (\d+ MiB)", "MAX_RESTORE_BODY"),
     (r"`days` \(1–(\d+);", "MAX_RESTORE_DAYS"),
+    (r"another blob, at least (\d+ KiB)", "MIN_XDOC_REF"),
+    (r"and at most (\d+ MiB) \(a\s+value over", "MAX_XDOC_DICT"),
+    (r"\(this hub: (\d+ MiB)\)", "MAX_XDOC_DICT"),
+    (r"value over (\d+) characters, with a leading zero", "MAX_XDOC_HEADER"),
+    (r"waits for it to\s+end, up to (\d+) s", "XDOC_WAIT_S"),
 ]
 WORDS = {"one": 1, "two": 2}
 
@@ -82,7 +87,7 @@ def test_every_limit_is_documented_or_deliberately_internal() -> None:
     here as an implementation detail peers need not know."""
     internal = {"SYNC_TYPE", "FRAMES_TYPE", "MAX_INT", "MAX_NEED", "MAX_REQUEST_BODY",
                 "PROBE_FRAMES", "FRAME_ZSTD_LEVEL", "MAX_AGENCY", "MAX_CODE", "MAX_DOC_ID",
-                "MAX_REASON", "MAX_VERSION_TEXT"}
+                "MAX_REASON", "MAX_VERSION_TEXT", "MIN_SAVING_PERMILLE", "XDOC_LEVEL"}
     documented = {name for _, name in ROWS}
     public = {name for name in vars(limits) if name.isupper()}
     assert public - documented - internal == set()

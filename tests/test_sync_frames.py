@@ -146,11 +146,21 @@ def test_encoder_keeps_trying_when_an_early_frame_paid() -> None:
     assert enc.attempts == 4 and enc.attempts_saved == 0 and enc.trying
 
 
-def test_compression_must_save_five_percent() -> None:
+def test_a_frame_goes_compressed_whenever_that_is_smaller() -> None:
     raw = noise(1000) + bytes(40)
     packed = zstandard.ZstdCompressor(level=3).compress(raw)
-    assert 0.95 * len(raw) <= len(packed) < len(raw)  # zstd gains a little, not enough
-    assert FrameEncoder().encode(raw)[0] == KIND_RAW
+    assert 0.95 * len(raw) <= len(packed) < len(raw)  # zstd gains a little: still worth it
+    frame = FrameEncoder().encode(raw)
+    assert frame[0] == KIND_ZSTD and len(frame) < FRAME_HEADER.size + len(raw)
+    assert FrameDecoder().feed(frame) == [raw]
+
+
+def test_encoder_stops_trying_once_zstd_saved_under_one_percent() -> None:
+    enc = FrameEncoder()
+    blob = [noise(1000) + bytes(40), noise(4096, 2), TEXT * 10]  # 18 B saved of 5136 tried
+    kinds = [enc.encode(piece)[0] for piece in blob]
+    assert kinds == [KIND_ZSTD, KIND_RAW, KIND_RAW]
+    assert enc.attempts == 2 and enc.saved_bytes == 18 and not enc.trying
 
 
 def test_encoder_refuses_oversized_payload() -> None:
@@ -159,7 +169,8 @@ def test_encoder_refuses_oversized_payload() -> None:
 
 
 @pytest.mark.parametrize(("header", "match"), [
-    (FRAME_HEADER.pack(2, 5, 5, 0), "unknown kind 2"),
+    (FRAME_HEADER.pack(3, 5, 5, 0), "unknown kind 3"),
+    (FRAME_HEADER.pack(2, 5, 5, 0), "dictionary frame without a dictionary"),
     (FRAME_HEADER.pack(255, 0, 0, 0), "unknown kind"),
     (FRAME_HEADER.pack(KIND_RAW, MAX_RAW + 1, MAX_RAW + 1, 0), "raw length"),
     (FRAME_HEADER.pack(KIND_ZSTD, 100, MAX_RAW + 1, 0), "raw length"),

@@ -17,11 +17,14 @@ from aiohttp.http_exceptions import HttpProcessingError
 from gateway.hub.auth import caller
 from gateway.hub.bodies import BodyTimeout, body_chunks
 from gateway.hub.state import HUB, HubState, UploadSlot
+from gateway.protocol.compression import CompressionError
+from gateway.protocol.crossdoc import DICT_REFUSED, UPLOAD_DICT, Reference
 from gateway.protocol.frames import FrameDecoder, FrameEncoder, FrameError
-from gateway.protocol.limits import FRAMES_TYPE, MAX_FRAME, MIN_FRAME
+from gateway.protocol.limits import FRAMES_TYPE, MAX_FRAME, MIN_FRAME, XDOC_WAIT_S
 from gateway.store.blobs import SHA256_HEX
 
 EVICT_WAIT_S = 10.0
+FINISH_POLL_S = 0.05
 SEND_BUFFER = 64 * 1024
 DISK_FULL = "the hub's disk is full"
 STALLED = "upload stalled"
@@ -96,7 +99,8 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
         return _offset_reply(size, size, complete=True)
     if offset != held:
         raise web.HTTPConflict(headers={"Upload-Offset": str(held)}, text="offset mismatch\n")
-    decoder = FrameDecoder(max_raw=hub.frame_max)
+    decoder = FrameDecoder(max_raw=hub.frame_max,
+                           dictionary=await _dictionary(request, hub, agency, sha))
     error: str | None = None
     with blobs.open_partial(sha, offset) as f:
         try:
@@ -134,6 +138,51 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
     hub.notifier.notify(await hub.store.blob_completed(agency, sha))
     hub.signatures.stored()  # routed first: a signature check never delays delivery
     return _offset_reply(size, size, complete=True)
+
+
+async def _dictionary(request: web.Request, hub: HubState, agency: str,
+                      sha: str) -> bytes | None:
+    """The content an ``Upload-Dict`` header names, if the caller may use it: the start of
+    another complete, verified blob that the caller holds (uploaded or received), so that a
+    dictionary can never become an oracle on bytes the caller could not read anyway."""
+    value = request.headers.get(UPLOAD_DICT)
+    if value is None:
+        return None
+    try:
+        ref = Reference.parse(value)
+    except CompressionError as exc:
+        raise _dict_refused("malformed", str(exc)) from None
+    blobs = hub.store.blobs
+    if ref.sha256 != sha and not blobs.has(ref.sha256):
+        await _finishing(hub, ref.sha256)
+    if ref.sha256 == sha or not blobs.has(ref.sha256) \
+            or not await hub.store.may_read(agency, ref.sha256):
+        raise _dict_refused("unknown", "no complete blob of yours has this digest")
+    try:
+        if ref.length > blobs.size(ref.sha256):
+            raise _dict_refused("length", "the reference is longer than its blob")
+        content = await asyncio.to_thread(blobs.read_range, ref.sha256, 0, ref.length)
+    except OSError:  # swept meanwhile
+        raise _dict_refused("unknown", "no complete blob of yours has this digest") from None
+    hub.count("patch_dict")
+    return content
+
+
+async def _finishing(hub: HubState, sha: str) -> None:
+    """Waits (up to XDOC_WAIT_S) while an upload of ``sha`` is running: a gateway starts its
+    next blob while the previous one is in its last frame, and names that one, the nearest
+    in content, as dictionary. A cut ends the wait early; the caller then checks as always."""
+    deadline = asyncio.get_running_loop().time() + XDOC_WAIT_S
+    while asyncio.get_running_loop().time() < deadline:
+        slot = hub.uploads.get(sha)
+        if slot is None or not slot.lock.locked():
+            return
+        await asyncio.sleep(FINISH_POLL_S)
+
+
+def _dict_refused(token: str, reason: str) -> web.HTTPConflict:
+    return web.HTTPConflict(headers={DICT_REFUSED: token},
+                            text=f"dictionary refused: {reason}\n")
 
 
 class _TooLong(Exception):

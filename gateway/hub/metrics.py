@@ -50,7 +50,9 @@ async def render(hub: HubState) -> str:
       [({"version": __version__}, 1)])
     f("gateway_hub_gateways_online", "gauge", "Gateways seen within the last 3 minutes.",
       [({}, sum(1 for e in seen if e.online))])
-    f("gateway_hub_requests_total", "counter", "Requests handled, by kind.",
+    f("gateway_hub_requests_total", "counter",
+      "Requests handled, by kind (patch_dict: PATCHes decoded against a dictionary, also "
+      "counted as patch).",
       [({"kind": k}, v) for k, v in sorted(hub.requests.items())])
     f("gateway_hub_upload_lost_bytes_total", "counter",
       "Upload bytes received in frames that a cut left incomplete.", [({}, hub.lost_bytes)])

@@ -15,7 +15,14 @@ from gateway.hub.status_policy import store_statuses
 from gateway.model import Envelope, Refused
 from gateway.model.document import validate_envelope
 from gateway.protocol.compression import BodyTooLarge, CompressionError
-from gateway.protocol.limits import MAX_COMPRESSED_BODY, MAX_NEED, REPLY_BUDGET, SYNC_TYPE
+from gateway.protocol.crossdoc import UPLOAD_DICT_MAX
+from gateway.protocol.limits import (
+    MAX_COMPRESSED_BODY,
+    MAX_NEED,
+    MAX_XDOC_DICT,
+    REPLY_BUDGET,
+    SYNC_TYPE,
+)
 from gateway.protocol.seen import MAX_SEEN, inbox_digest
 from gateway.protocol.wire import (
     HubConfig,
@@ -72,8 +79,10 @@ async def handle_sync(request: web.Request) -> web.Response:
             reply = await _reply(hub, agency, req, (), ())
     dict_id = hub.compressor.choose(request.headers.get("X-Sync-Dicts", ""))
     body = hub.compressor.compress(encode_reply(reply), dict_id)
-    return web.Response(body=body, content_type=SYNC_TYPE,
-                        headers={"X-Sync-Dict": str(dict_id)})
+    headers = {"X-Sync-Dict": str(dict_id)}
+    if reply.need:  # only then does the box upload: an idle long-poll reply stays smaller
+        headers[UPLOAD_DICT_MAX] = str(MAX_XDOC_DICT)
+    return web.Response(body=body, content_type=SYNC_TYPE, headers=headers)
 
 
 def _news(reply: SyncReply, seen: str) -> bool:

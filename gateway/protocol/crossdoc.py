@@ -23,14 +23,20 @@ from dataclasses import dataclass
 import zstandard
 
 from gateway.protocol.compression import CompressionError, inflate_frame
-from gateway.protocol.limits import MAX_COMPRESSED_BODY
+from gateway.protocol.limits import (
+    MAX_COMPRESSED_BODY,
+    MAX_XDOC_DICT,
+    MAX_XDOC_HEADER,
+    MIN_XDOC_REF,
+    XDOC_LEVEL,
+)
 
-# Not on the wire yet (docs/benchmarks.md measures the codec offline): these move to limits.py,
-# with their rows in docs/protocol.md, when a blob upload can name a reference.
-MAX_XDOC_DICT = 2**20  # bytes of the reference made into the dictionary (within one window)
-MIN_XDOC_REF = 4 * 1024  # a smaller reference cannot hold a template worth pointing back to
-XDOC_LEVEL = 3  # bench.crossdoc: levels 9 and 19 gain < 1 % more, at 1.5 and 6 times the CPU
-MAX_XDOC_HEADER = 80  # "<sha256 hex>:<length>" is 64 + 1 + 7
+# Headers (docs/protocol.md §4): the hub's sync reply says how long a dictionary it accepts (an
+# older hub says nothing, and is never sent dictionary frames); a PATCH names its dictionary;
+# a 409 with DICT_REFUSED means "send again without one".
+UPLOAD_DICT_MAX = "X-Upload-Dict"
+UPLOAD_DICT = "Upload-Dict"
+DICT_REFUSED = "Upload-Dict-Refused"
 
 _REF = re.compile(r"([0-9a-f]{64}):([1-9][0-9]{0,7})")
 

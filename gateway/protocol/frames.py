@@ -2,13 +2,15 @@
 
 Each frame carries its own length and CRC-32, so the receiver keeps every complete, verified
 frame and loses only the one a cut interrupted; the sender may stop at any frame boundary to
-let a more urgent document overtake. Payloads are zstd-compressed only when that pays, and a
-blob whose first frames did not compress (JPEG scans, deflated PDFs) is not tried again: the
-CPU of a Raspberry Pi is better spent elsewhere.
+let a more urgent document overtake. A payload is zstd-compressed whenever that makes it
+smaller, and a blob whose first frames saved under 1 % (JPEG scans, deflated PDFs) is not tried
+again: the CPU of a Raspberry Pi is better spent elsewhere.
 
-Header ``>BIII``: kind (0 raw, 1 zstd), wire_len, raw_len, crc32(raw). The decoder checks the
-limits from the header alone, before buffering a payload, and decompresses into at most
-``raw_len`` bytes.
+Header ``>BIII``: kind (0 raw, 1 zstd, 2 zstd against the request's dictionary), wire_len,
+raw_len, crc32(raw). The decoder checks the limits from the header alone, before buffering a
+payload, and decompresses into at most ``raw_len`` bytes. The dictionary (kind 2) is the start
+of an earlier blob both ends hold (:mod:`gateway.protocol.crossdoc`); it carries no id, so a
+frame made against other content fails its CRC and nothing of it is kept.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from gateway.protocol.limits import (
     FRAME_ZSTD_LEVEL,
     MAX_FRAME_OVERHEAD,
     MAX_FRAME_RAW,
+    MAX_XDOC_DICT,
+    MIN_SAVING_PERMILLE,
     PROBE_FRAMES,
 )
 
 FRAME_HEADER = struct.Struct(">BIII")
 KIND_RAW = 0
 KIND_ZSTD = 1
+KIND_ZSTD_DICT = 2
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
@@ -44,36 +49,59 @@ class FrameError(GatewayError):
         self.complete = complete
 
 
-class FrameEncoder:
-    """Frames one blob. Compression is tried on the first ``probe`` frames; if none of them
-    got below 95 % of its raw size, later frames are sent raw without trying."""
+def _dictionary(content: bytes | None) -> zstandard.ZstdCompressionDict | None:
+    if content is None:
+        return None
+    if not 0 < len(content) <= MAX_XDOC_DICT:
+        raise ValueError(f"a frame dictionary must be 1…{MAX_XDOC_DICT} bytes")
+    return zstandard.ZstdCompressionDict(content, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 
-    def __init__(self, *, level: int = FRAME_ZSTD_LEVEL, probe: int = PROBE_FRAMES) -> None:
+
+class FrameEncoder:
+    """Frames one blob. A payload goes compressed whenever that is smaller; after the first
+    ``probe`` frames, zstd is tried only while it has saved at least 1 % of the bytes tried,
+    so an incompressible blob costs the CPU of its probe frames alone.
+
+    With ``dictionary`` (the start of an earlier blob the receiver holds, named in the
+    request), compressed frames are made against it (kind 2).
+    """
+
+    def __init__(self, *, level: int = FRAME_ZSTD_LEVEL, probe: int = PROBE_FRAMES,
+                 dictionary: bytes | None = None) -> None:
+        zdict = _dictionary(dictionary)
+        if zdict is not None:
+            zdict.precompute_compress(level=level)
         self._cctx = zstandard.ZstdCompressor(
-            level=level, write_content_size=True, write_checksum=False, write_dict_id=False
-        )
+            level=level, dict_data=zdict, write_content_size=True, write_checksum=False,
+            write_dict_id=False)
+        self._kind = KIND_ZSTD if zdict is None else KIND_ZSTD_DICT
         self._probe = probe
         self.frames = 0
         self.compressed = 0
         self.attempts = 0
         self.attempts_saved = 0
+        self.tried_bytes = 0
+        self.saved_bytes = 0
 
     @property
     def trying(self) -> bool:
         """Whether the next frame will be offered to zstd."""
-        return self.frames < self._probe or self.compressed > 0
+        return (self.frames < self._probe
+                or self.saved_bytes * 1000 >= self.tried_bytes * MIN_SAVING_PERMILLE > 0)
 
     def encode(self, raw: bytes) -> bytes:
         if len(raw) > MAX_FRAME_RAW:
             raise FrameError(f"frame payload over {MAX_FRAME_RAW} bytes")
         crc = zlib.crc32(raw)
         payload, kind = raw, KIND_RAW
-        if self.trying:
+        if self.trying and raw:
             self.attempts += 1
+            self.tried_bytes += len(raw)
             packed = self._cctx.compress(raw)
-            if len(packed) * 20 < len(raw) * 19:  # < 95 %, in integers
-                payload, kind = packed, KIND_ZSTD
+            if len(packed) < len(raw):
+                payload, kind = packed, self._kind
                 self.compressed += 1
+                self.saved_bytes += len(raw) - len(packed)
         else:
             self.attempts_saved += 1
         self.frames += 1
@@ -81,15 +109,21 @@ class FrameEncoder:
 
 
 class FrameDecoder:
-    """Turns a byte stream cut anywhere into verified payloads; errors end the stream."""
+    """Turns a byte stream cut anywhere into verified payloads; errors end the stream.
 
-    def __init__(self, *, max_raw: int = MAX_FRAME_RAW) -> None:
+    Kind 2 frames are accepted only with ``dictionary``: the content the sender named, read
+    by the caller from a copy it holds verified."""
+
+    def __init__(self, *, max_raw: int = MAX_FRAME_RAW, dictionary: bytes | None = None) -> None:
         if not 0 <= max_raw <= MAX_FRAME_RAW:
             raise ValueError(f"max_raw must be within 0…{MAX_FRAME_RAW}")
         self._max_raw = max_raw
         self._buf = bytearray()
         self._failed: str | None = None
         self._dctx = zstandard.ZstdDecompressor(max_window_size=MAX_FRAME_RAW)
+        zdict = _dictionary(dictionary)
+        self._dict_dctx = None if zdict is None else zstandard.ZstdDecompressor(
+            dict_data=zdict, max_window_size=MAX_FRAME_RAW)
         self.frames = 0
 
     @property
@@ -123,21 +157,27 @@ class FrameDecoder:
         return done
 
     def _check_header(self, kind: int, wire_len: int, raw_len: int) -> None:
-        if kind not in (KIND_RAW, KIND_ZSTD):
+        if kind not in (KIND_RAW, KIND_ZSTD, KIND_ZSTD_DICT):
             raise FrameError(f"frame {self.frames}: unknown kind {kind}")
+        if kind == KIND_ZSTD_DICT and self._dict_dctx is None:
+            raise FrameError(f"frame {self.frames}: dictionary frame without a dictionary")
         if raw_len > self._max_raw:
             raise FrameError(f"frame {self.frames}: raw length {raw_len} over {self._max_raw}")
         if wire_len > raw_len + MAX_FRAME_OVERHEAD or (kind == KIND_RAW and wire_len != raw_len):
             raise FrameError(f"frame {self.frames}: wire length {wire_len} not plausible")
 
-
     def _verify(self, kind: int, payload: bytes, raw_len: int, crc: int) -> bytes:
-        raw = payload if kind == KIND_RAW else self._inflate(payload, raw_len)
+        if kind == KIND_RAW:
+            raw = payload
+        else:
+            dctx = self._dict_dctx if kind == KIND_ZSTD_DICT else self._dctx
+            assert dctx is not None  # _check_header refused kind 2 without a dictionary
+            raw = self._inflate(dctx, payload, raw_len)
         if zlib.crc32(raw) != crc:
             raise FrameError(f"frame {self.frames}: CRC mismatch")
         return raw
 
-    def _inflate(self, payload: bytes, raw_len: int) -> bytes:
+    def _inflate(self, dctx: zstandard.ZstdDecompressor, payload: bytes, raw_len: int) -> bytes:
         """One zstd frame declaring exactly ``raw_len`` bytes, decompressed into no more."""
         if not payload.startswith(_ZSTD_MAGIC):
             raise FrameError(f"frame {self.frames}: compressed payload is not zstd")
@@ -145,7 +185,7 @@ class FrameDecoder:
             declared = zstandard.frame_content_size(payload)
             if declared != raw_len:  # -1 (absent) included: never decompress unbounded
                 raise FrameError(f"frame {self.frames}: zstd content size is not raw_len")
-            raw = self._dctx.decompress(payload, max_output_size=raw_len, allow_extra_data=False)
+            raw = dctx.decompress(payload, max_output_size=raw_len, allow_extra_data=False)
         except zstandard.ZstdError:
             raise FrameError(f"frame {self.frames}: corrupt compressed payload") from None
         if len(raw) != raw_len:

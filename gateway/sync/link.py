@@ -13,6 +13,7 @@ towards a document's dead letter (a link that is down for a week dead-letters no
     │                    for a blob request it concerns the documents of that blob
     ├── BlobRejected     422: every byte arrived and they did not match the digest
     └── HubRefused       the hub said no (4xx); its status and reason are kept
+        └── DictRefused  … to the dictionary an upload named (409): send without one
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.errors import GatewayError
+from gateway.protocol.crossdoc import Reference
 from gateway.protocol.wire import SyncReply, SyncRequest
 
 
@@ -64,6 +66,11 @@ class HubRefused(HubError):
         self.reason = reason
 
 
+class DictRefused(HubRefused):
+    """The hub will not decode this upload against the dictionary it names (409 with
+    ``Upload-Dict-Refused``): the blob goes again without one; nothing was stored."""
+
+
 @dataclass(frozen=True)
 class UploadResult:
     """How much of a blob the hub holds, and whether it is complete and verified."""
@@ -85,9 +92,13 @@ class HubLink(Protocol):
         """How much of a blob the hub holds: asked after a cut, before sending more."""
         ...
 
-    async def upload(self, sha256: str, offset: int, size: int,
-                     frames: AsyncIterator[bytes]) -> UploadResult:
-        """Streams frames from ``offset``; returns what the hub holds afterwards."""
+    upload_dict_max: int
+    """The longest dictionary (§7) the hub said it decodes against; 0 for none (an older hub)."""
+
+    async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
+                     reference: Reference | None = None) -> UploadResult:
+        """Streams frames from ``offset``, made against ``reference`` if given (DictRefused
+        when the hub will not use it); returns what the hub holds afterwards."""
         ...
 
     def download(self, sha256: str, offset: int, limit: int,

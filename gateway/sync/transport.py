@@ -23,12 +23,19 @@ from aiohappyeyeballs import AddrInfoType
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.client_proto import ResponseHandler
 
-from gateway import __version__
 from gateway.protocol.compression import SyncCompressor
+from gateway.protocol.crossdoc import DICT_REFUSED, UPLOAD_DICT, UPLOAD_DICT_MAX, Reference
 from gateway.protocol.frames import FrameDecoder, FrameError
-from gateway.protocol.limits import FRAMES_TYPE, SYNC_TYPE
+from gateway.protocol.limits import FRAMES_TYPE, MAX_XDOC_DICT, SYNC_TYPE
 from gateway.protocol.wire import SyncReply, SyncRequest, WireError, decode_reply, encode_request
-from gateway.sync.link import BlobRejected, HubFault, HubRefused, HubUnavailable, UploadResult
+from gateway.sync.link import (
+    BlobRejected,
+    DictRefused,
+    HubFault,
+    HubRefused,
+    HubUnavailable,
+    UploadResult,
+)
 
 DEFAULT_SNDBUF = 32 * 1024  # room for the bytes in flight (a 3G link's ~13 KB BDP and more)
 NOTSENT_LOWAT = 8 * 1024  # bytes the kernel may hold that have not left yet
@@ -137,6 +144,7 @@ class HubClient:
         self.base = base_url.rstrip("/")
         self.compressor = compressor or SyncCompressor()
         self.dict_id = 0
+        self.upload_dict_max = 0
         self.read_timeout_s = read_timeout_s
         connector = _ThinPipeConnector(
             ssl=ssl_context if ssl_context else False, limit=6,
@@ -146,7 +154,10 @@ class HubClient:
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None, connect=connect_timeout_s,
                                           sock_read=read_timeout_s),
-            headers={"User-Agent": f"commune-gateway/{__version__}"},
+            # aiohttp's own Accept, Accept-Encoding and User-Agent would be ~70 bytes on every
+            # request on a metered link; the hub reads none of them, the version goes in the
+            # heartbeat.
+            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent"),
         )
 
     async def close(self) -> None:
@@ -180,15 +191,21 @@ class HubClient:
             raise HubUnavailable(f"unreadable reply: {exc}", "reply") from None
         self.dict_id = reply.config.dict_id if reply.config.dict_id in self.compressor.ids() \
             else 0
+        if reply.need:  # the hub says it alongside needs only (docs/protocol.md §3)
+            self.upload_dict_max = _dict_max(resp.headers.get(UPLOAD_DICT_MAX, ""))
         return reply
 
-    async def upload(self, sha256: str, offset: int, size: int,
-                     frames: AsyncIterator[bytes]) -> UploadResult:
+    async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
+                     reference: Reference | None = None) -> UploadResult:
         """Streams frames from ``offset``; a 409 is not an error but the hub's true offset."""
         headers = {"Upload-Offset": str(offset), "Upload-Length": str(size),
                    "Content-Type": FRAMES_TYPE}
+        if reference is not None:
+            headers[UPLOAD_DICT] = reference.header()
         async with self._request("PATCH", f"/v1/blobs/{sha256}", data=_DrainedFrames(frames),
                                  headers=headers) as resp:
+            if resp.status == 409 and DICT_REFUSED in resp.headers:
+                raise DictRefused(409, (await resp.text())[:300].strip())
             if resp.status == 409 and "Upload-Offset" in resp.headers:
                 return _offsets(resp, offset)
             if resp.status == 422:  # the hub discarded a whole that did not match its digest
@@ -228,6 +245,13 @@ class HubClient:
         async with self._request("GET", path) as resp:
             await _check(resp)
             return await resp.text()
+
+
+def _dict_max(value: str) -> int:
+    """The hub's ``X-Upload-Dict``: absent (an older hub) or unreadable is 0, no dictionary."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 8:
+        return 0
+    return min(int(value), MAX_XDOC_DICT)
 
 
 def _offsets(resp: aiohttp.ClientResponse, default: int) -> UploadResult:

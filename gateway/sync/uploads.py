@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gateway.protocol.crossdoc import Reference, choose_reference
 from gateway.protocol.frames import FrameEncoder
+from gateway.protocol.limits import MIN_XDOC_REF
 from gateway.protocol.pacing import FramePacer
 from gateway.protocol.wire import BlobNeed
-from gateway.store import repair
-from gateway.sync.link import BlobRejected, HubFault, HubRefused, HubUnavailable
+from gateway.store import references, repair
+from gateway.sync.link import BlobRejected, DictRefused, HubFault, HubRefused, HubUnavailable
 from gateway.sync.reconnect import Reconnect
 from gateway.sync.transfers import IDLE_S, REQUEST_BUDGET_S, Workers, link_backoff, recovered
 
@@ -36,6 +38,7 @@ STEP_ASIDE_MAX_S = 20.0
 PACE_EVERY_S = 3.0  # how often a running upload re-measures the link
 MIN_PACE_S = 1.0  # the shortest stretch of a request that counts as a measurement
 GONE = 404  # the hub no longer wants the blob (its documents completed meanwhile)
+BAD_FRAME = 400  # a frame failed at the hub (its CRC, or a dictionary frame it cannot read)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Uploader:
         self.unsure: dict[str, float] = {}
         self.held_back: set[str] = set()  # needs the queue last said may not go yet
         self.left: dict[str, int] = {}  # running uploads: bytes not yet handed to the link
+        self.no_dict: set[str] = set()  # blobs the hub would not decode against a dictionary
 
     def needs_changed(self, needs: list[BlobNeed], asked_at: float) -> None:
         """Takes the hub's list of what it still needs, corrected by anything newer."""
@@ -130,6 +134,9 @@ class Uploader:
                 return
             await self.upload(need)
             recovered(c, backoff)
+        except DictRefused as exc:  # nothing stored: the worker sends it again without one
+            log.info("blob %s: %s; sent without a dictionary", need.sha256[:12], exc.reason)
+            self.no_dict.add(need.sha256)
         except BlobRejected as exc:
             await self._rejected(need, exc)
         except HubFault as exc:  # the hub's server error for this blob: not the link's
@@ -139,7 +146,12 @@ class Uploader:
             self.unsure[need.sha256] = time.monotonic()
             await c.pause(backoff.failed(exc), c.woken)
         except HubRefused as exc:
-            if exc.status == GONE:
+            if exc.status == BAD_FRAME and need.sha256 not in self.no_dict \
+                    and self.client.hub.upload_dict_max:
+                # Perhaps our copy of the dictionary's blob changed: the hub kept the frames
+                # before the bad one, and a 409 on the next request gives their end.
+                self.no_dict.add(need.sha256)
+            elif exc.status == GONE:
                 self._settle(need.sha256, need.offset)  # not wanted; the next sync says why
             else:
                 await self._failed(need, str(exc))
@@ -181,13 +193,49 @@ class Uploader:
         return updated
 
     async def upload(self, need: BlobNeed) -> None:
-        result = await self.client.hub.upload(need.sha256, need.offset, need.size,
-                                              self._frames(need))
+        # Counted as running from now, not from its first frame: the other worker must not
+        # start a second long upload while this one prepares its dictionary and connects.
+        self.left[need.sha256] = need.size - need.offset
+        try:
+            reference, dictionary = await self._dictionary(need)
+            encoder = await asyncio.to_thread(FrameEncoder, dictionary=dictionary)
+            result = await self.client.hub.upload(need.sha256, need.offset, need.size,
+                                                  self._frames(need, encoder), reference)
+        finally:
+            self.left.pop(need.sha256, None)
         self._held(need, result.offset)
         if result.complete:
             self._settle(need.sha256, need.size)
             await self.client.queue.succeeded(need.sha256)
             self.client.hub_has_news()  # the hub may have routed the document: its receipts
+
+    async def _dictionary(self, need: BlobNeed) -> tuple[Reference | None, bytes | None]:
+        """The newest earlier blob of ours, of the same media type, that the hub holds (not
+        among its needs) or is about to (in its last frame), and the start of our copy of it:
+        the dictionary of this upload's frames (docs/protocol.md §7). None when the hub offers
+        no dictionaries, or refused one for this blob."""
+        c = self.client
+        longest = c.hub.upload_dict_max
+        if longest < MIN_XDOC_REF or need.sha256 in self.no_dict:
+            return None, None
+        sent = await references.sent_before(c.store, need.sha256)
+        if sent is None:
+            return None, None
+        # Complete at the hub, or in its last frame on the other worker (the hub waits for it).
+        left = {n.sha256: n.size - n.offset for n in c.stats.needs} | self.left
+        finishing = {sha for sha in self.workers.active
+                     if left.get(sha, need.size) <= self.pacer.frame_size()}
+        pending = {n.sha256 for n in c.stats.needs} - self.settled - finishing
+        usable = [x for x in sent.candidates
+                  if x.sha256 not in pending and c.store.blobs.has(x.sha256)]
+        chosen = choose_reference(usable, sent.media_type, exclude=need.sha256)
+        if chosen is None:
+            return None, None
+        ref = Reference(chosen.sha256, min(chosen.length, longest))
+        content = await asyncio.to_thread(c.store.blobs.read_range, ref.sha256, 0, ref.length)
+        if len(content) != ref.length:
+            return None, None
+        return ref, content
 
     def _bulk_running(self, urgency: int) -> bool:
         """An upload as urgent is running with more than a frame to go. The second worker is
@@ -215,13 +263,12 @@ class Uploader:
             await self.client.pause(1.0, self.workers.changed.next())
         return time.monotonic() - started
 
-    async def _frames(self, need: BlobNeed) -> AsyncIterator[bytes]:
+    async def _frames(self, need: BlobNeed, encoder: FrameEncoder) -> AsyncIterator[bytes]:
         """A frame is sent in pieces, so that a Hỏa tốc upload starting meanwhile gets the
         link at once instead of after the rest of a bulk frame; the bulk request then ends at
         that frame's boundary. The blob is read (and each frame compressed) off the event
         loop, one frame ahead."""
         stats = self.client.stats
-        encoder = FrameEncoder()
         started = time.monotonic()
         position = need.offset
         # The link rate is what left after the first frame filled the (small) buffers: the

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from gateway.model import Envelope
+from gateway.protocol.crossdoc import Reference
 from gateway.protocol.frames import FrameDecoder
 from gateway.protocol.limits import MAX_FRAME
 from gateway.protocol.seen import inbox_digest
@@ -29,7 +30,14 @@ from gateway.protocol.wire import (
     SyncReply,
     SyncRequest,
 )
-from gateway.sync.link import BlobRejected, HubFault, HubRefused, HubUnavailable, UploadResult
+from gateway.sync.link import (
+    BlobRejected,
+    DictRefused,
+    HubFault,
+    HubRefused,
+    HubUnavailable,
+    UploadResult,
+)
 from gateway.testbed.clock import VirtualTime
 
 
@@ -151,8 +159,10 @@ class FakeHub:
         self.calls.append(Call(self.time.clock(), "HEAD", sha256, held=held))
         return UploadResult(self._size(sha256) if done else held, done)
 
-    async def upload(self, sha256: str, offset: int, size: int,
-                     frames: AsyncIterator[bytes]) -> UploadResult:
+    upload_dict_max = 0  # a test sets it to offer dictionaries (§7)
+
+    async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
+                     reference: Reference | None = None) -> UploadResult:
         self._link("PATCH", sha256, offset)
         self._check(sha256, "PATCH", offset)
         held = self.held.setdefault(sha256, bytearray())
@@ -161,7 +171,11 @@ class FakeHub:
                                    "offset"))
             return UploadResult(size if sha256 in self.complete else len(held),
                                 sha256 in self.complete)
-        decoder, count = FrameDecoder(), 0
+        if reference is not None and reference.sha256 not in self.complete:
+            raise DictRefused(409, "dictionary refused: no complete blob of yours")
+        dictionary = None if reference is None else bytes(
+            self.held[reference.sha256][:reference.length])
+        decoder, count = FrameDecoder(dictionary=dictionary), 0
         fault = self.faults.get(sha256)
         async for piece in frames:
             for payload in decoder.feed(piece):

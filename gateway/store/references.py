@@ -1,0 +1,49 @@
+"""Which earlier blobs of this box could serve as an upload's dictionary (docs/protocol.md §7).
+
+A candidate is an attachment of one of this box's own documents that the hub has accepted,
+of the same media type as the blob about to go. Whether the hub already holds it complete is
+the uploader's to judge (it is not among the hub's needs); the hub checks again and refuses a
+reference it cannot use, so a wrong guess costs one round trip, never wrong bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.protocol.crossdoc import Candidate
+from gateway.protocol.limits import MIN_XDOC_REF
+from gateway.store.db import Conn
+from gateway.store.local import LocalStore
+
+LIMIT = 16  # the newest few are enough: the choice takes the newest usable one
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The blob about to go (its media type) and the box's earlier sent blobs of that type;
+    ``verified_ms`` of each is its document's creation time, an order, not a hub timestamp."""
+
+    media_type: str
+    candidates: tuple[Candidate, ...]
+
+
+async def sent_before(store: LocalStore, sha256: str) -> Sent | None:
+    """``None`` when no outgoing document of this box carries ``sha256``."""
+    async def q(conn: Conn) -> Sent | None:
+        found = await (await conn.execute(
+            "SELECT a.media_type FROM attachments a JOIN documents d ON d.id = a.doc_id"
+            " WHERE a.sha256 = ? AND d.direction = 'out' LIMIT 1", (sha256,))).fetchone()
+        if found is None:
+            return None
+        media_type = str(found[0])
+        rows = await conn.execute_fetchall(
+            "SELECT a.sha256, max(a.size), max(d.created_ms) FROM attachments a"
+            " JOIN documents d ON d.id = a.doc_id JOIN outbound o ON o.doc_id = d.id"
+            " WHERE d.direction = 'out' AND o.state IN ('accepted', 'done')"
+            " AND a.media_type = ? AND a.sha256 != ? AND a.size >= ?"
+            " GROUP BY a.sha256 ORDER BY max(d.created_ms) DESC LIMIT ?",
+            (media_type, sha256, MIN_XDOC_REF, LIMIT))
+        return Sent(media_type, tuple(Candidate(str(r[0]), int(r[1]), media_type, int(r[2]))
+                                      for r in rows))
+
+    return await store.db.read(q)

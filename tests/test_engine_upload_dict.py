@@ -1,0 +1,55 @@
+"""The engine's choice of a cross-document dictionary, against the in-memory hub: only for a hub
+that offers it, against the box's newest blob the hub holds (the fallback after a refusal is
+tested against the real hub: tests/test_upload_dict_e2e.py)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gateway.protocol.limits import MAX_XDOC_DICT
+from tests.conftest import COMMUNE_A, COMMUNE_B
+from tests.engine_box import Box, advancing, open_box
+from tests.factories import attachment, envelope
+
+TEMPLATE = os.urandom(100_000)
+
+
+async def _send(box: Box, payload: bytes) -> str:
+    box.store.blobs.put_bytes(payload)
+    env = envelope(COMMUNE_A, (COMMUNE_B,), attachments=(attachment("cv.pdf", payload),),
+                   now_ms=box.time.clock())
+    await box.store.queue_document(env)
+    box.client.wake()
+    return env.id
+
+
+async def _done(box: Box, doc_id: str) -> None:
+    async def done() -> bool:
+        return await box.queue_state(doc_id) == "done"
+
+    await advancing(box, done)
+
+
+@pytest.mark.parametrize(("offered", "small"), [
+    (MAX_XDOC_DICT, True),  # the second document goes against the first
+    (0, False),  # an older hub: never a dictionary
+])
+async def test_second_document_and_its_dictionary(tmp_path: Path, offered: int,
+                                                  small: bool) -> None:
+    box = await open_box(tmp_path)
+    box.hub.upload_dict_max = offered
+    box.start()
+    try:
+        first = await _send(box, TEMPLATE + os.urandom(2000))
+        await _done(box, first)
+        up0 = box.client.stats.bytes_up
+        second = await _send(box, TEMPLATE + os.urandom(2000))
+        await _done(box, second)
+        sent = box.client.stats.bytes_up - up0
+        assert len(box.hub.complete) == 2
+        assert (sent < 10_000) is small, sent
+    finally:
+        await box.close()
