@@ -99,9 +99,9 @@ def test_hoatoc_rows_judge_median_and_worst() -> None:
 
 
 def test_hub_memory_rows_use_the_largest_held_run() -> None:
-    def held(n: int, per: float, mib: float, errors: int = 0) -> dict[str, object]:
+    def held(n: int, per: float, mib: float, resets: int = 0) -> dict[str, object]:
         return {"n": n, "held": {"n": n, "per_conn_kib": per, "held_rss_mb": mib,
-                                 "errors": errors}}
+                                 "errors": {"ConnectionResetError": resets}}}
 
     hub: list[dict[str, object]] = [held(100, 90.0, 60.0), held(5000, 300.0, 1527.0)]
     per, fleet = issue_table.hub_memory_rows(hub)
@@ -111,8 +111,9 @@ def test_hub_memory_rows_use_the_largest_held_run() -> None:
     per, fleet = issue_table.hub_memory_rows(hub)
     assert per.measured == "51 KB" and per.verdict == "met"
     assert (fleet.measured, fleet.verdict) == ("650 MB", "met")
-    hub[-1] = held(10_000, 50.0, 620.0, errors=9000)  # most gateways never connected
-    assert issue_table.hub_memory_rows(hub)[1].verdict == "MISSED"
+    hub[-1] = held(10_000, 50.0, 1100.0, resets=6650)  # resets met while connecting: retried
+    per, fleet = issue_table.hub_memory_rows(hub)
+    assert fleet.verdict == "MISSED" and "retried while connecting: 6650" in fleet.detail
     assert [r.measured for r in issue_table.hub_memory_rows([{"n": 20}])] == ["not run"]
 
 
