@@ -16,6 +16,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from gateway.queue import Backoff
+from gateway.sync.link import HubUnavailable
 from gateway.sync.reconnect import Reconnect
 
 if TYPE_CHECKING:
@@ -35,6 +36,15 @@ def link_backoff(client: SyncClient) -> Reconnect:
     """A worker's waits while the link is down (per worker, not per document)."""
     return Reconnect(Backoff(base_s=0.5, cap_s=TRANSFER_BACKOFF_CAP_S, rng=client.rng),
                      client.seconds)
+
+
+async def link_wait(client: SyncClient, backoff: Reconnect, exc: HubUnavailable) -> None:
+    """A worker's wait after the link failed it. While the sync loop is offline it probes for
+    everyone (:mod:`gateway.sync.reconnect`): the worker waits its growing backoff, or until
+    that loop's next reply, whose needs give every upload's offset (no HEAD) and whose
+    connection the first upload takes over (no new handshake, see ``SyncClient``)."""
+    back = client.reconnected.next()
+    await client.pause(backoff.failed(exc, probe=client.stats.online), client.woken, back)
 
 
 def recovered(client: SyncClient, backoff: Reconnect) -> None:
