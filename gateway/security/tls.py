@@ -86,7 +86,10 @@ class ResumingContext(ssl.SSLContext):
 
     def _ticket(self) -> ssl.SSLSession | None:
         for obj in reversed(self._recent):
-            held = obj.session
+            try:
+                held = obj.session
+            except ValueError:  # a connection that failed mid-handshake: no usable session
+                continue
             if held is not None and held.has_ticket:
                 self._session = held
                 self._recent.clear()
