@@ -96,7 +96,7 @@ def test_cuts_every_20_s_on_3g_give_the_smallest_frames() -> None:
     watch, pacer = CutWatch(0.0), FramePacer()
     pacer.observe(320 * KIB, 10.0)  # 256 kbit/s
     assert pacer.frame_size(watch.frame_s(0.0)) == 32 * KIB  # no cut yet: a second per frame
-    for at in (20.0, 40.0, 60.0):
+    for at in (20.0, 40.0, 40.2, 60.0):  # 40.2: a second upload broken by the same cut
         watch.cut(at)
     assert watch.gap_s == pytest.approx(20.0)
     assert pacer.frame_size(watch.frame_s(61.0)) == MIN_FRAME  # 0.2 s of link: the floor

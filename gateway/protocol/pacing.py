@@ -16,6 +16,7 @@ STEP = 4 * 1024
 MIN_SAMPLE_BYTES = 4 * 1024
 MIN_SAMPLE_S = 0.01
 CUT_SHARE = 0.01  # frame time ÷ time between cuts (half a frame is lost per cut)
+SAME_CUT_S = 1.0  # transfers broken within this of each other met one cut
 
 
 class FramePacer:
@@ -66,6 +67,10 @@ class CutWatch:
         self.gap_s: float | None = None
 
     def cut(self, at_s: float) -> None:
+        """Records a cut; another transfer broken by the same cut (within
+        :data:`SAME_CUT_S`) is not a second one."""
+        if self.gap_s is not None and at_s - self.last_s < SAME_CUT_S:
+            return
         gap = max(0.0, at_s - self.last_s)
         self.gap_s = gap if self.gap_s is None else self.gap_s * (1 - self.alpha) + gap * self.alpha
         self.last_s = at_s
