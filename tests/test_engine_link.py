@@ -74,22 +74,37 @@ async def test_a_refusing_link_is_probed_at_a_fixed_short_interval(tmp_path: Pat
         await box.close()
 
 
-async def test_an_upload_resumes_within_one_probe_of_the_links_return(tmp_path: Path) -> None:
+async def test_only_the_sync_loop_probes_and_the_upload_follows_its_reply(
+        tmp_path: Path) -> None:
+    """A cut upload on a link that then refuses: the sync loop probes every PROBE_S, the
+    upload worker leaves it to that loop (a growing backoff, not a probe per task) and goes
+    the moment its reply arrives, from the offset the reply gives: no HEAD."""
     box = await open_box(tmp_path)
-    doc_id, sha = await box.send(3 * START_FRAME)
+    doc_id, sha = await box.send(6 * START_FRAME)
     await box.client.sync_once()  # the hub accepted the envelope and needs the blob
+    await cut_upload(box, sha)
+    held = box.hub.uploads(sha)[0].held
+    box.client.stats.online = False  # the same cut broke the long-poll
     box.hub.down = "dropped"
     box.start()
     try:
-        async def tried() -> bool:
-            return bool(attempts(box, "HEAD PATCH", sha))
+        async def probed() -> bool:
+            return bool(attempts(box, "SYNC"))
 
-        await eventually(tried)
-        for _ in range(3):
-            assert (await next_attempt(box, "HEAD PATCH", sha)).outcome == "down"
+        await eventually(probed)
+        for _ in range(10):  # a second of refusals
+            assert (await next_attempt(box, "SYNC")).outcome == "down"
+        assert len(attempts(box, "HEAD PATCH", sha)) <= 4  # vs 10 probes by the sync loop
         box.hub.down = None
-        resumed = await next_attempt(box, "HEAD PATCH", sha)  # one probe after its return
-        assert resumed.outcome in ("ok", "complete")
+        back = await next_attempt(box, "SYNC")  # one probe after the link's return
+
+        async def resumed() -> bool:
+            return any(c.at_ms >= back.at_ms for c in attempts(box, "HEAD PATCH", sha))
+
+        await eventually(resumed)
+        after = [c for c in attempts(box, "HEAD PATCH", sha) if c.at_ms >= back.at_ms]
+        assert after[0].method == "PATCH" and after[0].at_ms == back.at_ms
+        assert after[0].offset == held and after[0].outcome == "complete"
         await eventually(lambda: _done(box, doc_id))
     finally:
         await box.close()
@@ -108,6 +123,9 @@ def test_only_a_refused_or_reset_link_is_probed_fast_and_only_for_a_while() -> N
     timeout = Reconnect(Backoff(base_s=1.0, cap_s=300.0, rng=random.Random(1)), lambda: 0.0)
     waits = [timeout.failed(HubUnavailable("timed out", "timeout")) for _ in range(6)]
     assert min(waits) >= 0.1 and max(waits) > 8 * PROBE_S  # a silent link is not hammered
+    follower = Reconnect(Backoff(base_s=1.0, cap_s=300.0, rng=random.Random(1)), lambda: 0.0)
+    waits = [follower.failed(HubUnavailable("reset", "dropped"), probe=False) for _ in range(6)]
+    assert max(waits) > 8 * PROBE_S  # another task probes: this one backs off
 
 
 async def cut_upload(box: Box, sha: str) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.protocol.limits import FRAME_TARGET_S, MAX_FRAME, MIN_FRAME, START_FRAME
-from gateway.protocol.pacing import FramePacer
+from gateway.protocol.pacing import CUT_SHARE, CutWatch, FramePacer
 
 KIB = 1024
 samples = st.lists(
@@ -90,3 +90,24 @@ def test_monotone_in_measured_rate(observations: list[tuple[int, float, float]])
         slow.observe(nbytes, seconds)
         fast.observe(nbytes, max(0.01, seconds * shrink))
         assert fast.frame_size() >= slow.frame_size()
+
+
+def test_cuts_every_20_s_on_3g_give_the_smallest_frames() -> None:
+    watch, pacer = CutWatch(0.0), FramePacer()
+    pacer.observe(320 * KIB, 10.0)  # 256 kbit/s
+    assert pacer.frame_size(watch.frame_s(0.0)) == 32 * KIB  # no cut yet: a second per frame
+    for at in (20.0, 40.0, 40.2, 60.0):  # 40.2: a second upload broken by the same cut
+        watch.cut(at)
+    assert watch.gap_s == pytest.approx(20.0)
+    assert pacer.frame_size(watch.frame_s(61.0)) == MIN_FRAME  # 0.2 s of link: the floor
+    assert pacer.frame_size(watch.frame_s(60.0 + 1 / CUT_SHARE)) == 32 * KIB  # calm again
+
+
+@given(st.lists(st.floats(0, 1e6), max_size=20), st.floats(0, 1e6), st.floats(0, 1e6))
+def test_cut_frames_never_exceed_the_target_and_grow_while_calm(
+        cuts: list[float], later: float, more: float) -> None:
+    watch = CutWatch(0.0)
+    for at in sorted(cuts):
+        watch.cut(at)
+    now = watch.last_s + later
+    assert 0 <= watch.frame_s(now) <= watch.frame_s(now + more) <= FRAME_TARGET_S

@@ -18,6 +18,7 @@ The hub's clock is trustworthy, and it is the hub that checks client certificate
 from __future__ import annotations
 
 import ssl
+from collections import deque
 from pathlib import Path
 
 from cryptography import x509
@@ -60,6 +61,42 @@ def server_context(cert_path: Path, key_path: Path, ca_path: Path) -> ssl.SSLCon
     return ctx
 
 
+class ResumingContext(ssl.SSLContext):
+    """A client context that offers the server's latest TLS 1.3 session ticket on every new
+    connection, so a reconnect after a cut sends and receives no certificates again.
+
+    Tickets arrive after the handshake, so the session is read from the latest connections
+    when the next one starts. The server still knows the peer from the ticket (the hub reads
+    the certificate and checks revocation on every request, resumed or not); an unknown or
+    expired ticket just gives a full handshake.
+    """
+
+    def __init__(self, protocol: int = ssl.PROTOCOL_TLS_CLIENT) -> None:
+        super().__init__()
+        self._recent: deque[ssl.SSLObject] = deque(maxlen=4)
+        self._session: ssl.SSLSession | None = None
+
+    def wrap_bio(self, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO,
+                 server_side: bool = False, server_hostname: str | bytes | None = None,
+                 session: ssl.SSLSession | None = None) -> ssl.SSLObject:
+        obj = super().wrap_bio(incoming, outgoing, server_side, server_hostname,
+                               session or self._ticket())
+        self._recent.append(obj)
+        return obj
+
+    def _ticket(self) -> ssl.SSLSession | None:
+        for obj in reversed(self._recent):
+            try:
+                held = obj.session
+            except ValueError:  # a connection that failed mid-handshake: no usable session
+                continue
+            if held is not None and held.has_ticket:
+                self._session = held
+                self._recent.clear()
+                break
+        return self._session
+
+
 def client_context(
     ca_path: Path, cert_path: Path | None = None, key_path: Path | None = None
 ) -> ssl.SSLContext:
@@ -69,7 +106,7 @@ def client_context(
     """
     if (cert_path is None) != (key_path is None):
         raise ValueError("cert_path and key_path go together: give both or neither")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED + check_hostname
+    ctx = ResumingContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED + check_hostname
     _harden(ctx, ca_path)
     ctx.check_hostname = True
     ctx.verify_mode = ssl.CERT_REQUIRED

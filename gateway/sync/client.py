@@ -37,7 +37,7 @@ from gateway.sync.hub_trust import HubTrust
 from gateway.sync.link import HubError, HubLink, HubRefused, HubUnavailable
 from gateway.sync.reconnect import PROBE_S, Reconnect
 from gateway.sync.signatures import SignatureChecker
-from gateway.sync.transfers import URGENT_LANES, WORKERS
+from gateway.sync.transfers import URGENT_LANES, WORKERS, Signal
 from gateway.sync.uploads import Uploader
 
 log = logging.getLogger("gateway.sync")
@@ -50,6 +50,7 @@ Sleep = Callable[[float], Awaitable[None]]
 # blobs: then the loop asks again this often, not in a hot loop (docs/protocol.md §3).
 INBOX_RECHECK_S = 5.0
 MAX_ORPHANS = 2  # long-polls left to end by themselves at once; an older one is cancelled
+HANDOFF_S = 1.0  # after an outage, how long the long-poll waits for an upload to go first
 
 
 class _Stopping(Exception):
@@ -95,6 +96,7 @@ class SyncClient:
         self.stats = LinkStats()
         self.started = time.monotonic()
         self.woken = asyncio.Event()  # set by wake(), cleared when a sync starts
+        self.reconnected = Signal()  # a sync got through after an outage: workers go at once
         self._polled = False  # the last sync asked the hub to wait
         self.polling = False  # a long-poll is in flight: the hub itself ends it with news
         self._orphans: list[asyncio.Task[SyncReply]] = []  # long-polls we stopped waiting for
@@ -156,6 +158,11 @@ class SyncClient:
             try:
                 asked, began = self._inbox_seen, self.seconds()
                 reply = await self.sync_once()
+                if retry.failures and reply is not None and self.uploader.waiting():
+                    # Back after an outage: the reply gave every upload its offset; the first
+                    # upload takes this sync's connection before the long-poll does, so it
+                    # resumes without a new TCP and TLS handshake (the poll opens the second).
+                    await self.pause(HANDOFF_S, self.uploader.requesting.next())
                 retry.succeeded()
                 if reply is not None and reply.inbox and self._polled and not self.woken.is_set()\
                         and asked == self._inbox_seen and self.seconds() - began < self.wait_s / 2:
@@ -205,6 +212,7 @@ class SyncClient:
         self._inbox_seen = inbox_digest(reply.inbox)
         # Skew against the clock when the reply arrived: the hub stamps it after a long-poll.
         fresh = await self.syncstate.apply_reply(out, reply, self.clock())
+        back = not self.stats.online
         self.stats.online, self.stats.last_error = True, ""
         self.stats.syncs += 1
         self.stats.last_sync_ms = self.clock()
@@ -214,6 +222,8 @@ class SyncClient:
             self.downloader.inbound_changed()
         if reply.accepted or reply.receipts or fresh or reply.refused:
             self.woken.set()  # apply-and-answer at once: acks, statuses, the next batch
+        if back:
+            self.reconnected.fire()
         return reply
 
     async def _exchange(self, req: SyncRequest) -> SyncReply | None:

@@ -22,7 +22,14 @@ from gateway.store import repair
 from gateway.store.blobs import BlobStore
 from gateway.sync.link import HubRefused, HubUnavailable
 from gateway.sync.reconnect import Reconnect
-from gateway.sync.transfers import DOWNLOAD_SLICE_S, IDLE_S, Workers, link_backoff, recovered
+from gateway.sync.transfers import (
+    DOWNLOAD_SLICE_S,
+    IDLE_S,
+    Workers,
+    link_backoff,
+    link_wait,
+    recovered,
+)
 
 if TYPE_CHECKING:
     from gateway.sync.client import SyncClient
@@ -117,7 +124,7 @@ class Downloader:
                 await repair.refetched(c.store, job.sha256)
             recovered(c, backoff)
         except HubUnavailable as exc:
-            await c.pause(backoff.failed(exc), c.woken)
+            await link_wait(c, backoff, exc)
         except HubRefused as exc:
             if job.refetch:  # the hub cannot give it back: it stays counted as lost
                 await repair.refetch_refused(c.store, job.sha256, str(exc))

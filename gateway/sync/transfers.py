@@ -16,6 +16,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from gateway.queue import Backoff
+from gateway.sync.link import HubUnavailable
 from gateway.sync.reconnect import Reconnect
 
 if TYPE_CHECKING:
@@ -29,12 +30,25 @@ DOWNLOAD_SLICE_S = 8.0  # link time per download request: the granularity of inb
 # Past the fast probing (gateway.sync.reconnect), transfers still retry sooner than the sync
 # loop (which backs off to 5 minutes): every second waited past a link's return is unused.
 TRANSFER_BACKOFF_CAP_S = 4.0
+FOLLOW_S = 2.0  # a worker waits at least this long for the probing sync loop to get through
 
 
 def link_backoff(client: SyncClient) -> Reconnect:
     """A worker's waits while the link is down (per worker, not per document)."""
     return Reconnect(Backoff(base_s=0.5, cap_s=TRANSFER_BACKOFF_CAP_S, rng=client.rng),
                      client.seconds)
+
+
+async def link_wait(client: SyncClient, backoff: Reconnect, exc: HubUnavailable) -> None:
+    """A worker's wait after the link failed it. While the sync loop is offline it probes for
+    everyone (:mod:`gateway.sync.reconnect`): the worker waits its growing backoff, or until
+    that loop's next reply, whose needs give every upload's offset (no HEAD) and whose
+    connection the first upload takes over (no new handshake, see ``SyncClient``)."""
+    back = client.reconnected.next()
+    # A long-poll in flight meets the same cut at the same moment: the sync loop will probe.
+    alone = client.stats.online and not client.polling
+    wait = backoff.failed(exc, probe=alone)
+    await client.pause(wait if alone else max(wait, FOLLOW_S), client.woken, back)
 
 
 def recovered(client: SyncClient, backoff: Reconnect) -> None:

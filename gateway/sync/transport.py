@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import socket
 import ssl
 import time
@@ -43,6 +44,7 @@ WRITE_HIGH = 8 * 1024  # asyncio's own write buffers (TLS and socket transport),
 MAX_WRITE_HIGH = 64 * 1024
 QUEUE_S = 0.25  # an upload's TLS write buffer: this much of its measured rate
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ConnectionError)
+RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
 # Timeouts, rate limits and a proxy's gateway errors concern the link, not the request.
 LINK_STATUSES = (408, 429, 502, 504)
 
@@ -59,6 +61,8 @@ def failure_kind(exc: BaseException) -> str:
         return "timeout"
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError
                   | ConnectionResetError | BrokenPipeError):
+        return "dropped"
+    if isinstance(exc, OSError) and exc.errno in RESET_ERRNOS:  # aiohttp's ClientOSError
         return "dropped"
     return "network"
 

@@ -22,12 +22,20 @@ from typing import TYPE_CHECKING
 from gateway.protocol.crossdoc import Reference, choose_reference
 from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.limits import MIN_XDOC_REF
-from gateway.protocol.pacing import FramePacer
+from gateway.protocol.pacing import CutWatch, FramePacer
 from gateway.protocol.wire import BlobNeed
 from gateway.store import references, repair
 from gateway.sync.link import BlobRejected, DictRefused, HubFault, HubRefused, HubUnavailable
 from gateway.sync.reconnect import Reconnect
-from gateway.sync.transfers import IDLE_S, REQUEST_BUDGET_S, Workers, link_backoff, recovered
+from gateway.sync.transfers import (
+    IDLE_S,
+    REQUEST_BUDGET_S,
+    Signal,
+    Workers,
+    link_backoff,
+    link_wait,
+    recovered,
+)
 
 if TYPE_CHECKING:
     from gateway.sync.client import SyncClient
@@ -39,6 +47,7 @@ PACE_EVERY_S = 3.0  # how often a running upload re-measures the link
 MIN_PACE_S = 1.0  # the shortest stretch of a request that counts as a measurement
 GONE = 404  # the hub no longer wants the blob (its documents completed meanwhile)
 BAD_FRAME = 400  # a frame failed at the hub (its CRC, or a dictionary frame it cannot read)
+CUT_KINDS = frozenset({"dropped", "timeout", "network"})  # a running upload broken by the link
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class Uploader:
     def __init__(self, client: SyncClient) -> None:
         self.client = client
         self.pacer = FramePacer()
+        self.cuts = CutWatch(client.seconds())  # the engine's clock: virtual in tests
         self.workers = Workers()
         self.settled: set[str] = set()  # complete or gone: not to be sent again
         # What this uploader learned from the hub itself (PATCH/HEAD answers) and when: a sync
@@ -65,6 +75,7 @@ class Uploader:
         self.held_back: set[str] = set()  # needs the queue last said may not go yet
         self.left: dict[str, int] = {}  # running uploads: bytes not yet handed to the link
         self.no_dict: set[str] = set()  # blobs the hub would not decode against a dictionary
+        self.requesting = Signal()  # an upload request is about to take a connection
 
     def needs_changed(self, needs: list[BlobNeed], asked_at: float) -> None:
         """Takes the hub's list of what it still needs, corrected by anything newer."""
@@ -144,7 +155,7 @@ class Uploader:
             await self._failed(need, str(exc))
         except HubUnavailable as exc:
             self.unsure[need.sha256] = time.monotonic()
-            await c.pause(backoff.failed(exc), c.woken)
+            await link_wait(c, backoff, exc)
         except HubRefused as exc:
             if exc.status == BAD_FRAME and need.sha256 not in self.no_dict \
                     and self.client.hub.upload_dict_max:
@@ -192,7 +203,17 @@ class Uploader:
                                    for n in self.client.stats.needs]
         return updated
 
+    def frame_size(self) -> int:
+        """The next frame's size: about a second of the link, less on a link that cuts often."""
+        return self.pacer.frame_size(self.cuts.frame_s(self.client.seconds()))
+
+    def waiting(self) -> bool:
+        """A blob the queue lets go now is still to be uploaded."""
+        return any(n.sha256 not in self.settled and n.sha256 not in self.held_back
+                   for n in self.client.stats.needs)
+
     async def upload(self, need: BlobNeed) -> None:
+        self.requesting.fire()
         # Counted as running from now, not from its first frame: the other worker must not
         # start a second long upload while this one prepares its dictionary and connects.
         self.left[need.sha256] = need.size - need.offset
@@ -201,6 +222,10 @@ class Uploader:
             encoder = await asyncio.to_thread(FrameEncoder, dictionary=dictionary)
             result = await self.client.hub.upload(need.sha256, need.offset, need.size,
                                                   self._frames(need, encoder), reference)
+        except HubUnavailable as exc:
+            if exc.kind in CUT_KINDS:
+                self.cuts.cut(self.client.seconds())
+            raise
         finally:
             self.left.pop(need.sha256, None)
         self._held(need, result.offset)
@@ -242,7 +267,7 @@ class Uploader:
         there to fill the round trip at the end of a request; two long uploads at once would
         only halve each other, and double what waits in the buffers ahead of a Hỏa tốc
         document and what a cut breaks (one connection more to open again)."""
-        return any(self.workers.active.get(sha) == urgency and left > self.pacer.frame_size()
+        return any(self.workers.active.get(sha) == urgency and left > self.frame_size()
                    for sha, left in self.left.items())
 
     def _overtaken(self, need: BlobNeed) -> bool:
@@ -277,7 +302,7 @@ class Uploader:
         path = self.client.store.blobs.path(need.sha256)
 
         def read(at: int) -> asyncio.Future[tuple[int, bytes]]:
-            want = min(self.pacer.frame_size(), need.size - at)
+            want = min(self.frame_size(), need.size - at)
             return asyncio.ensure_future(asyncio.to_thread(_read_frame, path, at, want, encoder))
 
         # The next frame is read while this one leaves: with about one frame queued before the
@@ -306,7 +331,7 @@ class Uploader:
                     flowing_since, flowed = now, 0
                 position += raw_len
                 self.left[need.sha256] = need.size - position
-                if need.size - position <= self.pacer.frame_size():
+                if need.size - position <= self.frame_size():
                     self.workers.changed.fire()  # the other worker may start the next one
                 stats.bytes_up += len(frame)
                 stats.blob_bytes_up += raw_len
