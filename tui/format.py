@@ -9,7 +9,7 @@ never parsed as markup: a subject holding ``[/]`` or ``[link=…]`` is shown as 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 
 from rich.text import Text
 
@@ -37,21 +37,7 @@ def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def fmt_date(d: date | None) -> str:
-    return d.strftime("%d/%m/%Y") if d else "—"
 
-
-def fmt_time(ms: int) -> str:
-    """Local wall time, day first as Vietnamese offices write it."""
-    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%d/%m/%Y %H:%M")
-
-
-def fmt_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 2**20:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / 2**20:.1f} MB"
 
 
 def urgency_label(u: Urgency) -> str:
@@ -111,7 +97,7 @@ def doc_row(doc: Doc, directory: Mapping[str, Agency], subject_width: int = 40,
                             style="bold red" if urgent else main_style),
         "peer": Text(peers(doc, directory, peer_width), style=main_style),
         "col.urgency": urgency_cell(env.urgency),
-        "col.date": Text(fmt_date(env.issue_date)),
+        "col.date": Text(labels.fmt_day(env.issue_date)),
         "col.state": Text(clip(safe_text(state), state_width), style=state_style),
     }
 

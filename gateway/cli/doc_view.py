@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from gateway.cli.render import fmt_day, fmt_size, fmt_time, signature_lines
+from gateway.cli.render import signature_lines
 from gateway.cli.table import Column, clip, field_lines, fit, wrap
 from gateway.model import Agency
 from gateway.model.safe_text import safe_text as s
@@ -20,6 +20,9 @@ from gateway.services.labels import (
     agency_label,
     business_label,
     event_label,
+    fmt_day,
+    fmt_size,
+    fmt_time,
     overdue_label,
     state_label,
     summary_state,

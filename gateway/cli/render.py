@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
 
 from gateway.cli.table import field_lines, wrap
 from gateway.model import Problem, envelope_to_dict
@@ -17,7 +16,7 @@ from gateway.model.envelope_codec import Plain
 from gateway.model.safe_text import safe_json
 from gateway.model.safe_text import safe_text as s
 from gateway.services.admin import BoxStatus, ScrubResult
-from gateway.services.labels import summary_state
+from gateway.services.labels import fmt_time, summary_state
 from gateway.services.link import link_head
 from gateway.services.signatures import AttachmentVerdict
 from gateway.signing.wording import headline
@@ -34,21 +33,7 @@ def warn(problem: Problem | None, lang: str) -> None:
         print(f"gateway: {s(problem.text(lang))}.", file=sys.stderr)
 
 
-def fmt_day(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else "—"
 
-
-def fmt_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 2**20:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / 2**20:.1f} MB"
-
-
-def fmt_time(ms: int) -> str:
-    """The box's local wall time, day first as Vietnamese offices write it."""
-    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%d/%m/%Y %H:%M")
 
 
 def doc_json(doc: Doc, lang: str, events: list[EventRow] | None = None) -> dict[str, Plain]:

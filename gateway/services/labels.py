@@ -7,6 +7,7 @@ passed through :func:`~gateway.model.safe_text.safe_text`, so a label is safe to
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime
 
 from gateway.edxml.mapping import K_ID, K_KIND, K_REF
 from gateway.model import Agency, State, Urgency
@@ -111,3 +112,21 @@ def business_label(doc: Doc, lang: str) -> str | None:
         return None
     ref = extra.get(K_REF) or extra.get(K_ID, "")
     return f"{words[1] if lang == 'en' else words[0]} {safe_text(ref)}"
+
+
+def fmt_day(day: date | None) -> str:
+    """A calendar day as Vietnamese offices write it (31/12/2026); "—" for none."""
+    return day.strftime("%d/%m/%Y") if day else "—"
+
+
+def fmt_time(ms: int) -> str:
+    """The box's local wall time, day first."""
+    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%d/%m/%Y %H:%M")
+
+
+def fmt_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 2**20:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 2**20:.1f} MB"

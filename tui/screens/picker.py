@@ -21,8 +21,9 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from gateway.model.safe_text import safe_text
+from gateway.services.labels import fmt_size
 from tui.files import ATTACHABLE, Entry, Root, Roots, listing
-from tui.format import clip, fmt_size
+from tui.format import clip
 from tui.i18n import t
 from tui.screens.base import ClerkModal
 from tui.screens.prompt import TextPrompt

@@ -17,7 +17,8 @@ from textual.widgets.selection_list import Selection
 from gateway.model import Directory
 from gateway.model.agency import matches
 from gateway.model.safe_text import safe_text
-from tui.format import clip, fmt_size
+from gateway.services.labels import fmt_size
+from tui.format import clip
 from tui.i18n import t
 from tui.messages import Notice, PickFile, RecipientsChanged
 from tui.widgets.common import TextField

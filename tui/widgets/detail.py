@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gateway.model import Agency
+from gateway.services.labels import fmt_day, fmt_size, fmt_time
 from gateway.services.signatures import AttachmentVerdict
 from gateway.signing.verdict import PdfState, SigStatus
 from gateway.signing.wording import headline
@@ -23,9 +24,6 @@ from tui.format import (
     actor_label,
     agency_name,
     event_label,
-    fmt_date,
-    fmt_size,
-    fmt_time,
     plain,
     state_label,
     summary_state,
@@ -59,10 +57,10 @@ def metadata(doc: Doc, directory: Mapping[str, Agency]) -> Table:
         ("f.recipients", Text("\n").join(plain(f"{agency_name(directory, c)} ({c})")
                                          for c in env.recipients)),
         ("f.urgency", urgency_cell(env.urgency)),
-        ("f.issued", Text(fmt_date(env.issue_date))),
+        ("f.issued", Text(fmt_day(env.issue_date))),
         ("f.place", plain(env.issue_place or "—")),
         ("f.signer", plain(env.signer or "—")),
-        ("f.due", Text(fmt_date(env.due_date))),
+        ("f.due", Text(fmt_day(env.due_date))),
         ("f.state", plain(state, style="bold red" if doc.queue_state == "dead" else "bold")),
         ("f.id", plain(env.id, style="dim")),
     ]
