@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -42,3 +45,14 @@ async def senders_saw_delivery(tb: Testbed) -> bool:
                    for d in doc.deliveries):
                 return False
     return True
+
+
+async def gw(*args: str) -> tuple[int, str, str]:
+    """The real ``gateway`` command in Vietnamese, without blocking the event loop of a hub
+    running in the test's own process; (exit code, stdout, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway.cli", *args, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env={**os.environ, "GATEWAY_LANG": "vi"})
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()

@@ -7,10 +7,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import socket
 import ssl
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,18 +28,10 @@ from gateway.services.hub_ca import install_signed, renew_certificate, sign_file
 from gateway.store.hub.documents import HubStore
 from gateway.sync.daemon import open_gateway
 from tests.conftest import COMMUNE_A
+from tests.e2e_helpers import gw
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
-
-async def gw(*args: str) -> tuple[int, str, str]:
-    """The real ``gateway`` command, without blocking the in-process hub's event loop."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.cli", *args, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env={**os.environ, "GATEWAY_LANG": "vi"})
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def _fleet_requests(store: HubStore, url: str, hub_dir: Path) -> object:

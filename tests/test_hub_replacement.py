@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import html
-import os
 import random
 import shutil
 import sqlite3
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,20 +23,12 @@ from gateway.sync.enroll import ca_fingerprint
 from gateway.testbed import Testbed
 from gateway.testbed.bed import wait_until
 from tests.conftest import COMMUNE_A, COMMUNE_B
-from tests.e2e_helpers import digest, senders_saw_delivery
+from tests.e2e_helpers import digest, gw, senders_saw_delivery
 from tests.test_fleet_fifty import CHROMIUM, chromium
 
 LAN = PROFILES["lan"]
 CRAWL = PROFILES["adsl"].scaled(bandwidth=0.1, time=0)  # 6 KB/s up: 400 KB take a minute
 
-
-async def gw(*args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.cli", *args, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env={**os.environ, "GATEWAY_LANG": "vi"})
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def _relink(tb: Testbed, agency: str, profile: LinkProfile) -> None:
