@@ -9,7 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+
+# The whole benchmark harness with real links and tools: about a minute; `make test-slow`.
+pytestmark = pytest.mark.slow
 
 
 def test_bench_quick_harness_on_a_tiny_corpus(tmp_path: Path) -> None:

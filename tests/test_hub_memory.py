@@ -11,11 +11,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench import hubmem
 from gateway.hub.tls_protocol import READ_BUFFER
 
 N = 150
 BOUND_KIB = 128
+
+# A real hub process holding 150 mutual-TLS long-polls: `make test-slow`.
+pytestmark = pytest.mark.slow
 
 
 async def test_hub_rss_per_held_long_poll_is_small(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ import pytest
 
 from bench import signing
 
+pytestmark = pytest.mark.slow  # a benchmark run; `make test-slow`
+
 
 def test_bench_prints_and_writes_figures(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
