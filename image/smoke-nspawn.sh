@@ -4,6 +4,7 @@
 #   sudo image/smoke-nspawn.sh dist/commune-gateway_*_amd64.deb dist/commune-box_*_all.deb
 #   sudo OFFLINE_FIRST_BOOT=1 image/smoke-nspawn.sh …   # the hub is down at first boot
 #   sudo NO_ETC_HOSTS=1 image/smoke-nspawn.sh …         # a system without /etc/hosts
+#   sudo LATE_HUB=1 image/smoke-nspawn.sh …             # the hub answers ~8 s after boot
 #
 # As root, with systemd-container and debootstrap installed, on an amd64 host. The container is
 # a minimal Debian bookworm (image/appliance-rootfs.sh: debootstrap minbase plus the Debian
@@ -15,6 +16,9 @@
 # that the scrub passes, and prints the findings; the container powers off.
 # NO_ETC_HOSTS=1 removes /etc/hosts (the hub is then reached as 127.0.0.1): first boot must
 # still work (its unit once failed with 226/NAMESPACE there).
+# LATE_HUB=1 starts the hub ~8 s after boot, as a link that comes up after the box does (a 3G
+# modem registering): first boot must wait for it rather than leave it to the 10-minute timer
+# (CI once caught that race by chance).
 # Exit status 0 when every check passed.
 #
 # What it cannot show: the TUI (no tty1 in a container), fake-hwclock and chrony (no clock
@@ -26,9 +30,10 @@ BOX_DEB=${2:?usage: smoke-nspawn.sh COMMUNE_GATEWAY_DEB COMMUNE_BOX_DEB}
 GATEWAY_DEB=$(readlink -f -- "$GATEWAY_DEB")
 BOX_DEB=$(readlink -f -- "$BOX_DEB")
 AGENCY=${AGENCY:-000.00.31.H35}
-TIMEOUT=${TIMEOUT:-180}
+TIMEOUT=${TIMEOUT:-300}
 OFFLINE_FIRST_BOOT=${OFFLINE_FIRST_BOOT:-0}
 NO_ETC_HOSTS=${NO_ETC_HOSTS:-0}
+LATE_HUB=${LATE_HUB:-0}
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 
 ((EUID == 0)) || { echo "smoke-nspawn.sh: run as root" >&2; exit 1; }
@@ -75,10 +80,23 @@ nspawn /bin/bash -euo pipefail -c "
         --agency $AGENCY)
     printf 'agency = \"%s\"\r\nhub = \"https://$HUB_NAME:8443\"\r\ntoken = \"%s\"\r\n' \
         $AGENCY \"\$token\" >/boot/firmware/commune.toml
-    if [[ $OFFLINE_FIRST_BOOT == 0 ]]; then
+    if [[ $OFFLINE_FIRST_BOOT == 0 && $LATE_HUB == 0 ]]; then
         systemctl enable commune-hub.service >/dev/null 2>&1
     fi
 "
+if [[ $LATE_HUB == 1 ]]; then
+    cat >"$ROOT/etc/systemd/system/commune-smoke-late-hub.service" <<'UNIT'
+[Unit]
+Description=commune smoke test: the hub comes up after the box
+[Service]
+ExecStart=/bin/sh -c 'sleep 8; systemctl start --no-block commune-hub.service'
+[Install]
+WantedBy=multi-user.target
+UNIT
+    mkdir -p "$ROOT/etc/systemd/system/multi-user.target.wants"
+    ln -sf /etc/systemd/system/commune-smoke-late-hub.service \
+        "$ROOT/etc/systemd/system/multi-user.target.wants/commune-smoke-late-hub.service"
+fi
 echo "$OFFLINE_FIRST_BOOT" >"$ROOT/root/smoke/offline"
 
 # --- 2. the probe: runs once the box has settled, writes its findings, powers off

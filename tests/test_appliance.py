@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -424,10 +425,14 @@ if name == "gateway":
         data.mkdir(parents=True, exist_ok=True)
         agency = sys.argv[sys.argv.index("--agency") + 1]
         (data / "config.json").write_text(json.dumps({{"agency": agency}}))
+    if mode == "offline-once":  # the link comes up while first boot waits for it
+        flag = data / "tried"
+        mode = "ok" if flag.exists() else "offline"
+        flag.touch()
     if mode != "ok":
         print("gateway: Không kết nối được máy chủ tỉnh (token "
               + sys.argv[sys.argv.index("--token") + 1] + ")", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(75 if mode == "offline" else 1)  # 75: unreachable, try again later
 """
 
 
@@ -484,6 +489,8 @@ def box(tmp_path: Path) -> Iterator[Box]:
         "COMMUNE_STATE_DIR": str(tmp_path / "state"),
         "COMMUNE_RUN_AS": "",
         "COMMUNE_ETC_HOSTS": str(tmp_path / "hosts"),
+        "COMMUNE_ENROLL_RETRY_EVERY": "0.2",
+        "COMMUNE_ENROLL_BOOT_WAIT": "0",  # tests that wait for a late link say so
     }
     yield Box(tmp_path, env)
 
@@ -554,6 +561,41 @@ def test_firstboot_offline_keeps_the_store_and_retries_until_the_hub_answers(box
     assert not box.pending.exists()
     assert ["enable", "commune-gateway.service", "commune-gateway-scrub.timer",
             "commune-gateway-retry.timer"] in box.calls_to("systemctl")
+
+
+def test_firstboot_waits_for_a_link_that_comes_up_just_after_boot(box: Box) -> None:
+    box.env["COMMUNE_ENROLL_BOOT_WAIT"] = "30"
+    box.boot_file.write_text(WINDOWS_STYLE, encoding="utf-8")
+    result = box.run("offline-once")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert box.calls_to("gateway") == [expected_init(box)] * 2
+    assert "trying again in 0.2 s" in result.stdout
+    assert not box.pending.exists()
+    assert ["enable", "commune-gateway.service", "commune-gateway-scrub.timer",
+            "commune-gateway-retry.timer"] in box.calls_to("systemctl")
+
+
+def test_firstboot_leaves_a_late_link_to_the_timer_once_its_wait_is_over(box: Box) -> None:
+    box.env["COMMUNE_ENROLL_BOOT_WAIT"] = "3"
+    box.boot_file.write_text(WINDOWS_STYLE, encoding="utf-8")
+    started = time.monotonic()
+    result = box.run("offline")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert time.monotonic() - started < 10
+    assert 2 <= len(box.calls_to("gateway")) <= 20
+    assert box.pending.exists()
+    assert ["start", "--no-block", "commune-firstboot-retry.timer"] in box.calls_to("systemctl")
+    retry = box.run("offline")  # the timer's run: one attempt, the clerk's screen is not held
+    assert retry.returncode == 0
+    assert "does not answer yet" not in retry.stdout
+
+
+def test_firstboot_does_not_retry_a_refusal(box: Box) -> None:
+    box.env["COMMUNE_ENROLL_BOOT_WAIT"] = "30"
+    box.boot_file.write_text(WINDOWS_STYLE, encoding="utf-8")
+    result = box.run("refused")
+    assert result.returncode == 1
+    assert len(box.calls_to("gateway")) == 1
 
 
 @pytest.mark.parametrize("text, complaint", [

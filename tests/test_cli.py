@@ -99,3 +99,18 @@ def test_init_is_idempotent_but_keeps_its_agency(cli: CliRunner, gw_dir: Path) -
     assert other.returncode == 1
     bad = cli("init", "--data", str(gw_dir) + "x", "--agency", "000.00.99.H35")
     assert bad.returncode == 1
+
+
+def test_init_with_an_unreachable_hub_keeps_the_store_and_exits_75(cli: CliRunner,
+                                                                   tmp_path: Path) -> None:
+    """75 (EX_TEMPFAIL) tells first boot to try again later; a refusal (1) needs a person."""
+    data = tmp_path / "box"
+    token = "enr_abc@" + "0" * 32
+    result = cli("init", "--data", str(data), "--agency", "000.00.31.H35",
+                 "--hub", "https://127.0.0.1:9", "--token", token)
+    assert result.returncode == 75, result.stderr
+    assert "Không kết nối được máy chủ tỉnh" in result.stderr
+    assert (data / "config.json").exists()
+    malformed = cli("init", "--data", str(data), "--agency", "000.00.31.H35",
+                    "--hub", "https://127.0.0.1:9", "--token", "enr_abc")
+    assert malformed.returncode == 1

@@ -32,6 +32,10 @@ from gateway.services.triage import Filter, Sort
 __all__ = ["build_parser", "main"]
 
 _STOPPED = Problem("stopped", "Đã dừng theo yêu cầu.", "Stopped at your request.")
+# Refusals that go away by themselves (the link comes back): exit 75, EX_TEMPFAIL of
+# sysexits.h, so that a script (first boot) can tell "try again" from "fix something".
+_TRY_LATER = frozenset({"enroll.unreachable"})
+EX_TEMPFAIL = 75
 
 
 async def _dispatch(args: argparse.Namespace, lang: str) -> int:
@@ -129,7 +133,7 @@ def _run(args: argparse.Namespace, lang: str) -> int:
         return 2
     except Refused as exc:
         _say(exc.text(lang))
-        return 1
+        return EX_TEMPFAIL if set(exc.codes) <= _TRY_LATER else 1
     except BrokenPipeError:
         # The reader (``head``, a pager) has gone: nothing left to say to it. Point stdout at
         # /dev/null so the interpreter's final flush does not fail a second time.

@@ -44,6 +44,9 @@ def _fingerprint_or_none(ca_pem: bytes) -> str | None:
         return None
 
 
+UNREACHABLE = "enroll.unreachable"  # worth trying again later: `gateway init` exits 75 on it
+
+
 def _bad(vi: str, en: str) -> Refused:
     return Refused(Problem("enroll.failed", vi, en))
 
@@ -81,8 +84,9 @@ async def enroll(data: Path, agency: str, hub_url: str, token_text: str) -> Iden
         finally:
             await client.close()
     except HubUnavailable as exc:
-        raise _bad(f"Không kết nối được máy chủ tỉnh: {exc}. Hãy thử lại khi có mạng.",
-                   f"Cannot reach the hub: {exc}. Try again when the link is up.") from None
+        raise Refused(Problem(
+            UNREACHABLE, f"Không kết nối được máy chủ tỉnh: {exc}. Hãy thử lại khi có mạng.",
+            f"Cannot reach the hub: {exc}. Try again when the link is up.")) from None
     except HubRefused as exc:
         raise _bad(f"Máy chủ tỉnh từ chối đăng ký: {exc.reason}",
                    f"The hub refused enrollment: {exc.reason}") from None

@@ -18,8 +18,10 @@
 #      (`commune-ring pilot`) when the file asks for it;
 #   4. runs `gateway init --data … --agency … --hub … --token …` as the gateway user. The
 #      local store is created first, offline, so the clerk can work at once; enrollment needs
-#      the hub. If the hub cannot be reached, the token stays in $STATE_DIR and
-#      commune-firstboot-retry.timer runs this script again every few minutes;
+#      the hub. A link often comes up after the box (a 3G modem registering, DHCP): on the
+#      run that read the boot file, an unreachable hub (`gateway` exit 75) is tried again
+#      every $ENROLL_RETRY_EVERY s for up to $ENROLL_BOOT_WAIT s. After that the token stays
+#      in $STATE_DIR and commune-firstboot-retry.timer runs this script again every few minutes;
 #   5. once enrolled: shreds the token, enables and starts the sync daemon, the weekly scrub
 #      and the daemon's retry timer, and stops the enrollment retries.
 # Every step is logged to the journal (SyslogIdentifier=commune-firstboot). The token itself
@@ -42,6 +44,8 @@ HOSTNAMECTL=${COMMUNE_HOSTNAMECTL:-hostnamectl}
 RING=${COMMUNE_RING:-commune-ring}
 ETC_HOSTS=${COMMUNE_ETC_HOSTS:-/etc/hosts}
 HOSTNAME_PREFIX=${COMMUNE_HOSTNAME_PREFIX:-cg-}   # empty: keep the image's hostname
+ENROLL_BOOT_WAIT=${COMMUNE_ENROLL_BOOT_WAIT:-120}  # seconds a late link is awaited, first run
+ENROLL_RETRY_EVERY=${COMMUNE_ENROLL_RETRY_EVERY:-5}
 
 BOOT_DIR=$(dirname -- "$BOOT_CONFIG")
 STATUS_FILE=$BOOT_DIR/commune-status.txt
@@ -51,6 +55,7 @@ DAEMON_UNITS=(commune-gateway.service commune-gateway-scrub.timer commune-gatewa
 RETRY_TIMER=commune-firstboot-retry.timer
 
 EX_CONFIG=3
+EX_TEMPFAIL=75  # `gateway init`: the hub could not be reached, try again later
 
 # journald reads a "<N>" syslog priority prefix on stdout; only add it when stdout is the
 # journal, so that a run by hand stays readable.
@@ -221,7 +226,9 @@ main() {
     mkdir -p -- "$STATE_DIR"
     chmod 0700 -- "$STATE_DIR"
 
+    local fresh=0  # this run reads the boot file: the very first boot, a late link is likely
     if [[ -e $BOOT_CONFIG ]]; then
+        fresh=1
         info "reading $BOOT_CONFIG"
         if [[ -e $ENROLLED ]]; then
             warn "this box is already enrolled ($(head -n1 "$ENROLLED")); $BOOT_CONFIG is" \
@@ -261,9 +268,17 @@ main() {
     set_hostname
 
     info "gateway init --data $DATA --agency $CFG_AGENCY --hub $CFG_HUB --token (hidden)"
-    local out rc=0
-    out=$(as_gateway "$GATEWAY" init --data "$DATA" --agency "$CFG_AGENCY" --hub "$CFG_HUB" \
-        --token "$CFG_TOKEN" 2>&1) || rc=$?
+    local out rc deadline=$SECONDS
+    [[ $fresh == 0 ]] || deadline=$((SECONDS + ENROLL_BOOT_WAIT))
+    while :; do
+        rc=0
+        out=$(as_gateway "$GATEWAY" init --data "$DATA" --agency "$CFG_AGENCY" \
+            --hub "$CFG_HUB" --token "$CFG_TOKEN" 2>&1) || rc=$?
+        ((rc == EX_TEMPFAIL && SECONDS < deadline)) || break
+        info "the hub does not answer yet (the link may still be coming up); trying again" \
+            "in $ENROLL_RETRY_EVERY s (for up to $ENROLL_BOOT_WAIT s)"
+        sleep "$ENROLL_RETRY_EVERY"
+    done
     if ((rc != 0)); then
         # `gateway init` creates the local store before it contacts the hub: if that part
         # worked, the clerk can already work and only the enrollment has to wait for a link.
