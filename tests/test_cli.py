@@ -114,3 +114,26 @@ def test_init_with_an_unreachable_hub_keeps_the_store_and_exits_75(cli: CliRunne
     malformed = cli("init", "--data", str(data), "--agency", "000.00.31.H35",
                     "--hub", "https://127.0.0.1:9", "--token", "enr_abc")
     assert malformed.returncode == 1
+
+
+def test_init_again_keeps_the_hub_signing_and_reserve(cli: CliRunner, tmp_path: Path) -> None:
+    """First boot's retries and a repair run `init` again: what the box was set up with stays."""
+    data = tmp_path / "box"
+    assert cli("init", "--data", str(data), "--agency", "000.00.31.H35",
+               "--hub", "https://hub.example:8443").returncode == 0
+    config = json.loads((data / "config.json").read_text(encoding="utf-8"))
+    config["signing"] = {"pkcs11": {"module": "/usr/lib/softhsm/libsofthsm2.so"}}
+    config["reserve_bytes"] = 12345
+    (data / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    assert cli("init", "--data", str(data), "--agency", "000.00.31.H35").returncode == 0
+    kept = json.loads((data / "config.json").read_text(encoding="utf-8"))
+    assert kept["hub"] == "https://hub.example:8443"
+    assert kept["signing"] == config["signing"] and kept["reserve_bytes"] == 12345
+    assert cli("init", "--data", str(data), "--agency", "000.00.31.H35",
+               "--hub", "https://new-hub.example").returncode == 0
+    moved = json.loads((data / "config.json").read_text(encoding="utf-8"))
+    assert moved["hub"] == "https://new-hub.example" and moved["signing"] == config["signing"]
+    (data / "config.json").write_text("{damaged", encoding="utf-8")
+    assert cli("init", "--data", str(data), "--agency", "000.00.31.H35").returncode == 0
+    assert json.loads((data / "config.json").read_text(encoding="utf-8"))["agency"] == \
+        "000.00.31.H35"

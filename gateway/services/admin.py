@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gateway.model import Agency, AgencyCode, Directory, Problem, Refused
@@ -22,6 +22,7 @@ from gateway.store.layout import (
     GatewayConfig,
     Layout,
     check_hub_url,
+    load_config,
     save_config,
     write_atomic,
 )
@@ -59,8 +60,22 @@ def _prepare(data: str, agency: str, hub: str | None, directory_file: str | None
             f"This data directory already belongs to {existing}."))
     layout.root.mkdir(parents=True, exist_ok=True)
     write_atomic(layout.directory, directory.to_json().encode())
-    save_config(layout, GatewayConfig(agency=code.text, hub=hub))
+    save_config(layout, _kept_config(layout, code.text, hub))
     return layout
+
+
+def _kept_config(layout: Layout, agency: str, hub: str | None) -> GatewayConfig:
+    """Running ``init`` again (first boot's retries, a repair) keeps what the box was set up
+    with — the signing section, the reserve, the health listener, a hub not named this time;
+    only a damaged config is written fresh."""
+    if _existing_agency(layout) is not None:
+        try:
+            old = load_config(layout)
+        except Refused:
+            pass
+        else:
+            return replace(old, agency=agency, hub=old.hub if hub is None else hub)
+    return GatewayConfig(agency=agency, hub=hub)
 
 
 async def init(data: str, agency: str, hub: str | None, directory_file: str | None) -> Layout:
