@@ -50,6 +50,9 @@ class FatalScreen(ClerkScreen[None]):
 class ClerkApp(App[None]):
     TITLE = "Văn thư"
     ENABLE_COMMAND_PALETTE = False
+    # Notifications (new arrivals, the input method) stand above the message bar (up to 4 lines)
+    # and the footer: the result of what the clerk just did is never hidden under them.
+    CSS = "ToastRack { margin-bottom: 5; }"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "key.help"),
         Binding("f3", "ime", "key.ime"),

@@ -72,8 +72,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "key.export": ("Xuất tệp", "Export files"),
     "key.retry": ("Gửi lại", "Resend"),
     "key.undo": ("Hoàn tác", "Undo"),
-    "undo.offer": ("Đã ghi '{label}'. Nhầm? Nhấn u trong {s} giây để hoàn tác (chưa gửi đi).",
-                   "Recorded '{label}'. A mistake? Press u within {s} s to undo (not sent yet)."),
+    "undo.hint": ("Nhầm? Nhấn u trong {s} giây để hoàn tác (chưa gửi đi).",
+                  "A mistake? Press u within {s} s to undo (not sent yet)."),
     "undo.done": ("Đã hoàn tác '{label}': văn bản trở lại '{back}'. Nơi gửi không được báo gì.",
                   "Undone '{label}': the document is back to '{back}'. The sender is told "
                   "nothing."),

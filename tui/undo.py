@@ -15,6 +15,7 @@ from tui.backend import Backend, explain
 from tui.format import state_label
 from tui.i18n import t
 from tui.messages import DocumentChanged
+from tui.widgets.common import MessageBar
 
 UNDO_S = UNDO_MS // 1000
 
@@ -26,12 +27,16 @@ def offer(backend: Backend) -> int:
     return undo_left_s(backend.last_mark[1], backend.clock())
 
 
-def after_mark(app: App[None], label: str) -> None:
-    """The notification offering undo and a footer that drops 'u' when the window closes
-    (the app's poll wakes the daemon once the status may leave)."""
-    app.notify(t("undo.offer", label=label, s=UNDO_S), timeout=UNDO_S, markup=False)
+def after_mark(app: App[None], bar: MessageBar, result: str) -> None:
+    """The result line offers undo while it can be taken back (in the message bar, not a
+    notification that would cover it); when the window closes the offer goes from the line
+    and the footer (the app's poll wakes the daemon once the status may leave)."""
+    offered = f"{result} {t('undo.hint', s=UNDO_S)}"
+    bar.show(offered)
 
     def closed() -> None:
+        if bar.text == offered:  # the clerk has done nothing else since
+            bar.show(result)
         app.screen.refresh_bindings()
 
     app.set_timer(UNDO_S + 0.1, closed)

@@ -55,8 +55,9 @@ async def test_u_takes_back_a_fresh_status_and_nothing_leaves(seeded: Seeded) ->
         await pilot.press("3")
         await settle(app, pilot)
         assert ("03", "") in await statuses(app, doc_id)
-        assert toasts(app)[-1] == ("Đã ghi 'Đã tiếp nhận'. Nhầm? Nhấn u trong 10 giây để hoàn "
-                                   "tác (chưa gửi đi).")
+        assert message(app) == ("Đã ghi trạng thái 'Đã tiếp nhận'. Nơi gửi sẽ được báo khi có "
+                                "mạng. Nhầm? Nhấn u trong 10 giây để hoàn tác (chưa gửi đi).")
+        assert not toasts(app)  # nothing covers the result line
         assert "u" in app.screen.active_bindings
         # Held: a request built now carries only the automatic 'Đã đến'.
         assert await leaving(sync, doc_id, clock.now) == ["01"]

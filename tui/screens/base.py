@@ -18,13 +18,24 @@ R = TypeVar("R")
 
 
 ALWAYS_FIRST = ("f1", "ctrl+q")  # help and quit lead the footer, so a narrow screen keeps them
+# Keys with another cue on screen or a habit behind them (the tabs are labelled, Esc goes back,
+# F2/F3/F5 are settings) go after the screen's own actions, which a narrow footer cuts last.
+LAST = ("key.back", "key.inbox", "key.outbox", "key.refresh", "key.lang", "key.ime")
+
+
+def _rank(key: str, active: ActiveBinding) -> int:
+    if key in ALWAYS_FIRST:
+        return ALWAYS_FIRST.index(key)
+    if active.binding.description in LAST:
+        return len(ALWAYS_FIRST) + 1 + LAST.index(active.binding.description)
+    return len(ALWAYS_FIRST)
 
 
 def localize(bindings: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
-    """Descriptions in the UI language; F1 and Ctrl+Q first (the footer cuts the right end)."""
+    """Descriptions in the UI language; F1 and Ctrl+Q first, then the screen's own actions
+    (the footer cuts the right end)."""
     out: dict[str, ActiveBinding] = {}
-    rank = {k: i for i, k in enumerate(ALWAYS_FIRST)}
-    ordered = sorted(bindings.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+    ordered = sorted(bindings.items(), key=lambda kv: _rank(*kv))
     for key, active in ordered:
         b = active.binding
         if has(b.description):

@@ -15,7 +15,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from gateway.model import Refused, Secrecy, Urgency
 from gateway.model.dates import parse_day
@@ -26,7 +26,7 @@ from tui.i18n import t
 from tui.messages import DocumentSent, Notice, PickFile
 from tui.screens.base import ClerkScreen
 from tui.screens.picker import FilePicker
-from tui.widgets.common import MessageBar, TextField, Title
+from tui.widgets.common import ClerkFooter, MessageBar, TextField, Title
 from tui.widgets.compose import AttachmentPicker, RecipientPicker
 
 DOC_TYPES = ("Công văn", "Quyết định", "Báo cáo", "Tờ trình", "Kế hoạch", "Thông báo",
@@ -120,7 +120,7 @@ class ComposeScreen(ClerkScreen[None]):
                     yield Button(t("c.send"), variant="primary", id="send")
                     yield Button(t("c.cancel"), id="cancel")
         yield MessageBar()
-        yield Footer()
+        yield ClerkFooter()
 
     def on_mount(self) -> None:
         self.query_one("#form", VerticalScroll).can_focus = False

@@ -10,7 +10,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from gateway.model import Delivery, State
 from gateway.model.delivery import STATUS_EVENTS, moves
@@ -26,7 +26,7 @@ from tui.screens.prompt import ConfirmPrompt, TextPrompt
 from tui.screens.viewer import PdfViewer
 from tui.undo import after_mark, take_back
 from tui.widgets import detail as render
-from tui.widgets.common import MessageBar, Title
+from tui.widgets.common import ClerkFooter, MessageBar, Title
 
 REFRESH_S = 2.0
 MARKS = {"03": State.ACCEPTED, "05": State.PROCESSING, "06": State.DONE, "02": State.REJECTED}
@@ -70,7 +70,7 @@ class DetailScreen(ClerkScreen[None]):
             yield Static(id="deliveries")
             yield Static(id="history")
         yield MessageBar()
-        yield Footer()
+        yield ClerkFooter()
 
     async def on_mount(self) -> None:
         await self.reload()
@@ -158,9 +158,8 @@ class DetailScreen(ClerkScreen[None]):
             self.say(explain(exc), error=True)
             return
         await self.reload()
-        label = state_label(MARKS[code])
-        self.say(t("msg.marked", label=label))
-        after_mark(self.app, label)
+        after_mark(self.app, self.query_one(MessageBar),
+                   t("msg.marked", label=state_label(MARKS[code])))
         self.app.post_message(DocumentChanged(self.doc_id))
 
     async def action_undo(self) -> None:

@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, TabbedContent, TabPane
 
 from gateway.services.triage import Filter, Sort, arranged
 from gateway.services.triage import unread as triage_unread
@@ -21,7 +21,7 @@ from tui.screens.base import ClerkScreen
 from tui.screens.compose import ComposeScreen
 from tui.screens.detail import DetailScreen
 from tui.undo import offer, take_back
-from tui.widgets.common import MessageBar, TextField, Title
+from tui.widgets.common import ClerkFooter, MessageBar, TextField, Title
 from tui.widgets.main import DocTable, LinkBar
 
 REFRESH_S = 2.0
@@ -76,7 +76,7 @@ class MainScreen(ClerkScreen[None]):
                 yield Static(t("empty.outbox"), classes="empty", id="outbox-empty")
         yield TextField(t("triage.search"), id="search")
         yield MessageBar()
-        yield Footer()
+        yield ClerkFooter()
 
     async def on_mount(self) -> None:
         for table in self.query(DocTable):

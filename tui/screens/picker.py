@@ -17,7 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from gateway.model.safe_text import safe_text
@@ -27,6 +27,7 @@ from tui.format import clip
 from tui.i18n import t
 from tui.screens.base import ClerkModal
 from tui.screens.prompt import TextPrompt
+from tui.widgets.common import ClerkFooter
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class FilePicker(ClerkModal[Path | None]):
             yield Static("", id="where", markup=False)
             yield OptionList(id="entries")
             yield Static("", id="hint", markup=False)
-        yield Footer()
+        yield ClerkFooter()
 
     def on_mount(self) -> None:
         self.show(None)

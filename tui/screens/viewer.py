@@ -12,7 +12,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from gateway.model.safe_text import safe_text
 from gateway.services.pdftext import Outcome, PdfText
@@ -20,7 +20,7 @@ from gateway.store.local import Doc
 from tui.backend import Backend, explain
 from tui.i18n import t
 from tui.screens.base import ClerkScreen
-from tui.widgets.common import MessageBar, Title
+from tui.widgets.common import ClerkFooter, MessageBar, Title
 
 
 class PdfViewer(ClerkScreen[None]):
@@ -48,7 +48,7 @@ class PdfViewer(ClerkScreen[None]):
         with VerticalScroll(id="body"):
             yield Static("", id="page", markup=False)
         yield MessageBar()
-        yield Footer()
+        yield ClerkFooter()
 
     def on_mount(self) -> None:
         self.query_one("#body").focus()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual.widgets import Input, Static
+from textual import events
+from textual.widgets import Footer, Input, Static
 
 from gateway.model.safe_text import safe_text
 from tui.ime import Method, feed, trailing_word
@@ -78,3 +79,13 @@ class Title(Static):
     def show(self, text: str) -> None:
         """A new title; it may hold a số/ký hiệu or an agency name from elsewhere."""
         self.update(safe_text(text))
+
+
+class ClerkFooter(Footer):
+    """The key footer, compact (one space between keys) on screens narrower than
+    :attr:`NARROW` columns, so that at 80 columns the screen's own actions still fit."""
+
+    NARROW = 120
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.compact = event.size.width < self.NARROW
