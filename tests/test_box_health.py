@@ -209,3 +209,38 @@ async def _until_online(port: int, proc: asyncio.subprocess.Process,
     assert proc.stderr is not None
     proc.kill()
     raise AssertionError(f"the daemon never came online: {await proc.stderr.read()!r}")
+
+
+async def test_hub_run_is_ready_only_once_it_listens_and_pings_the_watchdog(
+        tmp_path: Path) -> None:
+    """commune-hub.service is Type=notify with WatchdogSec: READY=1 comes after the port is
+    open, STATUS says what it serves, pings keep coming, STOPPING=1 at the end."""
+    init = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway.cli", "hub", "init", "--data", str(tmp_path / "hub"),
+        "--province", "H35", stdout=asyncio.subprocess.DEVNULL)
+    assert await init.wait() == 0
+    port = _free_port()
+    with listening(tmp_path / "notify") as systemd:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateway.cli", "hub", "run", "--data", str(tmp_path / "hub"),
+            "--listen", f"127.0.0.1:{port}",
+            env={**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify"),
+                 "WATCHDOG_USEC": "1000000"},
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        try:
+            for _ in range(150):
+                if systemd.got:
+                    break
+                await asyncio.sleep(0.1)
+            ready = systemd.got[0][1]
+            assert ready["READY"] == "1" and "connections" in ready["STATUS"]
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                pass  # listening by the time it said so
+            await asyncio.sleep(1.2)
+            assert len(systemd.pings()) >= 2
+        finally:
+            proc.terminate()
+            _, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()
+        await asyncio.sleep(0.2)
+        assert systemd.got[-1][1] == {"STOPPING": "1"}

@@ -82,16 +82,20 @@ async def demo(data: str | None, profile: str, seed: int, once: bool, scale: flo
 
 
 async def _serve(data: str, listen: str, log_level: str) -> None:
-    from gateway.services.hub import hub_serve
+    from gateway.services.hub import hub_keep_alive, hub_serve
 
     logs.configure(log_level)
     stop = stop_on_signals()
     hub = await hub_serve(data, listen)
     host = listen.rpartition(":")[0]
     print(f"hub listening on https://{host}:{hub.port}", flush=True)
+    watch = asyncio.create_task(hub_keep_alive(hub, stop))
     try:
         await stop.wait()
     finally:
+        watch.cancel()  # it says STOPPING=1 on its way out
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch
         await hub.close()
 
 

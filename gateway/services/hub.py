@@ -17,6 +17,7 @@ from gateway.model.agency import MAX_NAME_LEN
 from gateway.security.tokens import parse_ttl
 from gateway.services.box import load_directory_file
 from gateway.sync.enroll import ca_fingerprint
+from gateway.sync.watchdog import Notifier, keep_alive
 
 
 def _ttl(text: str) -> timedelta:
@@ -50,6 +51,19 @@ async def hub_serve(data: str, listen: str) -> RunningHub:
     """Starts serving the hub over mutual TLS; the caller closes it."""
     host, port = listen_address(listen)
     return await serve_hub(Path(data), host, port)
+
+
+def _describe(hub: RunningHub) -> str:
+    gate = hub.listener.gate
+    return (f"{sum(gate.total.values())} connections from {len(gate.total)} addresses, "
+            f"{gate.refused} refused since start")
+
+
+async def hub_keep_alive(hub: RunningHub, stop: asyncio.Event) -> None:
+    """systemd's notify protocol for the hub (``Type=notify``, ``WatchdogSec=``): ready once
+    it listens, so units ordered after it start when boxes can connect; restarted by systemd
+    when its event loop or its database stops answering."""
+    await keep_alive(Notifier(), hub.state.store.db.ping, lambda: _describe(hub), stop)
 
 
 async def hub_token(data: str, agency: str, ttl: str) -> str:
