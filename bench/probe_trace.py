@@ -17,7 +17,9 @@ from types import SimpleNamespace
 
 import aiohttp
 
+from gateway.protocol.wire import BlobNeed
 from gateway.store.blobs import BlobStore
+from gateway.sync.uploads import Uploader
 
 HUB_POLL_S = 0.005  # the hub's partial file is a stat() away: cheap to watch closely
 PHASES = (
@@ -25,7 +27,8 @@ PHASES = (
     ("wake", "woken → the sync that tells the hub starts"),
     ("sync_conn", "that sync waits for or opens a connection (TCP + TLS)"),
     ("sync", "that sync's request → its reply's headers (the hub answers with the need)"),
-    ("pick", "reply → the urgent PATCH starts (worker picks, queue order, dictionary)"),
+    ("apply", "reply's headers → the uploader has the need (body, decode, reply stored)"),
+    ("pick", "need → the urgent PATCH starts (worker picks, queue order, dictionary)"),
     ("patch_conn", "the PATCH waits for or opens a connection"),
     ("to_first_frame", "connection → the first piece handed to TLS"),
     ("body", "first → last piece handed to TLS (the transport drains at the link's pace)"),
@@ -57,7 +60,19 @@ class ProbeTrace:
 
     def __init__(self, link_bytes_up: Callable[[], int]) -> None:
         self.requests: list[Request] = []
+        self.needs: list[tuple[float, frozenset[str]]] = []  # when the uploader got which
         self._link_up = link_bytes_up
+
+    def watch_needs(self, uploader: Uploader) -> None:
+        """Times every needs list the engine hands its uploader (from a sync reply), by
+        wrapping that one instance's public method: no change to the engine."""
+        original = uploader.needs_changed
+
+        def needs_changed(needs: list[BlobNeed], asked_at: float) -> None:
+            self.needs.append((time.monotonic(), frozenset(n.sha256 for n in needs)))
+            original(needs, asked_at)
+
+        uploader.needs_changed = needs_changed  # type: ignore[method-assign]
 
     def attach(self, session: aiohttp.ClientSession) -> None:
         tc = aiohttp.TraceConfig()
@@ -121,9 +136,11 @@ class ProbeTrace:
             return {}
         sync_conn = sync.conn_ready or sync.start
         patch_conn = first.conn_ready or first.start
+        need = next((t for t, shas in self.needs if t >= sync.end and sha256 in shas), sync.end)
+        need = min(need, first.start)
         out = {
             "queue": sent - queued, "wake": sync.start - sent, "sync_conn": sync_conn - sync.start,
-            "sync": sync.end - sync_conn, "pick": first.start - sync.end,
+            "sync": sync.end - sync_conn, "apply": need - sync.end, "pick": first.start - need,
             "patch_conn": patch_conn - first.start,
             "to_first_frame": first.first_piece - patch_conn,
             "body": last.last_piece - first.first_piece,

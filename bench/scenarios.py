@@ -29,6 +29,7 @@ from bench.baselines import RsyncDaemon, UploadServer, curl_upload, rsync_push
 from bench.ledger import Ledger
 from bench.probe_trace import HubWatch, ProbeTrace
 from gateway.linkemu import PROFILES, LinkProfile, LinkProxy, LinkStats
+from gateway.sync.daemon import watch_wakeup
 from gateway.sync.transport import DEFAULT_SNDBUF, HubClient
 from gateway.testbed import Testbed
 
@@ -299,18 +300,34 @@ async def _probes(spec: Spec, tb: Testbed, res: Transfer, deadline: float) -> No
     """Queues each probe as Hỏa tốc while the bulk uploads; times it to the hub and to B, with
     the link's down time in between and where its time went (bench.probe_trace)."""
     proxy, gw = tb.nodes[A].proxy, tb.gateway(A)
-    client, hub = gw.client, tb.hub
-    assert hub is not None
+    client = gw.client
     trace = ProbeTrace(lambda: proxy.stats.bytes_up)
     if isinstance(client.hub, HubClient):
         trace.attach(client.hub.session)
+    trace.watch_needs(client.uploader)
+    # The clerk's command wakes the daemon through its wake-up file, which the daemon polls:
+    # the probes go that way (the bulk was woken directly: it is not timed from its queueing).
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(watch_wakeup(gw.layout, client, stop))
+    try:
+        await _each_probe(spec, tb, res, deadline, trace)
+    finally:
+        stop.set()
+        await watcher
+
+
+async def _each_probe(spec: Spec, tb: Testbed, res: Transfer, deadline: float,
+                      trace: ProbeTrace) -> None:
+    proxy, gw, hub = tb.nodes[A].proxy, tb.gateway(A), tb.hub
+    client = gw.client
+    assert hub is not None
     bulk_queued = time.monotonic()
     for path in spec.probes:
         await asyncio.sleep(spec.probe_gap_s)
         cuts0, sent = proxy.stats.cuts, client.stats.blob_bytes_up / res.corpus_bytes
         tq, mq = time.time(), time.monotonic()
         queued_at = mq - bulk_queued
-        doc = await tb.send(A, [B], [Path(path)], urgency="hoa-toc")
+        doc = await tb.send(A, [B], [Path(path)], urgency="hoa-toc", wake=False)
         stored = time.monotonic()
         (att,) = (await gw.store.document(doc)).envelope.attachments
         watch = HubWatch(hub.state.store.blobs, att.sha256, att.size,

@@ -187,11 +187,13 @@ def test_probe_phases_add_up_to_the_latency() -> None:
     patch = Request("PATCH", f"/v1/blobs/{sha}", 0.45, True, 0.60, 0.61, 1.90, 2.1,
                     body=90_000, link_up_at_first=1000)
     trace.requests = [bulk, early, sync, patch]
+    trace.needs = [(0.09, frozenset()), (0.42, frozenset({sha}))]
     watch = HubWatch(BlobStore(Path("/nonexistent")), sha, 90_000, lambda: 0)
     watch.all_at, watch.link_up_at_all = 2.0, 101_000
     got = trace.phases(sha, 0.0, 0.1, watch, 2.05)
     assert sum(got[k] for k, _ in PHASES) == pytest.approx(2.05)
-    assert (got["wake"], got["sync"], got["pick"], got["patch_conn"]) == (0.05, 0.25, 0.05, 0.15)
+    assert (got["wake"], got["sync"], got["apply"], got["pick"]) == (0.05, 0.25, 0.02, 0.03)
+    assert got["patch_conn"] == 0.15
     assert (got["drain"], got["verify"]) == (0.1, 0.05)
     assert (got["sync_new_conn"], got["patch_new_conn"], got["patches"]) == (0.0, 1.0, 1.0)
     assert got["link_shared_b"] == 10_000
