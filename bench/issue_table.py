@@ -179,8 +179,12 @@ def phases_text(probes: Sequence[Probe]) -> str:
         return "no probe traced in full"
     parts = [f"{k} {statistics.median(t[k] for t in traced):.2f}" for k, _ in PHASES]
     conns = sum(t.get("sync_new_conn", 0) + t.get("patch_new_conn", 0) for t in traced)
+    shared = statistics.median(t.get("link_shared_b", 0) for t in traced) / 1000
+    box = statistics.median(t.get("box_queued_b", 0) for t in traced) / 1000
     return (f"median s of {len(traced)} traced: " + ", ".join(parts)
-            + f"; {conns:.0f} new connections on their path")
+            + f"; {conns:.0f} new connections on their path; median {shared:.0f} kB of other "
+            f"bytes crossed the uplink while a probe's body left, {box:.0f} kB of them still "
+            "in the gateway's buffers when it started")
 
 
 def _num(x: object) -> float | None:

@@ -10,6 +10,10 @@ that add up to it; docs/benchmarks.md ("Where a Hỏa tốc probe's time goes") 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import struct
+import termios
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +56,7 @@ class Request:
     failed: bool = False
     body: int = 0
     link_up_at_first: int = 0  # the proxy's uplink counter when the first piece was handed
+    box_queued_at_first: int = 0  # bytes in the gateway's own buffers then (queued_in_box)
     pieces: list[tuple[float, int]] = field(default_factory=list)  # (when, bytes) handed
 
 
@@ -62,6 +67,7 @@ class ProbeTrace:
         self.requests: list[Request] = []
         self.needs: list[tuple[float, frozenset[str]]] = []  # when the uploader got which
         self._link_up = link_bytes_up
+        self._session: aiohttp.ClientSession | None = None
 
     def watch_needs(self, uploader: Uploader) -> None:
         """Times every needs list the engine hands its uploader (from a sync reply), by
@@ -84,6 +90,7 @@ class ProbeTrace:
         tc.on_request_exception.append(self._failed)
         tc.freeze()
         session._trace_configs.append(tc)  # a benchmark probe, not an engine dependency
+        self._session = session
 
     async def _start(self, _s: aiohttp.ClientSession, ctx: SimpleNamespace,
                      p: aiohttp.TraceRequestStartParams) -> None:
@@ -104,6 +111,8 @@ class ProbeTrace:
         now = time.monotonic()
         if req.first_piece is None:
             req.first_piece, req.link_up_at_first = now, self._link_up()
+            if req.method == "PATCH" and self._session is not None:
+                req.box_queued_at_first = queued_in_box(self._session) - len(p.chunk)
         req.last_piece, req.body = now, req.body + len(p.chunk)
         if req.method == "PATCH":
             req.pieces.append((now, len(p.chunk)))
@@ -122,8 +131,10 @@ class ProbeTrace:
         latency), plus what explains them: ``sync_new_conn``/``patch_new_conn`` (1.0 when
         the request opened a connection), ``patches`` (PATCH requests the probe needed),
         ``bulk_after_need_b`` (bulk body bytes handed to TLS between the need arriving and
-        the probe's last piece) and ``link_shared_b`` (uplink bytes beyond the probe's own
-        while its body was leaving). Empty when the trace missed a step (a cut broke it)."""
+        the probe's last piece), ``link_shared_b`` (uplink bytes beyond the probe's own
+        while its body was leaving) and ``box_queued_b`` (of those, the bytes still in the
+        gateway's own buffers when its first piece was handed over). Empty when the trace
+        missed a step (a cut broke it)."""
         syncs = [r for r in self.requests if r.path == "/v1/sync" and r.start >= sent
                  and r.end is not None and not r.failed]
         mine = [r for r in self.requests if r.path == f"/v1/blobs/{sha256}"
@@ -153,7 +164,30 @@ class ProbeTrace:
             n for r in bulk for t, n in r.pieces if sync.end <= t <= last.last_piece))
         out["link_shared_b"] = float(max(0, hub_all.link_up_at_all - first.link_up_at_first
                                          - sum(r.body for r in mine)))
+        out["box_queued_b"] = float(first.box_queued_at_first)
         return {k: round(v, 3) for k, v in out.items()}
+
+
+def queued_in_box(session: aiohttp.ClientSession) -> int:
+    """Bytes the gateway has handed to its connections that have not reached the link yet:
+    asyncio's TLS and socket write buffers and the kernel's send queue (``SIOCOUTQ``; on
+    loopback the proxy acknowledges what its socket received at once, so this is what has
+    not left the box). Reads aiohttp's and asyncio's private attributes: a measurement
+    only, 0 for whatever this Python does not have."""
+    total = 0
+    for proto in getattr(session.connector, "_acquired", ()):
+        tls = getattr(proto, "transport", None)
+        if not isinstance(tls, asyncio.WriteTransport):
+            continue
+        total += tls.get_write_buffer_size()
+        raw = getattr(getattr(tls, "_ssl_protocol", None), "_transport", None)
+        if isinstance(raw, asyncio.WriteTransport):
+            total += raw.get_write_buffer_size()
+        sock = tls.get_extra_info("socket")
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            out = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+            total += struct.unpack("i", out)[0]
+    return total
 
 
 class HubWatch:
