@@ -112,7 +112,7 @@ class ProbeTrace:
         if req.first_piece is None:
             req.first_piece, req.link_up_at_first = now, self._link_up()
             if req.method == "PATCH" and self._session is not None:
-                req.box_queued_at_first = queued_in_box(self._session) - len(p.chunk)
+                req.box_queued_at_first = max(0, queued_in_box(self._session) - len(p.chunk))
         req.last_piece, req.body = now, req.body + len(p.chunk)
         if req.method == "PATCH":
             req.pieces.append((now, len(p.chunk)))
