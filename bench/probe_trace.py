@@ -27,7 +27,7 @@ from gateway.sync.uploads import Uploader
 
 HUB_POLL_S = 0.005  # the hub's partial file is a stat() away: cheap to watch closely
 PHASES = (
-    ("queue", "the clerk's send: document and blob stored, daemon woken"),
+    ("queue", "the clerk's send: document and blob stored, wake-up file touched"),
     ("wake", "woken → the sync that tells the hub starts"),
     ("sync_conn", "that sync waits for or opens a connection (TCP + TLS)"),
     ("sync", "that sync's request → its reply's headers (the hub answers with the need)"),
