@@ -11,8 +11,9 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 
-from bench.report import Row, limit_s, own_time_s, up_rate, verdict
-from bench.scenarios import Transfer
+from bench.probe_trace import PHASES
+from bench.report import Row, limit_s, probe_ratios, up_rate, verdict
+from bench.scenarios import Probe, Transfer
 
 GOAL_TIME = {"3g-bad": 1.05, "adsl": 1.02}
 GOAL_BYTES_3G = 0.97
@@ -147,21 +148,43 @@ def connection_rows(runs: Mapping[str, Transfer]) -> list[Row]:
 
 
 def hoatoc_rows(runs: Mapping[str, Transfer], profiles: Sequence[str]) -> list[Row]:
+    """Latency ÷ own time, own time = bytes ÷ uplink + RTT + the seconds the link was down
+    while the probe was on its way; the detail also gives the figure without the down time
+    (the definition before it was recorded) and the median of each stretch of the probes'
+    time (bench.probe_trace)."""
     rows = []
     for p in profiles:
         for suffix, label in (("", "with cuts"), ("/no-cuts", "without cuts")):
             run = runs.get(f"hoatoc/{p}{suffix}")
             if run is None or not run.probes:
                 continue
-            ratios = [float("inf") if pr.at_hub_s is None else pr.at_hub_s / own_time_s(
-                pr.size, p) for pr in run.probes]
+            ratios, bare = probe_ratios(run.probes, p)
             med, worst = statistics.median(ratios), max(ratios)
+            down = sum(pr.down_s for pr in run.probes)
             rows.append(Row(f"Hỏa tốc latency ÷ its own transfer time, {label}", p,
                             f"{med:.2f} (worst {worst:.2f})",
-                            f"{len(ratios)} probes: " + ", ".join(f"{r:.2f}" for r in ratios),
+                            f"{len(ratios)} probes: " + ", ".join(f"{r:.2f}" for r in ratios)
+                            + f"; own time without the link's down time ({down:.1f} s in "
+                            f"all): {statistics.median(bare):.2f} (worst {max(bare):.2f}); "
+                            + phases_text(run.probes),
                             f"≤ {GOAL_HOATOC[0]:g}, worst ≤ {GOAL_HOATOC[1]:g}",
                             verdict(med <= GOAL_HOATOC[0] and worst <= GOAL_HOATOC[1]), "—"))
     return rows
+
+
+def phases_text(probes: Sequence[Probe]) -> str:
+    """Median seconds of each stretch of a probe's time, over the probes traced in full."""
+    traced = [pr.phases for pr in probes if pr.phases]
+    if not traced:
+        return "no probe traced in full"
+    parts = [f"{k} {statistics.median(t[k] for t in traced):.2f}" for k, _ in PHASES]
+    conns = sum(t.get("sync_new_conn", 0) + t.get("patch_new_conn", 0) for t in traced)
+    shared = statistics.median(t.get("link_shared_b", 0) for t in traced) / 1000
+    box = statistics.median(t.get("box_queued_b", 0) for t in traced) / 1000
+    return (f"median s of {len(traced)} traced: " + ", ".join(parts)
+            + f"; {conns:.0f} new connections on their path; median {shared:.0f} kB of other "
+            f"bytes crossed the uplink while a probe's body left, {box:.0f} kB of them still "
+            "in the gateway's buffers when it started")
 
 
 def _num(x: object) -> float | None:

@@ -79,11 +79,20 @@ def make_plan(args: argparse.Namespace) -> Plan:
     return Plan(q, args.seed, corpus, corpus_3g, tuple(args.profiles.split(",")), hub_n,
                 args.hub_seconds or (5.0 if q else 15.0), 32,
                 args.footprint_mb if args.footprint_mb is not None else (8.0 if q else 20.0),
-                2 if q else 3, args.probe_gap or (8.0 if q else 15.0), 2.5, 2.0,
-                frozenset(s for s in args.skip.split(",") if s), args.lead,
+                args.probes or (2 if q else 3), args.probe_gap or (8.0 if q else 15.0), 2.5,
+                2.0, _skips(args), args.lead,
                 args.idle_seconds or (90.0 if q else 240.0),
                 args.small_mb if args.small_mb is not None else 1.2,
                 args.crossdoc_count or (12 if q else 24))
+
+
+HOATOC_ONLY = frozenset({"ours", "rsync", "curl", "conn", "office", "crossdoc", "hub",
+                         "footprint", "install"})
+
+
+def _skips(args: argparse.Namespace) -> frozenset[str]:
+    skip = frozenset(s for s in args.skip.split(",") if s)
+    return skip | HOATOC_ONLY if args.hoatoc_only else skip
 
 
 def expected_s(corpus_bytes: int, profile: str) -> float:
@@ -154,7 +163,8 @@ async def transfers(plan: Plan, work: Path, corpus: list[CorpusFile],
             corpus, int(mb * MiB), work / f"corpus-{p}")
         size = sum(f.stat().st_size for f in cdir.iterdir())
         exp = expected_s(size, p)
-        kinds = [("ours", True), ("ours", False), ("hoatoc", True), ("hoatoc", False)]
+        kinds = [(k, cuts) for k in ("ours", "hoatoc") if k not in plan.skip
+                 for cuts in (True, False)]
         kinds += [(t, True) for t in ("rsync", "curl") if t not in skip_tools]
         for kind, cuts in kinds:
             factor = plan.tool_cap if kind in ("rsync", "curl") else plan.ours_cap
@@ -334,8 +344,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--footprint-mb", type=float, help="upload size for the footprint")
     ap.add_argument("--skip", default="",
                     help="comma list of: transfers, hub, footprint, rsync, curl, install, "
-                         "conn, crossdoc, office")
+                         "conn, crossdoc, office, ours (the bulk transfers), hoatoc")
+    ap.add_argument("--hoatoc-only", action="store_true",
+                    help="only the Hỏa tốc runs (with and without cuts, every profile)")
     ap.add_argument("--probe-gap", type=float, help="seconds between Hỏa tốc probes")
+    ap.add_argument("--probes", type=int, help="Hỏa tốc probes per run (3, quick 2); the bulk "
+                    "must outlast them: about probes × (gap + 4 s) of uplink time")
     ap.add_argument("--lead", type=float, default=3.0, help="proxy start → transfer start")
     ap.add_argument("--idle-seconds", type=float, help="footprint: idle observation time")
     ap.add_argument("--small-mb", type=float, help="connections figure: corpus (1.2)")

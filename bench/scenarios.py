@@ -27,7 +27,9 @@ from typing import Any
 
 from bench.baselines import RsyncDaemon, UploadServer, curl_upload, rsync_push
 from bench.ledger import Ledger
+from bench.probe_trace import HubWatch, ProbeTrace
 from gateway.linkemu import PROFILES, LinkProfile, LinkProxy, LinkStats
+from gateway.sync.daemon import watch_wakeup
 from gateway.sync.transport import DEFAULT_SNDBUF, HubClient
 from gateway.testbed import Testbed
 
@@ -78,6 +80,8 @@ class Probe:
     at_hub_s: float | None
     at_b_s: float | None
     cut_during: bool  # a cut hit between queueing and the hub verifying it
+    down_s: float = 0.0  # the link's blackout time within [queued, at hub]
+    phases: dict[str, float] = field(default_factory=dict)  # bench.probe_trace.phases
 
 
 @dataclass
@@ -293,26 +297,63 @@ def _ledger(tb: Testbed) -> Ledger:
 
 
 async def _probes(spec: Spec, tb: Testbed, res: Transfer, deadline: float) -> None:
-    """Queues each probe as Hỏa tốc while the bulk uploads; times it to the hub and to B."""
-    proxy, client = tb.nodes[A].proxy, tb.gateway(A).client
+    """Queues each probe as Hỏa tốc while the bulk uploads; times it to the hub and to B, with
+    the link's down time in between and where its time went (bench.probe_trace)."""
+    proxy, gw = tb.nodes[A].proxy, tb.gateway(A)
+    client = gw.client
+    trace = ProbeTrace(lambda: proxy.stats.bytes_up)
+    if isinstance(client.hub, HubClient):
+        trace.attach(client.hub.session)
+    trace.watch_needs(client.uploader)
+    # The clerk's command wakes the daemon through its wake-up file, which the daemon polls:
+    # the probes go that way (the bulk was woken directly: it is not timed from its queueing).
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(watch_wakeup(gw.layout, client, stop))
+    try:
+        await _each_probe(spec, tb, res, deadline, trace)
+    finally:
+        stop.set()
+        await watcher
+
+
+async def _each_probe(spec: Spec, tb: Testbed, res: Transfer, deadline: float,
+                      trace: ProbeTrace) -> None:
+    proxy, gw, hub = tb.nodes[A].proxy, tb.gateway(A), tb.hub
+    client = gw.client
+    assert hub is not None
     bulk_queued = time.monotonic()
     for path in spec.probes:
         await asyncio.sleep(spec.probe_gap_s)
         cuts0, sent = proxy.stats.cuts, client.stats.blob_bytes_up / res.corpus_bytes
-        tq = time.time()
-        queued_at = time.monotonic() - bulk_queued
-        doc = await tb.send(A, [B], [Path(path)], urgency="hoa-toc")
+        tq, mq = time.time(), time.monotonic()
+        queued_at = mq - bulk_queued
+        doc = await tb.send(A, [B], [Path(path)], urgency="hoa-toc", wake=False)
+        stored = time.monotonic()
+        (att,) = (await gw.store.document(doc)).envelope.attachments
+        watch = HubWatch(hub.state.store.blobs, att.sha256, att.size,
+                         lambda: proxy.stats.bytes_up)
+        watch.start()
         hub_ms = await _until_all(_hub_times(tb), [doc], deadline, 0.05)
+        watch.stop()
         cut = proxy.stats.cuts > cuts0
         b_ms = await _until_all(_b_times(tb), [doc], deadline, 0.05)
-        probe = Probe(_size(path), queued_at, min(sent, 1.0),
-                      None if hub_ms is None else hub_ms / 1000 - tq,
+        at_hub = None if hub_ms is None else hub_ms / 1000 - tq
+        probe = Probe(_size(path), queued_at, min(sent, 1.0), at_hub,
                       None if b_ms is None else b_ms / 1000 - tq, cut)
+        if at_hub is not None:
+            probe.down_s = round(down_within(proxy.down_intervals, mq, mq + at_hub), 3)
+            probe.phases = trace.phases(att.sha256, mq, stored, watch, mq + at_hub)
         res.probes.append(probe)
         _log(spec, f"probe {len(res.probes)}: {probe.size} B at hub after "
-                   f"{probe.at_hub_s or float('nan'):.2f} s (cut during: {cut})")
+                   f"{probe.at_hub_s or float('nan'):.2f} s (cut during: {cut}, down "
+                   f"{probe.down_s:.2f} s) {probe.phases}")
     res.finished = all(p.at_b_s is not None for p in res.probes)
     res.elapsed_s = time.monotonic() - bulk_queued
+
+
+def down_within(intervals: Sequence[tuple[float, float]], start: float, end: float) -> float:
+    """Seconds of ``intervals`` (the link's blackouts) that fall within [start, end]."""
+    return sum(max(0.0, min(end, b) - max(start, a)) for a, b in intervals)
 
 
 async def run_tool(spec: Spec) -> Transfer:

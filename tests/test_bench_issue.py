@@ -15,7 +15,9 @@ from bench import issue_table
 from bench.corpus import CorpusFile, make_office_corpus
 from bench.crossdoc import measure
 from bench.ledger import accounting, kind_of
-from bench.scenarios import Probe, Transfer
+from bench.probe_trace import PHASES, HubWatch, ProbeTrace, Request
+from bench.scenarios import Probe, Transfer, down_within
+from gateway.store.blobs import BlobStore
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +157,45 @@ def test_an_unfinished_transfer_shows_bounds() -> None:
     (bytes_row,) = issue_table.bytes_rows(runs, ["3g-bad"])
     assert (time_row.measured, time_row.verdict) == ("> 2.00", "MISSED")
     assert (bytes_row.measured, bytes_row.verdict) == ("> 2.00", "MISSED")
+
+
+def test_hoatoc_own_time_counts_the_links_down_time_and_shows_both() -> None:
+    # 64 000 B at 64 kB/s + 80 ms = 1.08 s; 1.08 s down on its way doubles its own time.
+    run = _t("hoatoc/adsl", kind="hoatoc")
+    run.probes = [Probe(64_000, 1.0, 0.1, 3.24, None, True, down_s=1.08),
+                  Probe(64_000, 9.0, 0.3, 2.16, None, False)]
+    (row,) = issue_table.hoatoc_rows({"hoatoc/adsl": run}, ["adsl"])
+    assert row.measured == "1.75 (worst 2.00)" and row.verdict == "met"
+    assert "1.50, 2.00" in row.detail and ": 2.50 (worst 3.00)" in row.detail
+    assert "no probe traced in full" in row.detail
+
+
+def test_down_within_counts_only_the_overlap() -> None:
+    downs = [(0.0, 5.0), (10.0, 12.0), (20.0, 25.0)]
+    assert down_within(downs, 4.0, 11.0) == 2.0
+    assert down_within(downs, 5.0, 10.0) == 0.0
+    assert down_within([], 0.0, 100.0) == 0.0
+
+
+def test_probe_phases_add_up_to_the_latency() -> None:
+    sha = "ab" * 32
+    trace = ProbeTrace(lambda: 0)
+    bulk = Request("PATCH", "/v1/blobs/" + "cd" * 32, 0.0, True, 0.1, 0.2, 1.3, 1.4,
+                   body=24_000, pieces=[(0.2, 8000), (0.3, 8000), (1.3, 8000)])
+    sync = Request("POST", "/v1/sync", 0.15, False, 0.15, 0.16, 0.16, 0.40, body=500)
+    early = Request("POST", "/v1/sync", 0.05, False, 0.05, end=0.09)  # before the send returned
+    patch = Request("PATCH", f"/v1/blobs/{sha}", 0.45, True, 0.60, 0.61, 1.90, 2.1,
+                    body=90_000, link_up_at_first=1000)
+    trace.requests = [bulk, early, sync, patch]
+    trace.needs = [(0.09, frozenset()), (0.42, frozenset({sha}))]
+    watch = HubWatch(BlobStore(Path("/nonexistent")), sha, 90_000, lambda: 0)
+    watch.all_at, watch.link_up_at_all = 2.0, 101_000
+    got = trace.phases(sha, 0.0, 0.1, watch, 2.05)
+    assert sum(got[k] for k, _ in PHASES) == pytest.approx(2.05)
+    assert (got["wake"], got["sync"], got["apply"], got["pick"]) == (0.05, 0.25, 0.02, 0.03)
+    assert got["patch_conn"] == 0.15
+    assert (got["drain"], got["verify"]) == (0.1, 0.05)
+    assert (got["sync_new_conn"], got["patch_new_conn"], got["patches"]) == (0.0, 1.0, 1.0)
+    assert got["link_shared_b"] == 10_000
+    assert got["bulk_after_need_b"] == 8000  # the piece after the need arrived (0.40 s)
+    assert trace.phases("ef" * 32, 0.0, 0.1, watch, 2.05) == {}  # never traced: no phases

@@ -32,7 +32,9 @@ def test_bench_quick_harness_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert data["errors"] == []
     ours = data["transfers"]["ours/adsl"]
     assert ours["finished"] and ours["delivered_files"] == ours["files"] > 0
-    assert len(data["transfers"]["hoatoc/adsl"]["probes"]) == 2
+    probes = data["transfers"]["hoatoc/adsl"]["probes"]
+    assert len(probes) == 2 and all("down_s" in p for p in probes)
+    assert any(p["phases"].get("sync", 0) > 0 for p in probes), probes  # traced in full
     assert data["hub"][0]["n"] == 20 and data["hub"][0]["capacity"]["requests"] > 0
     assert data["footprint"]["finished"]
     assert "| Figure |" in result.stdout and "QUICK MODE" in result.stdout

@@ -203,6 +203,20 @@ def test_blackout_accounting_with_fake_clock() -> None:
     assert proxy.stats.blackout_seconds == 6
     now[0] = 20
     assert proxy.stats.blackout_seconds == 7
+    assert proxy.down_intervals == ((0, 5), (10, 12))
+
+
+def test_down_intervals_merge_a_blackout_that_extends_the_running_one() -> None:
+    now = [0.0]
+    proxy = LinkProxy("h", 1, LAN, clock=lambda: now[0])
+    proxy.blackout(5)
+    now[0] = 3
+    proxy.blackout(4)
+    now[0] = 30
+    proxy.blackout(1)
+    assert proxy.down_intervals == ((0, 7), (30, 31))
+    now[0] = 40
+    assert proxy.stats.blackout_seconds == sum(b - a for a, b in proxy.down_intervals) == 8
 
 
 # -- data path ------------------------------------------------------------------------------

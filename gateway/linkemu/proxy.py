@@ -131,6 +131,7 @@ class LinkProxy:
         self._bytes_up = self._bytes_down = self._connections = self._refused = 0
         self._bo_start = self._bo_until = self._started_at  # current/last blackout interval
         self._bo_done = 0.0  # length of finished blackout intervals
+        self._downs: list[tuple[float, float]] = []  # every blackout interval, merged
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -201,6 +202,13 @@ class LinkProxy:
         """When cuts happened, in seconds after :meth:`start` (manual ones included)."""
         return tuple(self._cut_times)
 
+    @property
+    def down_intervals(self) -> tuple[tuple[float, float], ...]:
+        """Every blackout so far as (start, end) on the proxy's clock, overlapping ones
+        merged; the running one ends when it is due to. What a transfer's physical limit adds
+        to its bytes ÷ rate, for any window of it (``blackout_seconds`` is their sum)."""
+        return tuple(self._downs)
+
     def planned_cuts(self, count: int) -> list[float]:
         """The first ``count`` scheduled cut times (seconds after start) for this seed."""
         if self.profile.cut_every_s is None:
@@ -238,6 +246,10 @@ class LinkProxy:
             self._bo_done += self._bo_until - self._bo_start
             self._bo_start = now
         self._bo_until = max(self._bo_until, now + seconds)
+        if self._downs and self._downs[-1][0] == self._bo_start:
+            self._downs[-1] = (self._bo_start, self._bo_until)
+        else:
+            self._downs.append((self._bo_start, self._bo_until))
 
     def pause_cuts(self) -> None:
         """Skip scheduled cuts until :meth:`resume_cuts` (the schedule itself keeps going)."""

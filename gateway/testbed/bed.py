@@ -111,13 +111,17 @@ class Testbed:
         return gw
 
     async def send(self, agency: str, to: Sequence[str], files: Sequence[Path], *,
-                   urgency: str = "thuong", subject: str = "V/v trao đổi văn bản") -> str:
+                   urgency: str = "thuong", subject: str = "V/v trao đổi văn bản",
+                   wake: bool = True) -> str:
+        """Queues a document as the clerk's ``gateway send`` does. ``wake`` False: only its
+        wake-up file is touched, as from another process (a running ``watch_wakeup`` sees
+        it); else the engine is also woken directly, at once."""
         doc_id = await send(SendRequest(
             data=str(self.nodes[agency].data), to=list(to), subject=subject,
             number="01/UBND", doc_type="Công văn", urgency=urgency, due=None, secret=None,
             files=[str(f) for f in files]))
         node = self.nodes[agency]
-        if node.gateway is not None:
+        if wake and node.gateway is not None:
             node.gateway.client.wake()
         return doc_id
 
