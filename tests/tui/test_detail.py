@@ -48,7 +48,7 @@ async def test_mark_accepted_updates_store_and_queues_status(app: ClerkApp,
         await pilot.press("3")
         await pilot.pause()
         assert message(app) == ("Đã ghi trạng thái 'Đã tiếp nhận'. Nơi gửi sẽ được báo khi "
-                                "có mạng.")
+                                "có mạng. Nhầm? Nhấn u trong 10 giây để hoàn tác (chưa gửi đi).")
         assert app.backend is not None
         doc = await app.backend.store.document(doc_id)
         assert doc.inbox_status is State.ACCEPTED
