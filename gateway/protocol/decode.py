@@ -34,6 +34,7 @@ from gateway.protocol.limits import (
     MAX_DEPTH_REPLY,
     MAX_DEPTH_REQUEST,
     MAX_DOC_ID,
+    MAX_EPOCH,
     MAX_INBOX,
     MAX_INT,
     MAX_ITEMS,
@@ -133,7 +134,7 @@ def parse_request(obj: object, limits: Limits, *, strict: bool) -> SyncRequest:
 
 def parse_reply(obj: object, limits: Limits) -> SyncReply:
     """Type- and range-check an unpacked reply body; any malformed part is a WireError."""
-    m = _Map(obj, "body", _REPLY_KEYS, versioned=True)
+    m = _Map(obj, "body", _REPLY_KEYS, versioned=True, optional=frozenset({"epoch"}))
     accepted = tuple(
         _str(d, f"accepted[{i}]", MAX_DOC_ID, empty=False)
         for i, d in enumerate(m.seq("accepted", MAX_ACCEPTED))
@@ -157,6 +158,7 @@ def parse_reply(obj: object, limits: Limits) -> SyncReply:
         receipts=receipts,
         config=HubConfig(frame_max=config.integer("frame_max"), dict_id=config.integer("dict"),
                          trust=_trust(config.get("trust")) if "trust" in config else None),
+        epoch=m.text("epoch", MAX_EPOCH, empty=False) if "epoch" in m else "",
     )
 
 
