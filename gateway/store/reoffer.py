@@ -76,7 +76,7 @@ async def note_epoch(store: LocalStore, epoch: str, now_hub_ms: int) -> EpochSee
                 " last_error = '' WHERE doc_id = ?", (doc_id,))
             await conn.execute("INSERT OR REPLACE INTO reoffered(doc_id, since_ms) VALUES (?,?)",
                                (doc_id, now))
-            await add_event(conn, doc_id, now, "hub", REOFFERED, epoch[:16])
+            await add_event(conn, doc_id, now, "hub", REOFFERED)
         cur = await conn.execute(
             "INSERT OR IGNORE INTO status_out(sid, doc_id, code, note, at_ms)"
             " SELECT sid, doc_id, code, note, at_ms FROM status_sent WHERE proved_ms >= ?",
