@@ -21,6 +21,7 @@ from gateway.protocol.wire import (
     HubConfig,
     InboxItem,
     Receipt,
+    Refusal,
     SyncReply,
     WireError,
     decode_reply,
@@ -180,5 +181,35 @@ async def test_a_box_offers_again_what_the_rule_says_then_settles(tmp_path: Path
         # d3's envelope is at the hub, its attachment never confirmed: offered again
         assert await _queue(box) == {d1: "done", d2: "done", d3: "pending"}
         assert (await box.store.counts())["statuses_unsent"] == 0
+    finally:
+        await box.close()
+
+
+async def test_refused_offers_and_downloads_after_a_restore(tmp_path: Path) -> None:
+    """The restored hub refuses two documents offered again: the one its recipient holds keeps
+    its state, the one still waiting shows as failed. A download in progress is forgotten."""
+    box = await open_box(tmp_path)
+    try:
+        (held, _), (waiting, _) = [await box.send(1_000) for _ in range(2)]
+        await _exchange(box, reply("e1", accepted=(held, waiting), receipts=(
+            Receipt(1, held, COMMUNE_B, "at_hub", T, ""),
+            Receipt(2, waiting, COMMUNE_B, "at_hub", T, ""),
+            Receipt(3, held, COMMUNE_B, "delivered", T, ""))))
+        incoming = envelope(COMMUNE_B, (COMMUNE_A,), now_ms=T)
+        await _exchange(box, reply("e1", inbox=(InboxItem(9, incoming),)))
+        assert [seq for seq, _ in await box.client.syncstate.inbound_todo()] == [9]
+
+        await _exchange(box, reply("e2"))
+        assert await box.client.syncstate.inbound_todo() == []  # the hub offers it again
+        gone = tuple(Refusal(d, "recipients.unknown", "gone") for d in (held, waiting))
+        rep = SyncReply(T, (), gone, (), (), (), HubConfig(2**20, 0), "e2")
+        await _exchange(box, rep)
+        assert await _queue(box) == {held: "done", waiting: "dead"}
+        assert "refused" in {e.kind for e in await box.store.events(held)}
+        shown = labels.summary_state(await box.store.document(held), "vi")
+        assert shown == "Đã chuyển tới nơi nhận"
+        assert labels.summary_state(await box.store.document(waiting), "en").startswith("Failed")
+        assert await box.store.db.read(
+            lambda c: c.execute_fetchall("SELECT * FROM reoffered")) == []
     finally:
         await box.close()

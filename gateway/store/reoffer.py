@@ -35,6 +35,7 @@ class EpochSeen:
     after: str
     documents: int  # sent documents queued again
     statuses: int  # confirmed statuses queued again
+    inbound: int  # documents on their way in, forgotten until the hub offers them again
 
 
 async def remember_sent(conn: Conn, statuses: Sequence[StatusMsg], hub_ms: int) -> None:
@@ -59,10 +60,10 @@ async def note_epoch(store: LocalStore, epoch: str, now_hub_ms: int) -> EpochSee
     async def tx(conn: Conn) -> EpochSeen:
         before = await kv.get(conn, kv.HUB_EPOCH) or ""
         if before == epoch:
-            return EpochSeen(before, epoch, 0, 0)
+            return EpochSeen(before, epoch, 0, 0, 0)
         await kv.put(conn, kv.HUB_EPOCH, epoch)
         if not epoch_changed(before, epoch):
-            return EpochSeen(before, epoch, 0, 0)
+            return EpochSeen(before, epoch, 0, 0, 0)
         rows = await conn.execute_fetchall(
             "SELECT o.doc_id, o.state, group_concat(d.state), max(d.updated_ms)"
             " FROM outbound o JOIN deliveries d ON d.doc_id = o.doc_id"
@@ -81,7 +82,11 @@ async def note_epoch(store: LocalStore, epoch: str, now_hub_ms: int) -> EpochSee
             "INSERT OR IGNORE INTO status_out(sid, doc_id, code, note, at_ms)"
             " SELECT sid, doc_id, code, note, at_ms FROM status_sent WHERE proved_ms >= ?",
             (now_hub_ms - WINDOW_MS,))
-        return EpochSeen(before, epoch, len(again), max(cur.rowcount, 0))
+        statuses = max(cur.rowcount, 0)
+        # Documents still downloading may be ones the restored hub lost (their sequence number
+        # and attachment rights with them): the hub offers again every one it still has.
+        cur = await conn.execute("DELETE FROM inbound_pending")
+        return EpochSeen(before, epoch, len(again), statuses, max(cur.rowcount, 0))
 
     return await store.db.write(tx)
 
@@ -95,16 +100,21 @@ async def open_count(store: LocalStore) -> int:
 async def settle(store: LocalStore, needed: Collection[str], whole: bool) -> int:
     """Ends the offer of each document the hub accepted again and needs no attachment of
     (``needed``: the reply's blob needs; ``whole``: that list was not cut short), and of each
-    the hub refused (dead: the clerk sees why); returns how many are still open."""
+    the hub refused: one its recipients already hold goes back to ``done`` (its history says
+    the hub refused it; "failed" would tell the clerk to send again what has arrived), one a
+    recipient still waits for stays dead, for the clerk to see. Returns how many are open."""
     async def tx(conn: Conn) -> int:
         rows = await conn.execute_fetchall(
             "SELECT r.doc_id, coalesce(o.state, 'dead'),"
-            " (SELECT group_concat(a.sha256) FROM attachments a WHERE a.doc_id = r.doc_id)"
+            " (SELECT group_concat(a.sha256) FROM attachments a WHERE a.doc_id = r.doc_id),"
+            " (SELECT count(*) FROM deliveries d WHERE d.doc_id = r.doc_id"
+            "  AND d.state IN ('queued', 'uploading', 'at_hub'))"
             " FROM reoffered r LEFT JOIN outbound o ON o.doc_id = r.doc_id")
         left = 0
-        for doc_id, state, shas in ((str(r[0]), str(r[1]), str(r[2] or "")) for r in rows):
+        for doc_id, state, shas, waiting in (
+                (str(r[0]), str(r[1]), str(r[2] or ""), int(r[3])) for r in rows):
             held = whole and not any(sha in needed for sha in shas.split(",") if sha)
-            if state == "accepted" and held:
+            if (state == "accepted" and held) or (state == "dead" and not waiting):
                 await conn.execute("UPDATE outbound SET state = 'done' WHERE doc_id = ?",
                                    (doc_id,))
             elif state in ("pending", "accepted"):

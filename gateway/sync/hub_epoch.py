@@ -5,7 +5,11 @@ Every sync reply from a current hub carries its epoch (docs/protocol.md §3.2), 
 remembers, the box puts back in its outbound queue the sent documents the hub may have lost and
 queues again the statuses it sent recently (:mod:`gateway.model.reoffer` says which); the
 usual upload path does the rest, and the hub's deduplication by document and status id keeps
-every delivery single. A reply without an epoch (an older hub) changes nothing.
+every delivery single. Documents it was still downloading are forgotten: the restored hub
+offers again each one it has, and a lost one comes back when its sender offers it again. A
+status about a document the hub lost is refused until the document is back; when the hub
+offers a document this box already holds, the box sends its statuses on it again. A reply
+without an epoch (an older hub) changes nothing.
 
 Called by :class:`gateway.sync.client.SyncClient` once a reply is committed. The remembered
 epoch and whether documents are still being offered are kept in memory as well, so a normal
@@ -60,13 +64,14 @@ class HubEpoch:
         if not seen.before:
             log.info("hub epoch %s", reply.epoch[:16])
             return
+        counts = (seen.before[:16], seen.after[:16], seen.documents, seen.statuses, seen.inbound)
         log.warning(
             "Máy chủ tỉnh đã được khôi phục từ bản sao lưu (kỷ nguyên %s → %s): gửi lại %d văn "
-            "bản và %d trạng thái mà máy chủ có thể đã mất / The hub was restored from a backup "
-            "(epoch %s → %s): offering again %d documents and %d statuses it may have lost",
-            seen.before[:16], seen.after[:16], seen.documents, seen.statuses,
-            seen.before[:16], seen.after[:16], seen.documents, seen.statuses)
+            "bản và %d trạng thái mà máy chủ có thể đã mất, chờ tỉnh gửi lại %d văn bản đang "
+            "tải / The hub was restored from a backup (epoch %s → %s): offering again %d "
+            "documents and %d statuses it may have lost; %d documents being downloaded wait "
+            "for the hub to offer them again", *counts, *counts)
         if seen.documents:
             self._open = True
-        if seen.documents or seen.statuses:
+        if seen.documents or seen.statuses or seen.inbound:
             self._wake()
