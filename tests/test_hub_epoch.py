@@ -33,6 +33,7 @@ from gateway.services.hub_backup import backup
 from gateway.services.hub_restore import restore
 from gateway.store.reoffer import REOFFERED
 from gateway.sync.daemon import open_gateway
+from gateway.sync.hub_epoch import HubEpoch
 from gateway.sync.transport import HubClient
 from gateway.testbed import Testbed
 from tests.conftest import COMMUNE_A, COMMUNE_B
@@ -154,6 +155,9 @@ async def test_a_box_offers_again_what_the_rule_says_then_settles(tmp_path: Path
         assert labels.summary_state(doc1, "vi").startswith("Đang gửi lại · Đã lên tỉnh")
         assert labels.summary_state(doc1, "en").startswith("Resending · At hub")
 
+        # The daemon restarts here (power cut): what it knows comes from the database, so
+        # the same epoch queues nothing twice and the open offers still settle below.
+        box.client.hub_epoch = HubEpoch(box.store, box.client.wake)
         # All three are offered; the hub takes them, still needing d2's attachment.
         sent = await _exchange(box, reply("e2", accepted=(d1, d2, d3),
                                           need=(BlobNeed(sha2, 0, 2_000, 0),)))
