@@ -122,14 +122,14 @@ async def test_boxes_offer_again_what_a_restored_hub_lost(tmp_path: Path) -> Non
     w = World(tb, tmp_path)
     try:
         # Last night: documents both ways, arrived (01) and kept in the backup.
-        early = await w.send(COMMUNE_A, 2, "early") + await w.send(COMMUNE_B, 2, "early")
+        early = await w.send(COMMUNE_A, 1, "early") + await w.send(COMMUNE_B, 1, "early")
         want = dict.fromkeys(early, State.RECEIVED)
         assert await wait_until(lambda: w.sender_sees(want), 60)
         taken = await asyncio.to_thread(backup, tmp_path / "province" / "hub",
                                         tmp_path / "backups")
 
         # Today: more documents and a clerk's status, all confirmed to their senders...
-        late = await w.send(COMMUNE_A, 3, "late") + await w.send(COMMUNE_B, 3, "late")
+        late = await w.send(COMMUNE_A, 2, "late") + await w.send(COMMUNE_B, 2, "late")
         want |= dict.fromkeys(late, State.RECEIVED)
         marked = early[0]  # A's, kept by the backup; B's status on it is not
         await mark(str(tb.nodes[COMMUNE_B].data), marked, "03", "")
