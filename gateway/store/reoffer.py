@@ -22,7 +22,7 @@ from gateway.model.reoffer import WINDOW_MS, SentDoc, epoch_changed, offer_again
 from gateway.protocol.wire import StatusMsg
 from gateway.store import kv
 from gateway.store.db import Conn
-from gateway.store.local import LocalStore, add_event
+from gateway.store.local import LocalStore
 
 REOFFERED = "reoffered"  # event kind: offered to the hub again after a restore
 
@@ -71,13 +71,14 @@ async def note_epoch(store: LocalStore, epoch: str, now_hub_ms: int) -> EpochSee
         again = [str(r[0]) for r in rows if offer_again(
             SentDoc(str(r[1]), tuple(State(s) for s in str(r[2]).split(",")), int(r[3])),
             now_hub_ms)]
-        for doc_id in again:
-            await conn.execute(
-                "UPDATE outbound SET state = 'pending', attempts = 0, next_ms = 0,"
-                " last_error = '' WHERE doc_id = ?", (doc_id,))
-            await conn.execute("INSERT OR REPLACE INTO reoffered(doc_id, since_ms) VALUES (?,?)",
-                               (doc_id, now))
-            await add_event(conn, doc_id, now, "hub", REOFFERED)
+        await conn.executemany(
+            "UPDATE outbound SET state = 'pending', attempts = 0, next_ms = 0,"
+            " last_error = '' WHERE doc_id = ?", [(d,) for d in again])
+        await conn.executemany("INSERT OR REPLACE INTO reoffered(doc_id, since_ms) VALUES (?,?)",
+                               [(d, now) for d in again])
+        await conn.executemany(
+            "INSERT INTO events(doc_id, at_ms, actor, kind, detail) VALUES (?, ?, 'hub', ?, '')",
+            [(d, now, REOFFERED) for d in again])
         cur = await conn.execute(
             "INSERT OR IGNORE INTO status_out(sid, doc_id, code, note, at_ms)"
             " SELECT sid, doc_id, code, note, at_ms FROM status_sent WHERE proved_ms >= ?",
