@@ -25,6 +25,7 @@ from gateway.model import State
 from gateway.services.documents import mark
 from gateway.services.hub_backup import backup
 from gateway.services.hub_restore import restore
+from gateway.store.hub.backup import SEQUENCE_MARGIN
 from gateway.store.reoffer import REOFFERED
 from gateway.testbed import Testbed
 from gateway.testbed.bed import wait_until
@@ -172,6 +173,15 @@ async def test_boxes_offer_again_what_a_restored_hub_lost(tmp_path: Path) -> Non
         want[waiting] = State.RECEIVED
         assert await wait_until(lambda: w.settled(first, want), 120), "not settled"
         await w.check(first)
+        # The documents the backup kept were offered again too, and accepted without being
+        # routed twice: their inbox entries are the old ones; the lost ones were routed anew.
+        for doc_id in early:
+            events = await tb.gateway(w.sender[doc_id]).store.events(doc_id)
+            assert REOFFERED in {e.kind for e in events}
+        seqs = {str(r[0]): int(str(r[1])) for r in _rows(first / "hub.sqlite3",
+                                                         "SELECT doc_id, seq FROM inbox")}
+        assert all(seqs[d] < SEQUENCE_MARGIN for d in early)
+        assert all(seqs[d] > SEQUENCE_MARGIN for d in lost)
 
         # Bad luck again: the hub is restored a second time from the same backup.
         await tb.stop_hub()
