@@ -110,7 +110,7 @@ def test_the_reply_carries_an_epoch_or_none() -> None:
     assert decode_reply(encode_reply(plain)).epoch == ""
     assert decode_reply(encode_reply(reply("ab" * 16))).epoch == "ab" * 16
     body = msgpack.unpackb(encode_reply(plain))
-    for bad in ("", "x" * 65, 7, None):
+    for bad in ("", "x" * 65, 7, None, "e1\nforged log line", "ép"):
         with pytest.raises(WireError, match="epoch"):
             decode_reply(msgpack.packb({**body, "epoch": bad}))
 

@@ -72,6 +72,7 @@ from gateway.protocol.messages import (
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_EPOCH = re.compile(r"[0-9A-Za-z._-]+")
 
 
 def decode_request(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> SyncRequest:
@@ -158,8 +159,15 @@ def parse_reply(obj: object, limits: Limits) -> SyncReply:
         receipts=receipts,
         config=HubConfig(frame_max=config.integer("frame_max"), dict_id=config.integer("dict"),
                          trust=_trust(config.get("trust")) if "trust" in config else None),
-        epoch=m.text("epoch", MAX_EPOCH, empty=False) if "epoch" in m else "",
+        epoch=_epoch(m.text("epoch", MAX_EPOCH, empty=False)) if "epoch" in m else "",
     )
+
+
+def _epoch(text: str) -> str:
+    """An id, never text: it is logged and stored by the box."""
+    if not _EPOCH.fullmatch(text):
+        raise WireError("epoch: not an id (letters, digits, '.', '_', '-')")
+    return text
 
 
 def _trust(obj: object) -> TrustBundle:
