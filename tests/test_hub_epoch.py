@@ -133,7 +133,7 @@ async def _queue(box: Box) -> dict[str, str | None]:
 async def test_a_box_offers_again_what_the_rule_says_then_settles(tmp_path: Path) -> None:
     box = await open_box(tmp_path)
     try:
-        (d1, _), (d2, sha2), (d3, _) = [await box.send(2_000) for _ in range(3)]
+        (d1, sha1), (d2, sha2), (d3, _) = [await box.send(2_000) for _ in range(3)]
         at_hub = Receipt(1, d1, COMMUNE_B, "at_hub", T, "")
         await _exchange(box, reply("e1", accepted=(d1, d2), receipts=(at_hub,),
                                    need=(BlobNeed(sha2, 0, 2_000, 0),)))
@@ -176,6 +176,14 @@ async def test_a_box_offers_again_what_the_rule_says_then_settles(tmp_path: Path
         assert (await box.store.counts())["statuses_unsent"] == 0
         await _exchange(box, reply("e2", inbox=(InboxItem(8, inbound),)))
         assert (await box.store.counts())["statuses_unsent"] == 1
+
+        # A hub that asks for an attachment of a finished document has lost it (a need list
+        # cut short may have settled it too early): the document goes back to uploading.
+        await _exchange(box, reply("e2", need=(BlobNeed(sha1, 0, 2_000, 0),)))
+        assert (await _queue(box))[d1] == "accepted"
+        assert labels.summary_state(await box.store.document(d1), "vi").startswith("Đang gửi")
+        await _exchange(box, reply("e2"))
+        assert (await _queue(box))[d1] == "done"
 
         # A restore seen long after the hub last confirmed anything: outside the window, the
         # finished documents stay finished; the old status is forgotten.
