@@ -115,6 +115,6 @@ class SyncReply:
     inbox: tuple[InboxItem, ...]
     receipts: tuple[Receipt, ...]
     config: HubConfig
-    # The hub's history this reply speaks for (wire key "epoch"): new at ``gateway hub init``
-    # and at every ``gateway hub restore``; "" when the reply has none (unknown, not a change).
+    # The hub's history this reply speaks for (wire key "epoch"): made with its database, new
+    # at every ``gateway hub restore``; "" when the reply has none (unknown, not a change).
     epoch: str = ""

@@ -179,7 +179,7 @@ HUB_MIGRATIONS = (
         )""",
     )),
     # The hub's epoch (the brief of issue 14's gap): one random id for this hub's history,
-    # made here at ``gateway hub init`` (or on upgrade) and replaced by ``gateway hub restore``
+    # made here with the database (or on upgrade) and replaced by ``gateway hub restore``
     # (gateway/store/hub/epoch.py); boxes compare it to see that the hub lost recent history.
     Migration(7, (
         "INSERT OR IGNORE INTO kv(key, value) VALUES ('epoch', lower(hex(randomblob(16))))",
