@@ -54,6 +54,7 @@ ROWS: list[tuple[str, str]] = [
     (r"at most (\d+) statuses from one agency", "MAX_STATUSES_PER_WINDOW"),
     (r"from one agency in (\d+) seconds", "STATUS_WINDOW_S"),
     (r"`last_error` str \(≤ (\d+) chars", "MAX_LAST_ERROR"),
+    (r"`X-Sync-Epoch`\), 1…(\d+) chars", "MAX_EPOCH"),
     (r"at most (\d+) documents\s+per page", "MAX_RESTORE_PAGE"),
     (r"restore reply ≤ (\d+ MiB)", "MAX_RESTORE_BODY"),
     (r"`days` \(1–(\d+);", "MAX_RESTORE_DAYS"),

@@ -62,6 +62,10 @@ async def _restore(args: argparse.Namespace) -> int:
          f"{r.files} tệp, {r.blobs} tệp đính kèm, {r.seconds:.1f} giây.",
          f"{r.data}\nRestored backup {r.source.name} (taken {_when(r.created_ms)}): "
          f"{r.files} files, {r.blobs} blobs, {r.seconds:.1f} s.")
+    say(f"Kỷ nguyên mới của máy chủ tỉnh: {r.epoch}. Ở lần đồng bộ tới, mỗi máy xã gửi lại văn "
+        "bản và trạng thái mà máy chủ có thể đã mất (theo dõi hàng đợi trên trang /fleet).",
+        f"The hub's new epoch: {r.epoch}. At its next sync each box offers again the "
+        "documents and statuses the hub may have lost (watch the queues on /fleet).")
     if r.moved_aside is not None:
         say(f"Thư mục cũ được giữ ở {r.moved_aside}.", f"The old folder is kept at "
              f"{r.moved_aside}.")

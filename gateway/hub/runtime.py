@@ -28,6 +28,7 @@ from gateway.signing.errors import SigningConfigError
 from gateway.store.blobs import BlobStore
 from gateway.store.db import Database
 from gateway.store.hub.documents import HubStore
+from gateway.store.hub.epoch import read_epoch
 from gateway.store.hub.schema import HUB_MIGRATIONS
 from gateway.store.layout import write_atomic
 
@@ -104,7 +105,8 @@ async def open_hub(root: Path, clock: Clock = wall_ms) -> HubState:
     await store.reconcile()
     store.national = frozenset(code for code, _ in await store.axis.agencies())
     ca, ca_pem = hub_ca(layout.ca_dir)
-    state = HubState(store=store, ca=ca, signatures=signatures, ca_pem=ca_pem)
+    state = HubState(store=store, ca=ca, signatures=signatures, ca_pem=ca_pem,
+                     epoch=await read_epoch(db))
     state.cert_expiry_s = {name: not_after_s(path.read_bytes()) for name, path in
                            (("ca", layout.ca_cert), ("server", layout.server_cert))}
     if isinstance(config.get("reserve_bytes"), int):

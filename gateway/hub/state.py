@@ -48,6 +48,7 @@ class HubState:
     cert_expiry_s: dict[str, int] = field(default_factory=dict)  # "ca"/"server": not-after
     ca_pem: bytes = b""  # the CA certificate, served at /v1/ca even when its key is offline
     restore_days: int = 90  # how far back a replacement box may ask (hub.json restore_days)
+    epoch: str = ""  # this hub's history id (gateway/store/hub/epoch.py), read at start
 
     def count(self, name: str) -> None:
         self.requests[name] = self.requests.get(name, 0) + 1

@@ -25,6 +25,7 @@ from gateway.protocol.limits import (
 )
 from gateway.protocol.seen import MAX_SEEN, inbox_digest
 from gateway.protocol.wire import (
+    EPOCH_HEADER,
     HubConfig,
     Refusal,
     SyncReply,
@@ -77,6 +78,8 @@ async def handle_sync(request: web.Request) -> web.Response:
         if not _news(reply, seen):
             await hub.notifier.wait(agency, wait)
             reply = await _reply(hub, agency, req, (), ())
+    if request.headers.get(EPOCH_HEADER) == "1":  # only a box that reads it (protocol §3)
+        reply = replace(reply, epoch=hub.epoch)
     dict_id = hub.compressor.choose(request.headers.get("X-Sync-Dicts", ""))
     body = hub.compressor.compress(encode_reply(reply), dict_id)
     headers = {"X-Sync-Dict": str(dict_id)}

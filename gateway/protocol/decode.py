@@ -34,6 +34,7 @@ from gateway.protocol.limits import (
     MAX_DEPTH_REPLY,
     MAX_DEPTH_REQUEST,
     MAX_DOC_ID,
+    MAX_EPOCH,
     MAX_INBOX,
     MAX_INT,
     MAX_ITEMS,
@@ -71,6 +72,7 @@ from gateway.protocol.messages import (
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_EPOCH = re.compile(r"[0-9A-Za-z._-]+")
 
 
 def decode_request(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> SyncRequest:
@@ -133,7 +135,7 @@ def parse_request(obj: object, limits: Limits, *, strict: bool) -> SyncRequest:
 
 def parse_reply(obj: object, limits: Limits) -> SyncReply:
     """Type- and range-check an unpacked reply body; any malformed part is a WireError."""
-    m = _Map(obj, "body", _REPLY_KEYS, versioned=True)
+    m = _Map(obj, "body", _REPLY_KEYS, versioned=True, optional=frozenset({"epoch"}))
     accepted = tuple(
         _str(d, f"accepted[{i}]", MAX_DOC_ID, empty=False)
         for i, d in enumerate(m.seq("accepted", MAX_ACCEPTED))
@@ -157,7 +159,15 @@ def parse_reply(obj: object, limits: Limits) -> SyncReply:
         receipts=receipts,
         config=HubConfig(frame_max=config.integer("frame_max"), dict_id=config.integer("dict"),
                          trust=_trust(config.get("trust")) if "trust" in config else None),
+        epoch=_epoch(m.text("epoch", MAX_EPOCH, empty=False)) if "epoch" in m else "",
     )
+
+
+def _epoch(text: str) -> str:
+    """An id, never text: it is logged and stored by the box."""
+    if not _EPOCH.fullmatch(text):
+        raise WireError("epoch: not an id (letters, digits, '.', '_', '-')")
+    return text
 
 
 def _trust(obj: object) -> TrustBundle:

@@ -65,6 +65,7 @@ MAX_AGENCY = 32
 MAX_CODE = 64
 MAX_VERSION_TEXT = 64
 MAX_LAST_ERROR = 200  # heartbeat's optional last_error
+MAX_EPOCH = 64  # the reply's optional epoch (the hub's history id)
 
 # Blob frames (§7).
 MAX_FRAME_RAW = 4 * 2**20

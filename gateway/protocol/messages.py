@@ -18,6 +18,9 @@ from gateway.model.document import Envelope
 STATUS_CODES = frozenset({"01", "02", "03", "04", "05", "06", "13", "15", "16"})
 RECEIPT_EVENTS = STATUS_CODES | {"at_hub", "delivered"}
 MALFORMED = "envelope.malformed"
+# A request header saying the box reads the reply's ``epoch`` (docs/protocol.md §3): an older
+# box refuses a reply key it does not know, so the hub adds it only for boxes that say so.
+EPOCH_HEADER = "X-Sync-Epoch"
 
 
 class WireError(GatewayError):
@@ -112,3 +115,6 @@ class SyncReply:
     inbox: tuple[InboxItem, ...]
     receipts: tuple[Receipt, ...]
     config: HubConfig
+    # The hub's history this reply speaks for (wire key "epoch"): made with its database, new
+    # at every ``gateway hub restore``; "" when the reply has none (unknown, not a change).
+    epoch: str = ""

@@ -20,6 +20,7 @@ from gateway.protocol.limits import (
     VERSION,
 )
 from gateway.protocol.messages import (
+    EPOCH_HEADER,
     MALFORMED,
     RECEIPT_EVENTS,
     STATUS_CODES,
@@ -37,7 +38,7 @@ from gateway.protocol.messages import (
 )
 
 __all__ = [
-    "MALFORMED", "RECEIPT_EVENTS", "STATUS_CODES",
+    "EPOCH_HEADER", "MALFORMED", "RECEIPT_EVENTS", "STATUS_CODES",
     "BlobNeed", "HubConfig", "InboxItem", "NodeReport", "Receipt", "Refusal", "StatusMsg",
     "SyncReply", "SyncRequest", "TrustBundle", "WireError",
     "decode_reply", "decode_request", "encode_reply", "encode_request",
@@ -80,6 +81,8 @@ def encode_reply(rep: SyncReply) -> bytes:
         "receipts": [asdict(r) for r in rep.receipts],
         "config": _config(rep.config),
     }
+    if rep.epoch:  # absent, not empty: a reply without it says nothing about the hub's history
+        plain["epoch"] = rep.epoch
     parse_reply(plain, DEFAULT_LIMITS)
     return _pack(plain)
 

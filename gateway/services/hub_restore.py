@@ -7,7 +7,8 @@ a damaged backup, a failure or a kill leaves no half hub. A folder that is not e
 overwritten unless asked (``force``), and even then it is moved aside
 (``NAME.before-restore-…``), not deleted. The restored database's receipt and inbox counters
 are moved past anything the boxes may have seen from the lost hours
-(:func:`gateway.store.hub.backup.advance_sequences`).
+(:func:`gateway.store.hub.backup.advance_sequences`), and it gets a new epoch, by which the
+boxes learn to offer those hours again (:mod:`gateway.store.hub.epoch`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from gateway.services.backup_manifest import (
 from gateway.services.hub_backup import PREFIX
 from gateway.store.blobs import fsync_dir
 from gateway.store.hub.backup import advance_sequences, check
+from gateway.store.hub.epoch import begin_epoch
 from gateway.store.hub.schema import HUB_MIGRATIONS
 
 
@@ -49,6 +51,7 @@ class RestoreResult:
     blobs: int
     moved_aside: Path | None  # the folder that was there before (force)
     seconds: float
+    epoch: str  # the restored hub's new epoch (gateway/store/hub/epoch.py)
 
 
 def pick_backup(source: Path) -> Path:
@@ -158,6 +161,7 @@ def restore(source: Path, data: Path, force: bool = False) -> RestoreResult:
     try:
         _copy_checked(folder, work, manifest)
         advance_sequences(work / DB_FILE)
+        epoch = begin_epoch(work / DB_FILE)  # the boxes see it and offer the lost hours again
         fsync_tree(work)
         aside = _place(data, force)
         work.rename(data)
@@ -166,7 +170,7 @@ def restore(source: Path, data: Path, force: bool = False) -> RestoreResult:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return RestoreResult(folder, data, manifest.created_ms, len(manifest.files),
-                         manifest.blob_count, aside, time.monotonic() - start)
+                         manifest.blob_count, aside, time.monotonic() - start, epoch)
 
 
 async def hub_restore(source: str, data: str, force: bool) -> RestoreResult:

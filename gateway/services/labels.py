@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from gateway.edxml.mapping import K_ID, K_KIND, K_REF
 from gateway.model import Agency, State, Urgency
+from gateway.model.reoffer import resending
 from gateway.model.safe_text import safe_text
 from gateway.store.local import Doc, EventRow
 from gateway.store.withdraw import STATUS, WITHDRAWN
@@ -56,6 +57,8 @@ _EVENTS = {
     "16": ("Từ chối thu hồi", "Recall refused"),
     "queue.gave_up": ("Gửi lỗi, đã dừng thử lại", "Sending failed, no more retries"),
     "blob.damaged_local": ("Tệp đính kèm trên máy bị hỏng", "Stored attachment damaged"),
+    "reoffered": ("Gửi lại: máy chủ tỉnh được khôi phục từ bản sao lưu",
+                  "Offered again: the hub was restored from a backup"),
 }
 _STATES = {s.value: s for s in State}
 # The clerk set a status, or took one back (undo) before it left.
@@ -89,6 +92,8 @@ def summary_state(doc: Doc, lang: str) -> str:
         return ""
     slowest = min(states, key=lambda s: (not s.final, _RANK.get(s, 99)))
     label = state_label(slowest, lang)
+    if resending(doc.queue_state, states):  # back in the queue after a hub restore
+        label = ("Resending · " if lang == "en" else "Đang gửi lại · ") + label
     if len(states) == 1:
         return label
     return f"{label} {sum(1 for s in states if s == slowest)}/{len(states)}"

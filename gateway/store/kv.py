@@ -31,6 +31,7 @@ LAST_ERROR_MS = Key("last_error_ms", int)  # box clock when that problem began
 LINK_REASON = Key("link_reason", str)  # its kind, a key of gateway.model.link.REASONS
 NEXT_TRY_MS = Key("next_try_ms", int)  # box clock of the daemon's next attempt while failing
 DISK_SHORT_BYTES = Key("disk_short_bytes", int)  # bytes downloads wait for; absent: none
+HUB_EPOCH = Key("hub_epoch", str)  # the hub's epoch in the last reply that had one
 
 AnyKey = Key[int] | Key[str]
 

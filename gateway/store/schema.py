@@ -95,4 +95,23 @@ GATEWAY_MIGRATIONS = (
     Migration(4, (
         "ALTER TABLE documents ADD COLUMN opened_ms INTEGER",
     )),
+    # After a hub restore (gateway/store/reoffer.py): the statuses the hub confirmed, kept for
+    # gateway.model.reoffer's window so they can be sent again, and the sent documents being
+    # offered again until the hub holds them whole.
+    Migration(5, (
+        """CREATE TABLE status_sent(
+            sid TEXT PRIMARY KEY,
+            doc_id TEXT NOT NULL,
+            code TEXT NOT NULL,
+            note TEXT NOT NULL,
+            at_ms INTEGER NOT NULL,
+            proved_ms INTEGER NOT NULL  -- the hub's clock in the reply that confirmed it
+        )""",
+        "CREATE INDEX status_sent_doc ON status_sent(doc_id)",
+        "CREATE INDEX status_sent_proved ON status_sent(proved_ms)",
+        """CREATE TABLE reoffered(
+            doc_id TEXT PRIMARY KEY REFERENCES documents(id),
+            since_ms INTEGER NOT NULL
+        )""",
+    )),
 )

@@ -22,6 +22,7 @@ from gateway.store import kv
 from gateway.store.db import Conn
 from gateway.store.layout import load_config
 from gateway.store.local import LocalStore, add_event, insert_document
+from gateway.store.reoffer import remember_sent
 
 REVOKE = "1"  # edXML BussinessDocType of a revoke, kept in the envelope's extra by the hub
 AUTO_STATUS_NS = uuid.UUID("6f1c1d2e-6a57-4c1e-9a43-0d0c0a8e5a01")  # sid of the automatic 01
@@ -100,6 +101,7 @@ class SyncState:
             await conn.executemany("DELETE FROM acks WHERE seq = ?", [(s,) for s in sent.acks])
             await conn.executemany("DELETE FROM status_out WHERE sid = ?",
                                    [(s.sid,) for s in sent.statuses])
+            await remember_sent(conn, sent.statuses, reply.time_ms)  # for a hub restore
             for doc_id in reply.accepted:
                 await _accepted(conn, doc_id, now)
             for refusal in reply.refused:
@@ -235,7 +237,8 @@ async def _receipts(conn: Conn, receipts: Iterable[Receipt]) -> None:
     await conn.execute(
         "UPDATE outbound SET state = 'done' WHERE state = 'accepted' AND NOT EXISTS ("
         " SELECT 1 FROM deliveries d WHERE d.doc_id = outbound.doc_id"
-        " AND d.state IN ('queued', 'uploading'))")
+        " AND d.state IN ('queued', 'uploading'))"
+        " AND doc_id NOT IN (SELECT doc_id FROM reoffered)")  # settled by store/reoffer.py
 
 
 async def _inbox(conn: Conn, items: Iterable[InboxItem], now: int) -> int:

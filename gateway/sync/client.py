@@ -33,6 +33,7 @@ from gateway.store.layout import DEFAULT_RESERVE_BYTES
 from gateway.store.local import LocalStore
 from gateway.store.syncstate import SyncState
 from gateway.sync.downloads import Downloader
+from gateway.sync.hub_epoch import HubEpoch
 from gateway.sync.hub_trust import HubTrust
 from gateway.sync.link import HubError, HubLink, HubRefused, HubUnavailable
 from gateway.sync.reconnect import PROBE_S, Reconnect
@@ -106,6 +107,7 @@ class SyncClient:
         # ``signing`` None: signatures are not checked (a wrong section: the daemon logs why)
         self.signatures = SignatureChecker(store, signing, clock)
         self.hub_trust = HubTrust(store.layout)  # the roots the hub hands out
+        self.hub_epoch = HubEpoch(store, self.wake)
 
     def wake(self) -> None:
         """Sync now: a document was queued or marked."""
@@ -212,6 +214,7 @@ class SyncClient:
         self._inbox_seen = inbox_digest(reply.inbox)
         # Skew against the clock when the reply arrived: the hub stamps it after a long-poll.
         fresh = await self.syncstate.apply_reply(out, reply, self.clock())
+        await self.hub_epoch.after_reply(reply)  # a restored hub: offer again what it lost
         back = not self.stats.online
         self.stats.online, self.stats.last_error = True, ""
         self.stats.syncs += 1

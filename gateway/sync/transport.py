@@ -28,7 +28,14 @@ from gateway.protocol.compression import SyncCompressor
 from gateway.protocol.crossdoc import DICT_REFUSED, UPLOAD_DICT, UPLOAD_DICT_MAX, Reference
 from gateway.protocol.frames import FrameDecoder, FrameError
 from gateway.protocol.limits import FRAMES_TYPE, MAX_XDOC_DICT, SYNC_TYPE
-from gateway.protocol.wire import SyncReply, SyncRequest, WireError, decode_reply, encode_request
+from gateway.protocol.wire import (
+    EPOCH_HEADER,
+    SyncReply,
+    SyncRequest,
+    WireError,
+    decode_reply,
+    encode_request,
+)
 from gateway.sync.link import (
     BlobRejected,
     DictRefused,
@@ -180,7 +187,7 @@ class HubClient:
     async def sync(self, req: SyncRequest, seen: str = "") -> SyncReply:
         body = self.compressor.compress(encode_request(req), self.dict_id)
         headers = {"Content-Type": SYNC_TYPE, "X-Sync-Dict": str(self.dict_id),
-                   "X-Sync-Dicts": self.compressor.offer()}
+                   "X-Sync-Dicts": self.compressor.offer(), EPOCH_HEADER: "1"}
         if seen:
             headers["X-Sync-Seen"] = seen
         timeout = aiohttp.ClientTimeout(total=req.wait + self.read_timeout_s)

@@ -178,4 +178,10 @@ HUB_MIGRATIONS = (
             dead INTEGER NOT NULL
         )""",
     )),
+    # The hub's epoch (the brief of issue 14's gap): one random id for this hub's history,
+    # made here with the database (or on upgrade) and replaced by ``gateway hub restore``
+    # (gateway/store/hub/epoch.py); boxes compare it to see that the hub lost recent history.
+    Migration(7, (
+        "INSERT OR IGNORE INTO kv(key, value) VALUES ('epoch', lower(hex(randomblob(16))))",
+    )),
 )
