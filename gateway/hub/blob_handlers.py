@@ -20,7 +20,13 @@ from gateway.hub.state import HUB, HubState, UploadSlot
 from gateway.protocol.compression import CompressionError
 from gateway.protocol.crossdoc import DICT_REFUSED, UPLOAD_DICT, Reference
 from gateway.protocol.frames import FrameDecoder, FrameEncoder, FrameError
-from gateway.protocol.limits import FRAMES_TYPE, MAX_FRAME, MIN_FRAME, XDOC_WAIT_S
+from gateway.protocol.limits import (
+    FRAME_ZSTD_LEVEL,
+    FRAMES_TYPE,
+    MAX_FRAME,
+    MIN_FRAME,
+    XDOC_WAIT_S,
+)
 from gateway.store.blobs import SHA256_HEX
 
 EVICT_WAIT_S = 10.0
@@ -250,7 +256,7 @@ async def handle_get(request: web.Request) -> web.StreamResponse:
     if request.transport is not None:
         # Keep the TLS transport from queueing a whole slice per gateway in the hub's memory.
         request.transport.set_write_buffer_limits(high=SEND_BUFFER)
-    encoder = FrameEncoder()
+    encoder = FrameEncoder(level=FRAME_ZSTD_LEVEL)  # the hub's CPU serves the whole fleet
     with contextlib.suppress(ConnectionError):
         with blobs.path(sha).open("rb") as f:
             f.seek(offset)
