@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 import tracemalloc
 import zlib
 
@@ -175,6 +176,24 @@ def test_a_slow_links_frames_get_the_slow_level_and_a_fast_ones_the_fast() -> No
     for dictionary in (None, text[-4096:]):
         frames = [FrameEncoder(dictionary=dictionary).encode(p) for p in (small, large)]
         assert FrameDecoder(dictionary=dictionary).feed(b"".join(frames)) == [small, large]
+
+
+def test_the_slow_levels_tables_fill_while_the_first_frames_go_fast() -> None:
+    """With a dictionary the link does not wait for level 19's tables: the first frame goes at
+    level 3, later ones at level 19 once the tables are ready."""
+    words = random.Random(4).choices(TEXT.split(b" "), k=20_000)
+    text = b" ".join(w + str(i % 89).encode() for i, w in enumerate(words))
+    reference, frame = text[:60_000], text[60_000:60_000 + 32_768]
+    enc = FrameEncoder(dictionary=reference)
+    fast = FrameEncoder(level=FRAME_ZSTD_LEVEL, dictionary=reference).encode(frame)
+    slow = FrameEncoder(level=FRAME_SLOW_LEVEL, dictionary=reference).encode(frame)
+    assert enc.encode(frame) == fast != slow
+    deadline = time.monotonic() + 10
+    while (out := enc.encode(frame)) != slow and time.monotonic() < deadline:
+        assert out == fast
+        time.sleep(0.01)
+    assert out == slow
+    assert FrameDecoder(dictionary=reference).feed(fast + slow) == [frame, frame]
 
 
 def test_encoder_refuses_oversized_payload() -> None:

@@ -16,6 +16,7 @@ frame made against other content fails its CRC and nothing of it is kept.
 from __future__ import annotations
 
 import struct
+import threading
 import zlib
 
 import zstandard
@@ -93,6 +94,7 @@ class FrameEncoder:
         _dictionary(dictionary)  # refuses a bad one here, not at the first frame
         self._level = level
         self._cctx: dict[int, zstandard.ZstdCompressor] = {}
+        self._filling: threading.Thread | None = None
         self._kind = KIND_ZSTD if dictionary is None else KIND_ZSTD_DICT
         self._probe = probe
         self.frames = 0
@@ -128,12 +130,26 @@ class FrameEncoder:
 
 
     def _compressor(self, raw_len: int) -> zstandard.ZstdCompressor:
-        """Made at first use: a slow link's tables (and dictionary) cost nothing elsewhere."""
+        """Made at first use: a fast link never pays for the slow level's tables. Filling them
+        from a 1 MiB dictionary takes ~50 ms here and a Pi several times that, which the link
+        would wait for at the start of every request: it happens on a thread of its own, and
+        frames go at the fast level until it is done."""
         level = self._level if self._level is not None else (
             FRAME_SLOW_LEVEL if raw_len <= SLOW_LINK_FRAME else FRAME_ZSTD_LEVEL)
-        if level not in self._cctx:
-            self._cctx[level] = _compressor(level, self._dictionary)
+        if level in self._cctx:
+            return self._cctx[level]
+        if self._level is None and level == FRAME_SLOW_LEVEL and self._dictionary is not None:
+            if self._filling is None:
+                self._filling = threading.Thread(target=self._fill, args=(level,), daemon=True)
+                self._filling.start()
+            level = FRAME_ZSTD_LEVEL
+            if level in self._cctx:
+                return self._cctx[level]
+        self._cctx[level] = _compressor(level, self._dictionary)
         return self._cctx[level]
+
+    def _fill(self, level: int) -> None:
+        self._cctx[level] = _compressor(level, self._dictionary)
 
 
 class FrameDecoder:
