@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.linkemu import PROFILES
@@ -49,6 +49,7 @@ def _reply(need: tuple[BlobNeed, ...]) -> SyncReply:
     return SyncReply(1_750_000_000_000, (), (), need, (), (), HubConfig(2**20, 1))
 
 
+@settings(max_examples=40)
 @given(st.lists(NEED, min_size=1, max_size=40).map(tuple))
 def test_a_named_need_list_round_trips_without_its_digests(need: tuple[BlobNeed, ...]) -> None:
     reply = _reply(need)
