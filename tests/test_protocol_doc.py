@@ -63,6 +63,7 @@ ROWS: list[tuple[str, str]] = [
     (r"\(this hub: (\d+ MiB)\)", "MAX_XDOC_DICT"),
     (r"value over (\d+) characters, with a leading zero", "MAX_XDOC_HEADER"),
     (r"waits for it to\s+end, up to (\d+) s", "XDOC_WAIT_S"),
+    (r"frames of at most (\d+ KiB) \(a slow link's\)", "SLOW_LINK_FRAME"),
 ]
 WORDS = {"one": 1, "two": 2}
 
@@ -88,7 +89,8 @@ def test_every_limit_is_documented_or_deliberately_internal() -> None:
     here as an implementation detail peers need not know."""
     internal = {"SYNC_TYPE", "FRAMES_TYPE", "MAX_INT", "MAX_NEED", "MAX_REQUEST_BODY",
                 "PROBE_FRAMES", "FRAME_ZSTD_LEVEL", "MAX_AGENCY", "MAX_CODE", "MAX_DOC_ID",
-                "MAX_REASON", "MAX_VERSION_TEXT", "MIN_SAVING_PERMILLE", "XDOC_LEVEL"}
+                "MAX_REASON", "MAX_VERSION_TEXT", "MIN_SAVING_PERMILLE", "XDOC_LEVEL",
+                "FRAME_SLOW_LEVEL", "SLOW_TABLE_LOG"}
     documented = {name for _, name in ROWS}
     public = {name for name in vars(limits) if name.isupper()}
     assert public - documented - internal == set()

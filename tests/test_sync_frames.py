@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 import tracemalloc
 import zlib
 
@@ -20,6 +21,7 @@ from gateway.protocol.frames import (
     FrameEncoder,
     FrameError,
 )
+from gateway.protocol.limits import FRAME_SLOW_LEVEL, FRAME_ZSTD_LEVEL, SLOW_LINK_FRAME
 from gateway.protocol.limits import MAX_FRAME_RAW as MAX_RAW
 
 TEXT = ("Ủy ban nhân dân xã Bản Lang. " * 8).encode()
@@ -45,7 +47,7 @@ def frame(kind: int, payload: bytes, raw: bytes, *, raw_len: int | None = None) 
 
 
 def test_golden_frames() -> None:
-    enc = FrameEncoder()
+    enc = FrameEncoder(level=FRAME_ZSTD_LEVEL)  # the level is the sender's choice, not format
     assert enc.encode(b"hello") == GOLDEN_RAW
     assert enc.encode(TEXT) == GOLDEN_ZSTD
     assert enc.encode(b"") == GOLDEN_EMPTY
@@ -156,11 +158,42 @@ def test_a_frame_goes_compressed_whenever_that_is_smaller() -> None:
 
 
 def test_encoder_stops_trying_once_zstd_saved_under_one_percent() -> None:
-    enc = FrameEncoder()
+    enc = FrameEncoder(level=FRAME_ZSTD_LEVEL)
     blob = [noise(1000) + bytes(40), noise(4096, 2), TEXT * 10]  # 18 B saved of 5136 tried
     kinds = [enc.encode(piece)[0] for piece in blob]
     assert kinds == [KIND_ZSTD, KIND_RAW, KIND_RAW]
     assert enc.attempts == 2 and enc.saved_bytes == 18 and not enc.trying
+
+
+def test_a_slow_links_frames_get_the_slow_level_and_a_fast_ones_the_fast() -> None:
+    words = random.Random(3).choices(TEXT.split(b" "), k=30_000)
+    text = b" ".join(w + str(i % 97).encode() for i, w in enumerate(words))
+    small, large = text[:SLOW_LINK_FRAME], text[:SLOW_LINK_FRAME + 1]
+    assert FrameEncoder().encode(large) == FrameEncoder(level=FRAME_ZSTD_LEVEL).encode(large)
+    slow = FrameEncoder().encode(small)
+    assert slow == FrameEncoder(level=FRAME_SLOW_LEVEL).encode(small)
+    assert len(slow) < len(FrameEncoder(level=FRAME_ZSTD_LEVEL).encode(small))
+    for dictionary in (None, text[-4096:]):
+        frames = [FrameEncoder(dictionary=dictionary).encode(p) for p in (small, large)]
+        assert FrameDecoder(dictionary=dictionary).feed(b"".join(frames)) == [small, large]
+
+
+def test_the_slow_levels_tables_fill_while_the_first_frames_go_fast() -> None:
+    """With a dictionary the link does not wait for level 19's tables: the first frame goes at
+    level 3, later ones at level 19 once the tables are ready."""
+    words = random.Random(4).choices(TEXT.split(b" "), k=20_000)
+    text = b" ".join(w + str(i % 89).encode() for i, w in enumerate(words))
+    reference, frame = text[:60_000], text[60_000:60_000 + 32_768]
+    enc = FrameEncoder(dictionary=reference)
+    fast = FrameEncoder(level=FRAME_ZSTD_LEVEL, dictionary=reference).encode(frame)
+    slow = FrameEncoder(level=FRAME_SLOW_LEVEL, dictionary=reference).encode(frame)
+    assert enc.encode(frame) == fast != slow
+    deadline = time.monotonic() + 10
+    while (out := enc.encode(frame)) != slow and time.monotonic() < deadline:
+        assert out == fast
+        time.sleep(0.01)
+    assert out == slow
+    assert FrameDecoder(dictionary=reference).feed(fast + slow) == [frame, frame]
 
 
 def test_encoder_refuses_oversized_payload() -> None:

@@ -46,10 +46,20 @@ async def no_traces(request: web.Request, handler: Handler) -> web.StreamRespons
         raise web.HTTPInternalServerError(text="internal error\n") from None
 
 
-async def no_server_header(request: web.Request, response: web.StreamResponse) -> None:
-    """Drops aiohttp's ``Server: Python/3.11 aiohttp/…``: 36 bytes on every reply (an idle
-    box's whole long-poll exchange is about 500), and a version banner for anyone who asks."""
+async def lean_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Drops what no gateway reads from the replies it pays for on a metered link.
+
+    aiohttp's ``Server: Python/3.11 aiohttp/…`` goes everywhere (36 bytes, and a version banner
+    for anyone who asks). On the gateway protocol's sync and blob paths ``Date`` goes too (37
+    bytes: a box takes the hub's clock from the reply's ``time_ms``, docs/protocol.md §3), and a
+    sync answer's ``Content-Type`` (its path says what the body is). Pages for people (fleet,
+    metrics, health) keep their ``Date``.
+    """
     response.headers.popall(hdrs.SERVER, None)
+    if request.path == "/v1/sync" or request.path.startswith("/v1/blobs/"):
+        response.headers.popall(hdrs.DATE, None)
+        if request.path == "/v1/sync" and response.status == 200:
+            response.headers.popall(hdrs.CONTENT_TYPE, None)
 
 
 async def heartbeat_flusher(app: web.Application) -> AsyncIterator[None]:
@@ -93,7 +103,7 @@ def build_app(state: HubState) -> web.Application:
         client_max_size=MAX_REQUEST_BODY,
     )
     app[HUB] = state
-    app.on_response_prepare.append(no_server_header)
+    app.on_response_prepare.append(lean_headers)
     app.cleanup_ctx.append(heartbeat_flusher)
     app.cleanup_ctx.append(signature_checker)
     if state.axis is not None:

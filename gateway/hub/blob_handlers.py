@@ -20,7 +20,13 @@ from gateway.hub.state import HUB, HubState, UploadSlot
 from gateway.protocol.compression import CompressionError
 from gateway.protocol.crossdoc import DICT_REFUSED, UPLOAD_DICT, Reference
 from gateway.protocol.frames import FrameDecoder, FrameEncoder, FrameError
-from gateway.protocol.limits import FRAMES_TYPE, MAX_FRAME, MIN_FRAME, XDOC_WAIT_S
+from gateway.protocol.limits import (
+    FRAME_ZSTD_LEVEL,
+    FRAMES_TYPE,
+    MAX_FRAME,
+    MIN_FRAME,
+    XDOC_WAIT_S,
+)
 from gateway.store.blobs import SHA256_HEX
 
 EVICT_WAIT_S = 10.0
@@ -96,7 +102,7 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
     blobs = hub.store.blobs
     held = blobs.partial_size(sha)
     if blobs.has(sha) and sha not in {n.sha256 for n in await hub.store.needs(agency)}:
-        return _offset_reply(size, size, complete=True)
+        return _offset_reply(size, complete=True)
     if offset != held:
         raise web.HTTPConflict(headers={"Upload-Offset": str(held)}, text="offset mismatch\n")
     decoder = FrameDecoder(max_raw=hub.frame_max,
@@ -131,13 +137,13 @@ async def _append(request: web.Request, hub: HubState, agency: str, sha: str, of
     if error is not None:
         raise web.HTTPBadRequest(headers={"Upload-Offset": str(held)}, text=f"{error}\n")
     if held < size:
-        return _offset_reply(held, size, complete=False)
+        return _offset_reply(held, complete=False)
     if not await asyncio.to_thread(blobs.finish_partial, sha):
         raise web.HTTPUnprocessableEntity(headers={"Upload-Offset": "0"},
                                           text="sha256 mismatch: blob discarded\n")
     hub.notifier.notify(await hub.store.blob_completed(agency, sha))
     hub.signatures.stored()  # routed first: a signature check never delays delivery
-    return _offset_reply(size, size, complete=True)
+    return _offset_reply(size, complete=True)
 
 
 async def _dictionary(request: web.Request, hub: HubState, agency: str,
@@ -212,8 +218,9 @@ def _sync(f: BinaryIO) -> None:
     os.fsync(f.fileno())
 
 
-def _offset_reply(held: int, size: int, *, complete: bool) -> web.Response:
-    headers = {"Upload-Offset": str(held), "Upload-Length": str(size)}
+def _offset_reply(held: int, *, complete: bool) -> web.Response:
+    """``204``: no Upload-Length, which the gateway sent itself (docs/protocol.md §4)."""
+    headers = {"Upload-Offset": str(held)}
     if complete:
         headers["Upload-Complete"] = "1"
     return web.Response(status=204, headers=headers)
@@ -249,7 +256,7 @@ async def handle_get(request: web.Request) -> web.StreamResponse:
     if request.transport is not None:
         # Keep the TLS transport from queueing a whole slice per gateway in the hub's memory.
         request.transport.set_write_buffer_limits(high=SEND_BUFFER)
-    encoder = FrameEncoder()
+    encoder = FrameEncoder(level=FRAME_ZSTD_LEVEL)  # the hub's CPU serves the whole fleet
     with contextlib.suppress(ConnectionError):
         with blobs.path(sha).open("rb") as f:
             f.seek(offset)

@@ -23,7 +23,7 @@ from gateway.protocol.limits import (
     REPLY_BUDGET,
     SYNC_TYPE,
 )
-from gateway.protocol.seen import MAX_SEEN, inbox_digest
+from gateway.protocol.seen import MAX_SEEN, NEED_HEADER, inbox_digest, need_digest
 from gateway.protocol.wire import (
     EPOCH_HEADER,
     HubConfig,
@@ -81,7 +81,9 @@ async def handle_sync(request: web.Request) -> web.Response:
     if request.headers.get(EPOCH_HEADER) == "1":  # only a box that reads it (protocol §3)
         reply = replace(reply, epoch=hub.epoch)
     dict_id = hub.compressor.choose(request.headers.get("X-Sync-Dicts", ""))
-    body = hub.compressor.compress(encode_reply(reply), dict_id)
+    known = request.headers.get(NEED_HEADER, "")[:MAX_SEEN]
+    named = bool(known) and known == need_digest([n.sha256 for n in reply.need])
+    body = hub.compressor.compress(encode_reply(reply, need_known=named), dict_id)
     headers = {"X-Sync-Dict": str(dict_id)}
     if reply.need:  # only then does the box upload: an idle long-poll reply stays smaller
         headers[UPLOAD_DICT_MAX] = str(MAX_XDOC_DICT)

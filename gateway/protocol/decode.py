@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import fields
+from collections.abc import Sequence
+from dataclasses import fields, replace
 from typing import Any
 
 import msgpack
@@ -80,9 +81,13 @@ def decode_request(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> SyncReque
     return parse_request(_unpack(data, MAX_DEPTH_REQUEST), limits, strict=False)
 
 
-def decode_reply(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> SyncReply:
-    """The reply in ``data``; any malformed part, inbox envelopes included, is a WireError."""
-    return parse_reply(_unpack(data, MAX_DEPTH_REPLY), limits)
+def decode_reply(data: bytes, *, limits: Limits = DEFAULT_LIMITS,
+                 known: Sequence[str] = ()) -> SyncReply:
+    """The reply in ``data``; any malformed part, inbox envelopes included, is a WireError.
+
+    ``known``: the need list's digests this request named (``X-Sync-Need``); a reply may then
+    send every ``need`` entry's ``sha256`` as "" (all of them, in that order, or none)."""
+    return parse_reply(_unpack(data, MAX_DEPTH_REPLY), limits, known)
 
 
 _REQUEST_KEYS = frozenset({"v", "node", "out", "acks", "statuses", "rcursor", "wait"})
@@ -133,9 +138,10 @@ def parse_request(obj: object, limits: Limits, *, strict: bool) -> SyncRequest:
     )
 
 
-def parse_reply(obj: object, limits: Limits) -> SyncReply:
+def parse_reply(obj: object, limits: Limits, known: Sequence[str] = ()) -> SyncReply:
     """Type- and range-check an unpacked reply body; any malformed part is a WireError."""
     m = _Map(obj, "body", _REPLY_KEYS, versioned=True, optional=frozenset({"epoch"}))
+    need = tuple(_need(b, f"need[{i}]") for i, b in enumerate(m.seq("need", MAX_NEED)))
     accepted = tuple(
         _str(d, f"accepted[{i}]", MAX_DOC_ID, empty=False)
         for i, d in enumerate(m.seq("accepted", MAX_ACCEPTED))
@@ -152,7 +158,7 @@ def parse_reply(obj: object, limits: Limits) -> SyncReply:
         refused=tuple(
             _refusal(r, f"refused[{i}]") for i, r in enumerate(m.seq("refused", MAX_REFUSED))
         ),
-        need=tuple(_need(b, f"need[{i}]") for i, b in enumerate(m.seq("need", MAX_NEED))),
+        need=_known_needs(need, known),
         inbox=tuple(
             _inbox(x, f"inbox[{i}]", limits) for i, x in enumerate(m.seq("inbox", MAX_INBOX))
         ),
@@ -202,9 +208,10 @@ def _refusal(obj: object, where: str) -> Refusal:
 
 
 def _need(obj: object, where: str) -> BlobNeed:
+    """One need entry; its ``sha256`` may be "" (a digest the box named), see _known_needs."""
     m = _Map(obj, where, _NEED_KEYS)
     digest = m.text("sha256", 64)
-    if not _SHA256.fullmatch(digest):
+    if digest and not _SHA256.fullmatch(digest):
         raise WireError(f"{where}.sha256: not 64 lower-case hex digits")
     need = BlobNeed(
         digest, m.integer("offset"), m.integer("size"), m.integer("urgency", max(Urgency))
@@ -212,6 +219,17 @@ def _need(obj: object, where: str) -> BlobNeed:
     if need.offset > need.size:
         raise WireError(f"{where}: offset beyond size")
     return need
+
+
+def _known_needs(need: tuple[BlobNeed, ...], known: Sequence[str]) -> tuple[BlobNeed, ...]:
+    """``need`` with the elided digests filled from ``known``: all entries elided and exactly
+    as many as ``known``, or none elided."""
+    elided = sum(1 for b in need if not b.sha256)
+    if not elided:
+        return need
+    if elided != len(need) or len(need) != len(known):
+        raise WireError("need: digests left out that the request did not name")
+    return tuple(replace(b, sha256=sha) for b, sha in zip(need, known, strict=True))
 
 
 def _inbox(obj: object, where: str, limits: Limits) -> InboxItem:

@@ -16,18 +16,22 @@ frame made against other content fails its CRC and nothing of it is kept.
 from __future__ import annotations
 
 import struct
+import threading
 import zlib
 
 import zstandard
 
 from gateway.errors import GatewayError
 from gateway.protocol.limits import (
+    FRAME_SLOW_LEVEL,
     FRAME_ZSTD_LEVEL,
     MAX_FRAME_OVERHEAD,
     MAX_FRAME_RAW,
     MAX_XDOC_DICT,
     MIN_SAVING_PERMILLE,
     PROBE_FRAMES,
+    SLOW_LINK_FRAME,
+    SLOW_TABLE_LOG,
 )
 
 FRAME_HEADER = struct.Struct(">BIII")
@@ -57,24 +61,41 @@ def _dictionary(content: bytes | None) -> zstandard.ZstdCompressionDict | None:
     return zstandard.ZstdCompressionDict(content, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 
 
+def _compressor(level: int, dictionary: bytes | None) -> zstandard.ZstdCompressor:
+    """A compressor at ``level``; the slow level with its tables capped (limits.py)."""
+    zdict = _dictionary(dictionary)
+    if level < FRAME_SLOW_LEVEL:
+        if zdict is not None:
+            zdict.precompute_compress(level=level)
+        return zstandard.ZstdCompressor(level=level, dict_data=zdict, write_content_size=True,
+                                        write_checksum=False, write_dict_id=False)
+    params = zstandard.ZstdCompressionParameters.from_level(
+        level, hash_log=SLOW_TABLE_LOG, chain_log=SLOW_TABLE_LOG, write_content_size=True,
+        write_checksum=False, write_dict_id=False)
+    if zdict is not None:
+        zdict.precompute_compress(compression_params=params)
+    return zstandard.ZstdCompressor(compression_params=params, dict_data=zdict)
+
+
 class FrameEncoder:
     """Frames one blob. A payload goes compressed whenever that is smaller; after the first
     ``probe`` frames, zstd is tried only while it has saved at least 1 % of the bytes tried,
     so an incompressible blob costs the CPU of its probe frames alone.
 
     With ``dictionary`` (the start of an earlier blob the receiver holds, named in the
-    request), compressed frames are made against it (kind 2).
+    request), compressed frames are made against it (kind 2). ``level`` None: frames of at
+    most SLOW_LINK_FRAME bytes (a slow link's) at FRAME_SLOW_LEVEL, larger ones at
+    FRAME_ZSTD_LEVEL; the level is the sender's business, the receiver decodes any.
     """
 
-    def __init__(self, *, level: int = FRAME_ZSTD_LEVEL, probe: int = PROBE_FRAMES,
+    def __init__(self, *, level: int | None = None, probe: int = PROBE_FRAMES,
                  dictionary: bytes | None = None) -> None:
-        zdict = _dictionary(dictionary)
-        if zdict is not None:
-            zdict.precompute_compress(level=level)
-        self._cctx = zstandard.ZstdCompressor(
-            level=level, dict_data=zdict, write_content_size=True, write_checksum=False,
-            write_dict_id=False)
-        self._kind = KIND_ZSTD if zdict is None else KIND_ZSTD_DICT
+        self._dictionary = dictionary
+        _dictionary(dictionary)  # refuses a bad one here, not at the first frame
+        self._level = level
+        self._cctx: dict[int, zstandard.ZstdCompressor] = {}
+        self._filling: threading.Thread | None = None
+        self._kind = KIND_ZSTD if dictionary is None else KIND_ZSTD_DICT
         self._probe = probe
         self.frames = 0
         self.compressed = 0
@@ -97,7 +118,7 @@ class FrameEncoder:
         if self.trying and raw:
             self.attempts += 1
             self.tried_bytes += len(raw)
-            packed = self._cctx.compress(raw)
+            packed = self._compressor(len(raw)).compress(raw)
             if len(packed) < len(raw):
                 payload, kind = packed, self._kind
                 self.compressed += 1
@@ -106,6 +127,29 @@ class FrameEncoder:
             self.attempts_saved += 1
         self.frames += 1
         return FRAME_HEADER.pack(kind, len(payload), len(raw), crc) + payload
+
+
+    def _compressor(self, raw_len: int) -> zstandard.ZstdCompressor:
+        """Made at first use: a fast link never pays for the slow level's tables. Filling them
+        from a 1 MiB dictionary takes ~50 ms here and a Pi several times that, which the link
+        would wait for at the start of every request: it happens on a thread of its own, and
+        frames go at the fast level until it is done."""
+        level = self._level if self._level is not None else (
+            FRAME_SLOW_LEVEL if raw_len <= SLOW_LINK_FRAME else FRAME_ZSTD_LEVEL)
+        if level in self._cctx:
+            return self._cctx[level]
+        if self._level is None and level == FRAME_SLOW_LEVEL and self._dictionary is not None:
+            if self._filling is None:
+                self._filling = threading.Thread(target=self._fill, args=(level,), daemon=True)
+                self._filling.start()
+            level = FRAME_ZSTD_LEVEL
+            if level in self._cctx:
+                return self._cctx[level]
+        self._cctx[level] = _compressor(level, self._dictionary)
+        return self._cctx[level]
+
+    def _fill(self, level: int) -> None:
+        self._cctx[level] = _compressor(level, self._dictionary)
 
 
 class FrameDecoder:

@@ -71,6 +71,13 @@ MAX_EPOCH = 64  # the reply's optional epoch (the hub's history id)
 MAX_FRAME_RAW = 4 * 2**20
 MAX_FRAME_OVERHEAD = 1024  # wire_len may exceed raw_len by this much (never, from our encoder)
 FRAME_ZSTD_LEVEL = 3
+# A frame of a slow link (frames are about one second of link time, so a small frame means a
+# slow link) is worth more CPU: level 19 sends ~1 % fewer bytes of the general corpus than
+# level 3, with its match tables capped (2^17 entries) so that it needs ~4 MB, not ~66 MB, next
+# to a 1 MiB dictionary (docs/benchmarks.md: 0.16 s/MB on the bench machine).
+FRAME_SLOW_LEVEL = 19
+SLOW_LINK_FRAME = 128 * 1024  # ~1 Mbit/s: level 19 then costs a Pi under a tenth of link time
+SLOW_TABLE_LOG = 17
 PROBE_FRAMES = 2  # frames tried compressed before an incompressible blob is sent raw
 MIN_SAVING_PERMILLE = 10  # after the probe frames, zstd is tried only while it saves ≥ 1 %
 MIN_FRAME = 16 * 1024

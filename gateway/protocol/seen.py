@@ -1,14 +1,22 @@
-"""X-Sync-Seen (docs/protocol.md §3): names the inbox a box already holds, so that the hub
-long-polls instead of answering at once with entries the box is still downloading."""
+"""What a box already holds from earlier replies, named by short digests (docs/protocol.md §3).
+
+``X-Sync-Seen`` names the inbox a box holds, so that the hub long-polls instead of answering at
+once with entries the box is still downloading. ``X-Sync-Need`` names the blob digests of the
+last ``need`` list the box received: while a box uploads, most replies list the same blobs again
+(only offsets move), and 64 hex digits per blob are what no dictionary compresses; a hub whose
+list names the same blobs in the same order then sends each ``sha256`` as ``""``.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from gateway.protocol.wire import InboxItem
 
-MAX_SEEN = 64  # characters of the header the hub reads; a digest is 16
+MAX_SEEN = 64  # characters of either header the hub reads; a digest is 16
+SEEN_HEADER = "X-Sync-Seen"
+NEED_HEADER = "X-Sync-Need"
 
 
 def inbox_digest(inbox: Iterable[InboxItem]) -> str:
@@ -17,3 +25,10 @@ def inbox_digest(inbox: Iterable[InboxItem]) -> str:
     if not seqs:
         return ""
     return hashlib.sha256(",".join(map(str, seqs)).encode()).hexdigest()[:16]
+
+
+def need_digest(shas: Sequence[str]) -> str:
+    """The same short name on both sides for the same blobs in the same order; "" for none."""
+    if not shas:
+        return ""
+    return hashlib.sha256(",".join(shas).encode()).hexdigest()[:16]

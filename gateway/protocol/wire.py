@@ -9,7 +9,7 @@ about to pack, so a sender learns about a limit it broke before its peer refuses
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import msgpack
 
@@ -69,21 +69,25 @@ def encode_request(req: SyncRequest) -> bytes:
     return _pack(plain)
 
 
-def encode_reply(rep: SyncReply) -> bytes:
-    """msgpack bytes of ``rep``; raises WireError when it breaks a limit the client enforces."""
+def encode_reply(rep: SyncReply, *, need_known: bool = False) -> bytes:
+    """msgpack bytes of ``rep``; raises WireError when it breaks a limit the client enforces.
+
+    ``need_known``: the box named these very blobs in this order (``X-Sync-Need``), so each
+    ``need`` entry goes with ``sha256`` "" (docs/protocol.md §3)."""
+    known = tuple(b.sha256 for b in rep.need) if need_known else ()
     plain: dict[str, Plain] = {
         "v": VERSION,
         "time_ms": rep.time_ms,
         "accepted": list(rep.accepted),
         "refused": [asdict(r) for r in rep.refused],
-        "need": [asdict(b) for b in rep.need],
+        "need": [asdict(replace(b, sha256="")) if known else asdict(b) for b in rep.need],
         "inbox": [{"seq": i.seq, "env": envelope_to_dict(i.env)} for i in rep.inbox],
         "receipts": [asdict(r) for r in rep.receipts],
         "config": _config(rep.config),
     }
     if rep.epoch:  # absent, not empty: a reply without it says nothing about the hub's history
         plain["epoch"] = rep.epoch
-    parse_reply(plain, DEFAULT_LIMITS)
+    parse_reply(plain, DEFAULT_LIMITS, known)
     return _pack(plain)
 
 

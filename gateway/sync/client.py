@@ -223,8 +223,10 @@ class SyncClient:
         new_roots = self.hub_trust.offered(reply.config.trust)
         if fresh or reply.inbox or new_roots:
             self.downloader.inbound_changed()
-        if reply.accepted or reply.receipts or fresh or reply.refused:
-            self.woken.set()  # apply-and-answer at once: acks, statuses, the next batch
+        # Apply-and-answer at once: acks, statuses, the next batch. Receipts alone need no
+        # answer: the next long-poll carries the new rcursor (one exchange per routed blob).
+        if reply.accepted or fresh or reply.refused:
+            self.woken.set()
         if back:
             self.reconnected.fire()
         return reply

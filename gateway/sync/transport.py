@@ -27,7 +27,8 @@ from aiohttp.client_proto import ResponseHandler
 from gateway.protocol.compression import SyncCompressor
 from gateway.protocol.crossdoc import DICT_REFUSED, UPLOAD_DICT, UPLOAD_DICT_MAX, Reference
 from gateway.protocol.frames import FrameDecoder, FrameError
-from gateway.protocol.limits import FRAMES_TYPE, MAX_XDOC_DICT, SYNC_TYPE
+from gateway.protocol.limits import FRAMES_TYPE, MAX_XDOC_DICT
+from gateway.protocol.seen import NEED_HEADER, SEEN_HEADER, need_digest
 from gateway.protocol.wire import (
     EPOCH_HEADER,
     SyncReply,
@@ -156,6 +157,7 @@ class HubClient:
         self.compressor = compressor or SyncCompressor()
         self.dict_id = 0
         self.upload_dict_max = 0
+        self.need_shas: tuple[str, ...] = ()  # of the last reply: named in X-Sync-Need
         self.read_timeout_s = read_timeout_s
         connector = _ThinPipeConnector(
             ssl=ssl_context if ssl_context else False, limit=6,
@@ -167,8 +169,9 @@ class HubClient:
                                           sock_read=read_timeout_s),
             # aiohttp's own Accept, Accept-Encoding and User-Agent would be ~70 bytes on every
             # request on a metered link; the hub reads none of them, the version goes in the
-            # heartbeat.
-            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent"),
+            # heartbeat. Nor does it read Content-Type on a sync or PATCH, whose path says what
+            # the body is (42 bytes each; docs/protocol.md §3, §4).
+            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
         )
 
     async def close(self) -> None:
@@ -186,10 +189,13 @@ class HubClient:
 
     async def sync(self, req: SyncRequest, seen: str = "") -> SyncReply:
         body = self.compressor.compress(encode_request(req), self.dict_id)
-        headers = {"Content-Type": SYNC_TYPE, "X-Sync-Dict": str(self.dict_id),
-                   "X-Sync-Dicts": self.compressor.offer(), EPOCH_HEADER: "1"}
+        headers = {"X-Sync-Dict": str(self.dict_id), "X-Sync-Dicts": self.compressor.offer(),
+                   EPOCH_HEADER: "1"}
         if seen:
-            headers["X-Sync-Seen"] = seen
+            headers[SEEN_HEADER] = seen
+        known = self.need_shas  # the list this request names; a later reply may replace it
+        if known:
+            headers[NEED_HEADER] = need_digest(known)
         timeout = aiohttp.ClientTimeout(total=req.wait + self.read_timeout_s)
         async with self._request("POST", "/v1/sync", data=body, headers=headers,
                                  timeout=timeout) as resp:
@@ -197,11 +203,12 @@ class HubClient:
             raw = await resp.read()
             reply_dict = resp.headers.get("X-Sync-Dict", "0")
         try:
-            reply = decode_reply(self.compressor.decompress(raw, int(reply_dict)))
+            reply = decode_reply(self.compressor.decompress(raw, int(reply_dict)), known=known)
         except (WireError, ValueError) as exc:
             raise HubUnavailable(f"unreadable reply: {exc}", "reply") from None
         self.dict_id = reply.config.dict_id if reply.config.dict_id in self.compressor.ids() \
             else 0
+        self.need_shas = tuple(n.sha256 for n in reply.need)
         if reply.need:  # the hub says it alongside needs only (docs/protocol.md §3)
             self.upload_dict_max = _dict_max(resp.headers.get(UPLOAD_DICT_MAX, ""))
         return reply
@@ -209,8 +216,7 @@ class HubClient:
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
                      reference: Reference | None = None) -> UploadResult:
         """Streams frames from ``offset``; a 409 is not an error but the hub's true offset."""
-        headers = {"Upload-Offset": str(offset), "Upload-Length": str(size),
-                   "Content-Type": FRAMES_TYPE}
+        headers = {"Upload-Offset": str(offset), "Upload-Length": str(size)}
         if reference is not None:
             headers[UPLOAD_DICT] = reference.header()
         async with self._request("PATCH", f"/v1/blobs/{sha256}", data=_DrainedFrames(frames),
@@ -247,7 +253,8 @@ class HubClient:
             raise HubUnavailable(f"bad frame from hub: {exc}", "reply") from None
 
     async def post_json(self, path: str, payload: object) -> object:
-        async with self._request("POST", path, json=payload) as resp:
+        async with self._request("POST", path, json=payload,
+                                 headers={"Content-Type": "application/json"}) as resp:
             await _check(resp)
             result: object = await resp.json()
             return result
