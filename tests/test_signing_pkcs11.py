@@ -64,9 +64,13 @@ def test_wrong_pin_and_missing_token_are_plain_errors(tmp_path: Path, token: Pki
     assert "sẽ tự khóa sau vài lần nhập sai liên tiếp (thường 5 đến 10 lần" in text
     assert "000000" not in text + wrong.value.text("en") + str(wrong.value)
     asked: list[bool] = []
+
+    def prompt() -> str:
+        asked.append(True)
+        return PIN
+
     with pytest.raises(KeyUnavailable) as missing, open_signer(Pkcs11Key(
-            MODULE, key_label="agency", token_label="no-such-token"),
-            pin_prompt=lambda: str(asked.append(True))):
+            MODULE, key_label="agency", token_label="no-such-token"), pin_prompt=prompt):
         pass
     assert missing.value.problem.code == "signing.token_missing"
     assert missing.value.text("en").startswith(
