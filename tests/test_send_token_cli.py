@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from gateway.services import documents, signatures
+from gateway.services.send import SendRequest, send
 from gateway.testbed.pdf_samples import make_pdf
 from tests import softhsm
 from tests.conftest import COMMUNE_B
@@ -50,13 +51,14 @@ def _read_until(fd: int, want: bytes, out: bytearray, deadline: float) -> None:
         out += chunk
 
 
-def in_terminal(args: list[str], keys: str, timeout: float = 60) -> tuple[int, str]:
+def in_terminal(args: list[str], keys: str, lang: str = "vi",
+                timeout: float = 60) -> tuple[int, str]:
     """Runs ``gateway`` on a new pseudo-terminal (its controlling terminal, as in an SSH
     session), types ``keys`` one by one once the PIN question shows; (exit code, screen)."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: becomes the command
         os.execve(sys.executable, [sys.executable, "-m", "gateway.cli", *args],
-                  {**os.environ, "GATEWAY_LANG": "vi"})
+                  {**os.environ, "GATEWAY_LANG": lang})
     out = bytearray()
     deadline = time.monotonic() + timeout
     try:
@@ -98,20 +100,33 @@ def test_pin_asked_on_the_terminal_wrong_then_right(box: list[str]) -> None:
 
 def test_ctrl_c_at_the_question_stops_and_sends_nothing(box: list[str]) -> None:
     started = time.monotonic()
-    code, screen = in_terminal(box, "aa\x03")
+    code, screen = in_terminal(box, "aa\x03", lang="en")
     assert code == 130, screen
     assert time.monotonic() - started < 30
-    assert "Đã dừng theo yêu cầu." in screen
+    assert "PIN of the signing token (USB token) to sign the document (not shown" in screen
+    assert "Stopped at your request." in screen
     assert outbox(box[2]) == []
 
 
 def test_without_a_terminal_the_command_says_what_to_do(box: list[str]) -> None:
     done = subprocess.run([sys.executable, "-m", "gateway.cli", *box], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=60, check=False,
-                          env={**os.environ, "GATEWAY_LANG": "vi"})
+                          env={**os.environ, "GATEWAY_LANG": "en"})
     assert done.returncode == 1
-    assert done.stderr.startswith(
-        "gateway: Chưa có mã PIN của thiết bị ký số (USB token): hãy gửi từ màn hình văn thư "
-        "hoặc chạy lệnh trong một cửa sổ dòng lệnh (terminal) để được hỏi mã PIN, hoặc nhờ "
-        "cán bộ CNTT đặt pin_file trong cấu hình ký số."), done.stderr
+    assert done.stderr == (
+        "gateway: No PIN for the signing token (USB token): send from the clerk's screen or "
+        "run the command in a terminal to be asked for it, or have the IT team set pin_file "
+        "in the signing configuration.\n"), done.stderr
     assert outbox(box[2]) == []
+
+
+def test_no_pdf_means_no_pin(box: list[str], tmp_path: Path) -> None:
+    """Only PDFs are signed: a document without one goes without asking (here nobody could
+    answer: no prompt at all)."""
+    note = tmp_path / "ghi-chu.odt"
+    note.write_bytes(b"PK\x03\x04 not a pdf")
+    req = SendRequest(data=box[2], to=[COMMUNE_B], subject="Ghi chú", number="10/UBND-VP",
+                      doc_type="Công văn", urgency="thuong", due=None, secret=None,
+                      files=[str(note)])
+    doc_id = asyncio.run(send(req))
+    assert outbox(box[2]) == [doc_id]

@@ -99,6 +99,8 @@ def test_locked_and_expired_pins_in_plain_words() -> None:
     assert locked.vi.startswith("Thiết bị ký số (USB token) đã bị khóa vì nhập sai mã PIN")
     assert "do not try more PINs" in locked.en
     assert _pin_refusal(exceptions.PinExpired(), key).problem.code == "signing.pin_expired"
+    pulled = _pin_refusal(exceptions.TokenNotPresent(), key).problem
+    assert pulled.code == "signing.token_missing" and "'gw-agency'" in pulled.vi
 
 
 def test_world_readable_pin_file_is_refused(tmp_path: Path, token: Pki) -> None:

@@ -140,6 +140,8 @@ def _pin_refusal(exc: Exception, src: Pkcs11Key) -> KeyUnavailable:
         return KeyUnavailable(token_problem("pin_locked"))
     if isinstance(exc, exceptions.PinExpired):
         return KeyUnavailable(token_problem("pin_expired"))
+    if isinstance(exc, exceptions.TokenNotPresent | exceptions.DeviceRemoved):
+        return KeyUnavailable(token_problem("token_missing", _which(src)))  # pulled out
     if not isinstance(exc, exceptions.PinIncorrect | exceptions.PinLenRange
                       | exceptions.PinInvalid):
         return KeyUnavailable(key_problem(f"token: {type(exc).__name__} {exc}"))

@@ -21,6 +21,7 @@ from tests.tui.helpers import message, screen_text
 from tests.tui.seed import OTHER, Seeded
 from tests.tui.test_compose import fill, open_compose, outbound_count
 from tui.app import ClerkApp
+from tui.i18n import set_language
 from tui.ime import Method
 from tui.screens.compose import ComposeScreen
 from tui.screens.prompt import PinEntry
@@ -89,13 +90,17 @@ async def test_pin_asked_masked_wrong_then_cancel_then_right(
         assert message(app).endswith("Nhấn Ctrl+S để nhập lại.")
         assert await outbound_count(app) == 2
 
+        set_language("en")  # the next prompt and refusal in English (F2 is the main screen's)
         await pilot.press("ctrl+s")
         await prompt_shown(app, pilot)
+        assert "Enter the PIN of the signing token (USB token) to sign the document" in (
+            screen_text(app))
         await pilot.press("a", "escape")
         await send_settled(app, screen, pilot)
-        assert message(app) == ("Chưa gửi được: Đã hủy nhập mã PIN: văn bản chưa được ký số và "
-                                "chưa được gửi. Nhấn Ctrl+S khi sẵn sàng gửi.")
+        assert message(app) == ("Not sent: PIN entry cancelled: the document was not signed and "
+                                "not sent. Press Ctrl+S when ready to send.")
         assert await outbound_count(app) == 2
+        set_language("vi")
 
         await pilot.press("ctrl+s")
         await prompt_shown(app, pilot)
