@@ -60,7 +60,8 @@ def terminal_pin(loop: asyncio.AbstractEventLoop, lang: str) -> PinPrompt:
 async def send_document(req: SendRequest, lang: str) -> None:
     """Prints the new document's id. A PIN is asked only on a terminal: from a script (stdin
     not a terminal) a token without ``pin_file`` is refused, saying what to do."""
-    prompt = terminal_pin(asyncio.get_running_loop(), lang) if sys.stdin.isatty() else None
+    tty = sys.stdin is not None and sys.stdin.isatty()
+    prompt = terminal_pin(asyncio.get_running_loop(), lang) if tty else None
     print(await send(replace(req, pin_prompt=prompt)), flush=True)
 
 
