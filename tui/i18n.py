@@ -292,7 +292,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "hint.signing.pin_cancelled": ("Nhấn Ctrl+S khi sẵn sàng gửi.",
                                    "Press Ctrl+S when ready to send."),
     "hint.signing.pin_wrong": ("Nhấn Ctrl+S để nhập lại.", "Press Ctrl+S to try again."),
-    "hint.signing.pin_empty": ("Nhấn Ctrl+S để nhập lại.", "Press Ctrl+S to try again."),
     "hint.export.unwritable": ("Hãy kiểm tra USB đã cắm, còn chỗ trống và đường dẫn đúng.",
                                "Check the USB stick is in, has space, and the path is right."),
     "hint.export.not_a_folder": ("Hãy gõ đường dẫn tới một thư mục, không phải một tệp.",
