@@ -2,66 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from gateway.signing import SigStatus, verify_pdf
 from gateway.signing.errors import KeyUnavailable
-from gateway.signing.keys import Pkcs11Key, open_signer
+from gateway.signing.keys import Pkcs11Key, _pin_refusal, open_signer
 from gateway.signing.sign import sign_pdf
 from gateway.signing.stamp import StampConfig
 from gateway.testbed.pdf_samples import make_pdf
+from tests import softhsm
 from tests.signing_helpers import ISSUE, sign_as, trust
-from tests.signing_pki import Pki, shared_pki
+from tests.signing_pki import Pki
+from tests.softhsm import MODULE, PIN
 
-MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
-PIN = "246810"
-pytestmark = pytest.mark.skipif(
-    not MODULE.exists() or shutil.which("softhsm2-util") is None
-    or shutil.which("pkcs11-tool") is None,
-    reason="needs softhsm2 (softhsm2-util, libsofthsm2.so) and opensc (pkcs11-tool); "
-           ".ci/run installs them")
-
-
-def run(*args: str | Path) -> None:
-    done = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=60,
-                          check=False)
-    assert done.returncode == 0, (args, done.stdout, done.stderr)
-
-
-@pytest.fixture(scope="module")
-def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
-    """A token 'gw-agency' holding the agency's key and certificate and the intermediate."""
-    pki = shared_pki()
-    d = tmp_path_factory.mktemp("softhsm")
-    (d / "tokens").mkdir()
-    conf = d / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {d / 'tokens'}\nobjectstore.backend = file\n"
-                    "log.level = ERROR\n")
-    old = os.environ.get("SOFTHSM2_CONF")
-    os.environ["SOFTHSM2_CONF"] = str(conf)
-    run("softhsm2-util", "--init-token", "--free", "--label", "gw-agency", "--pin", PIN,
-        "--so-pin", "13579")
-    run("softhsm2-util", "--import", pki.agency.key_pem, "--token", "gw-agency",
-        "--label", "agency", "--id", "01", "--pin", PIN)
-    for tag, cert, ident in (("agency", pki.agency.cert, "01"),
-                             ("inter", pki.intermediate.cert, "02")):
-        der = d / f"{tag}.der"
-        der.write_bytes(cert.public_bytes(serialization.Encoding.DER))
-        run("pkcs11-tool", "--module", MODULE, "--token-label", "gw-agency", "--login",
-            "--pin", PIN, "--write-object", der, "--type", "cert", "--label", tag,
-            "--id", ident)
-    yield pki
-    if old is None:
-        os.environ.pop("SOFTHSM2_CONF", None)
-    else:
-        os.environ["SOFTHSM2_CONF"] = old
+pytestmark = softhsm.needs_softhsm
+token = softhsm.token
 
 
 def pin_file(tmp_path: Path, pin: str) -> Path:
@@ -101,11 +58,49 @@ def test_wrong_pin_and_missing_token_are_plain_errors(tmp_path: Path, token: Pki
             MODULE, key_label="agency", token_label="gw-agency",
             pin_file=pin_file(tmp_path, "000000"))):
         pass
-    assert "Không mở được khóa ký số" in wrong.value.text("vi")
-    with pytest.raises(KeyUnavailable), open_signer(Pkcs11Key(
-            MODULE, key_label="agency", token_label="no-such-token",
-            pin_file=pin_file(tmp_path, PIN))):
+    assert wrong.value.problem.code == "signing.pin_wrong"
+    text = wrong.value.text("vi")
+    assert text.startswith("Sai mã PIN của thiết bị ký số (USB token).")
+    assert "sẽ tự khóa sau vài lần nhập sai liên tiếp (thường 5 đến 10 lần" in text
+    assert "000000" not in text + wrong.value.text("en") + str(wrong.value)
+    asked: list[bool] = []
+
+    def prompt() -> str:
+        asked.append(True)
+        return PIN
+
+    with pytest.raises(KeyUnavailable) as missing, open_signer(Pkcs11Key(
+            MODULE, key_label="agency", token_label="no-such-token"), pin_prompt=prompt):
         pass
+    assert missing.value.problem.code == "signing.token_missing"
+    assert missing.value.text("en").startswith(
+        "The signing token (USB token) 'no-such-token' is not there. Plug it in")
+    assert asked == []  # no PIN is asked for a token that is not there
+
+
+def test_no_pin_and_empty_pin_are_refused_without_trying(token: Pki) -> None:
+    key = Pkcs11Key(MODULE, key_label="agency", token_label="gw-agency")
+    with pytest.raises(KeyUnavailable) as none, open_signer(key):
+        pass
+    assert none.value.problem.code == "signing.pin_missing"
+    assert "chạy lệnh trong một cửa sổ dòng lệnh (terminal)" in none.value.text("vi")
+    with pytest.raises(KeyUnavailable) as empty, open_signer(key, pin_prompt=lambda: ""):
+        pass
+    assert empty.value.problem.code == "signing.pin_empty"
+
+
+def test_locked_and_expired_pins_in_plain_words() -> None:
+    """SoftHSM never locks a token, so the token's own exceptions are handed over here."""
+    from pkcs11 import exceptions
+
+    key = Pkcs11Key(MODULE, key_label="agency", token_label="gw-agency")
+    locked = _pin_refusal(exceptions.PinLocked(), key).problem
+    assert locked.code == "signing.pin_locked"
+    assert locked.vi.startswith("Thiết bị ký số (USB token) đã bị khóa vì nhập sai mã PIN")
+    assert "do not try more PINs" in locked.en
+    assert _pin_refusal(exceptions.PinExpired(), key).problem.code == "signing.pin_expired"
+    pulled = _pin_refusal(exceptions.TokenNotPresent(), key).problem
+    assert pulled.code == "signing.token_missing" and "'gw-agency'" in pulled.vi
 
 
 def test_world_readable_pin_file_is_refused(tmp_path: Path, token: Pki) -> None:

@@ -23,7 +23,8 @@ from gateway.services.documents import export_attachments
 from gateway.services.link import link_view
 from gateway.services.pdftext import PdfText, pdf_text
 from gateway.services.send import SendRequest, send
-from gateway.services.signatures import AttachmentVerdict, document_verdicts
+from gateway.services.signatures import AttachmentVerdict, document_verdicts, signing_config
+from gateway.signing.keys import Pkcs11Key
 from gateway.store.layout import GatewayConfig, Layout
 from gateway.store.local import Doc, EventRow, LocalStore
 from gateway.store.status import change_signature, sync_marks
@@ -141,6 +142,19 @@ class Backend:
         async with contextlib.aclosing(
                 export_attachments(self.store, doc, str(folder))) as files:
             return [exported.path async for exported in files]
+
+    def token_name(self) -> str:
+        """The signing token the PIN is asked for (its label, or its slot), for the prompt;
+        ``""`` when the config names none (a wrong config is refused by the send itself)."""
+        try:
+            key = signing_config(self.config).key
+        except Refused:
+            return ""
+        if not isinstance(key, Pkcs11Key):
+            return ""
+        if key.token_label:
+            return key.token_label
+        return "" if key.slot is None else f"slot {key.slot}"
 
     async def send(self, req: SendRequest) -> str:
         """The send service: it validates, stores the blobs (in a worker thread, so copying

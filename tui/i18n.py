@@ -279,6 +279,19 @@ _STRINGS: dict[str, tuple[str, str]] = {
                         "it, or keep writing."),
     "c.sending": ("Đang lưu văn bản…", "Saving the document…"),
     "c.refused": ("Chưa gửi được: {why}", "Not sent: {why}"),
+    # The signing token's PIN (gateway.signing.errors words the token's refusals)
+    "pin.question": ("Nhập mã PIN của thiết bị ký số (USB token) để ký văn bản",
+                     "Enter the PIN of the signing token (USB token) to sign the document"),
+    "pin.token": ("Thiết bị: {which}", "Token: {which}"),
+    "pin.hint": ("Mã PIN không hiện trên màn hình và không được lưu lại. Nhập sai nhiều lần "
+                 "liên tiếp, thiết bị sẽ bị khóa. Esc: hủy, văn bản không được gửi.",
+                 "The PIN is not shown and not kept. Too many wrong PINs in a row lock the "
+                 "token. Esc: cancel, the document is not sent."),
+    "pin.empty": ("Hãy nhập mã PIN.", "Type the PIN."),
+    "pin.ok": ("Ký và gửi", "Sign and send"),
+    "hint.signing.pin_cancelled": ("Nhấn Ctrl+S khi sẵn sàng gửi.",
+                                   "Press Ctrl+S when ready to send."),
+    "hint.signing.pin_wrong": ("Nhấn Ctrl+S để nhập lại.", "Press Ctrl+S to try again."),
     "hint.export.unwritable": ("Hãy kiểm tra USB đã cắm, còn chỗ trống và đường dẫn đúng.",
                                "Check the USB stick is in, has space, and the path is right."),
     "hint.export.not_a_folder": ("Hãy gõ đường dẫn tới một thư mục, không phải một tệp.",

@@ -60,7 +60,7 @@ async def _dispatch(args: argparse.Namespace, lang: str) -> int:
                 data=args.data, to=args.to.split(","), subject=args.subject,
                 number=args.number, doc_type=args.doc_type, urgency=args.urgency,
                 due=args.due, secret=args.secret, files=args.files,
-                place=args.place, signer=args.signer))
+                place=args.place, signer=args.signer), lang)
         case "list":
             await documents.list_docs(args.data, args.direction, args.json, lang,
                                       _list_view(args))

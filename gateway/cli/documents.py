@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
+import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from gateway.model.safe_text import safe_text
 from gateway.services import documents, listing, signatures, triage
 from gateway.services import import_edxml as edxml
 from gateway.services.send import SendRequest, send
+from gateway.signing.keys import PinPrompt
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,38 @@ class ListView:
     sort: triage.Sort = triage.Sort.DATE
 
 
-async def send_document(req: SendRequest) -> None:
-    print(await send(req), flush=True)
+_PIN_QUESTION = {
+    "vi": "Nhập mã PIN của thiết bị ký số (USB token) để ký văn bản (không hiện khi gõ): ",
+    "en": "PIN of the signing token (USB token) to sign the document (not shown as you type): ",
+}
+
+
+async def _ask_pin(lang: str) -> str:
+    """getpass on the main thread (the loop's, idle while the send waits), with Ctrl-C's usual
+    KeyboardInterrupt: asyncio's own handler would only cancel the main task and leave the
+    send's worker thread reading the terminal, then try whatever was half typed."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return getpass.getpass(_PIN_QUESTION["en" if lang == "en" else "vi"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def terminal_pin(loop: asyncio.AbstractEventLoop, lang: str) -> PinPrompt:
+    """A token PIN prompt for the send's worker thread: the question goes to the terminal,
+    which never echoes the PIN. Only asked when the key is on a token without ``pin_file``
+    and there is a PDF to sign; the PIN is never an argument (``ps`` shows arguments)."""
+    def ask() -> str:
+        return asyncio.run_coroutine_threadsafe(_ask_pin(lang), loop).result()
+    return ask
+
+
+async def send_document(req: SendRequest, lang: str) -> None:
+    """Prints the new document's id. A PIN is asked only on a terminal: from a script (stdin
+    not a terminal) a token without ``pin_file`` is refused, saying what to do."""
+    tty = sys.stdin is not None and sys.stdin.isatty()
+    prompt = terminal_pin(asyncio.get_running_loop(), lang) if tty else None
+    print(await send(replace(req, pin_prompt=prompt)), flush=True)
 
 
 async def import_edxml(data: str, name: str, lang: str) -> None:

@@ -147,7 +147,9 @@ def _take_in(box: Box, req: SendRequest, secrecy: Secrecy, now: int,
         validate_envelope(env, lambda code: code in directory, secrecy=secrecy)
         check_space(box.store, box.config.reserve_bytes,
                     (2 if issuer else 1) * sum(f.size for f in files))  # + signed copy
-        sign = issuer.open(stack, directory, env) if issuer is not None else None
+        # the key (a token's PIN) only when there is a PDF to sign
+        sign = (issuer.open(stack, directory, env)
+                if issuer is not None and any(a.is_pdf for a in env.attachments) else None)
         stored = []
         for f, att in zip(files, env.attachments, strict=True):
             chunks = _read_chunks(f.fd, str(f.path))

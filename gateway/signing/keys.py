@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gateway.signing.errors import KeyUnavailable, key_problem
+from gateway.signing.errors import KeyUnavailable, key_problem, token_problem
 
 if TYPE_CHECKING:
+    from pkcs11 import Token
     from pyhanko.sign.signers import Signer
 
 __all__ = ["KeySource", "PinPrompt", "Pkcs11Key", "Pkcs12Key", "open_signer"]
@@ -110,23 +111,75 @@ def _open_p12(src: Pkcs12Key) -> Signer:
     return signer
 
 
+def _which(src: Pkcs11Key) -> str:
+    return f"'{src.token_label}'" if src.token_label else f"(slot {src.slot})"
+
+
+def _find_token(src: Pkcs11Key) -> Token:
+    from pkcs11 import lib as p11_lib
+    from pyhanko.config.pkcs11 import TokenCriteria
+    from pyhanko.sign.pkcs11 import find_token
+
+    criteria = TokenCriteria(label=src.token_label) if src.token_label else None
+    try:
+        token = find_token(p11_lib(str(src.module)).get_slots(), slot_no=src.slot,
+                           token_criteria=criteria)
+    except Exception as e:  # python-pkcs11 raises its own tree; its texts hold no secret
+        raise KeyUnavailable(key_problem(f"token: {type(e).__name__} {e}")) from None
+    if token is None:
+        raise KeyUnavailable(token_problem("token_missing", _which(src)))
+    return token
+
+
+def _pin_refusal(exc: Exception, src: Pkcs11Key) -> KeyUnavailable:
+    """The token's answer to a login in plain words; after a wrong PIN the token's flags are
+    read again to warn of the last try or say it is now locked."""
+    from pkcs11 import TokenFlag, exceptions
+
+    if isinstance(exc, exceptions.PinLocked):
+        return KeyUnavailable(token_problem("pin_locked"))
+    if isinstance(exc, exceptions.PinExpired):
+        return KeyUnavailable(token_problem("pin_expired"))
+    if isinstance(exc, exceptions.TokenNotPresent | exceptions.DeviceRemoved):
+        return KeyUnavailable(token_problem("token_missing", _which(src)))  # pulled out
+    if not isinstance(exc, exceptions.PinIncorrect | exceptions.PinLenRange
+                      | exceptions.PinInvalid):
+        return KeyUnavailable(key_problem(f"token: {type(exc).__name__} {exc}"))
+    try:
+        flags = _find_token(src).flags
+    except KeyUnavailable:
+        flags = TokenFlag(0)
+    if flags & TokenFlag.USER_PIN_LOCKED:
+        return KeyUnavailable(token_problem("pin_locked"))
+    if flags & TokenFlag.USER_PIN_FINAL_TRY:
+        return KeyUnavailable(token_problem("pin_final_try"))
+    return KeyUnavailable(token_problem("pin_wrong"))
+
+
 @contextlib.contextmanager
 def _open_p11(src: Pkcs11Key, prompt: PinPrompt | None) -> Iterator[Signer]:
-    from pyhanko.config.pkcs11 import TokenCriteria
-    from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
+    """The token is looked for before the PIN is asked (a missing or locked token is said
+    first, and costs no try); an empty PIN is refused without trying it on the token."""
+    from pkcs11 import TokenFlag
+    from pyhanko.sign.pkcs11 import PKCS11Signer
 
+    token = _find_token(src)
+    if token.flags & TokenFlag.USER_PIN_LOCKED:
+        raise KeyUnavailable(token_problem("pin_locked"))
     if src.pin_file is not None:
         pin = read_secret(src.pin_file)
     elif prompt is not None:
         pin = prompt()
     else:
-        raise KeyUnavailable(key_problem("no PIN: set pin_file or enter it when asked"))
-    criteria = TokenCriteria(label=src.token_label) if src.token_label else None
+        raise KeyUnavailable(token_problem("pin_missing"))
+    if not pin:
+        raise KeyUnavailable(token_problem("pin_empty"))
     try:
-        session = open_pkcs11_session(str(src.module), slot_no=src.slot,
-                                      token_criteria=criteria, user_pin=pin)
-    except Exception as e:  # python-pkcs11 raises its own tree (PinIncorrect, NoSuchToken …)
-        raise KeyUnavailable(key_problem(f"token: {type(e).__name__} {e}")) from None
+        session = token.open(user_pin=pin)
+    except Exception as e:  # python-pkcs11's tree: PinIncorrect, PinLocked, TokenNotPresent …
+        raise _pin_refusal(e, src) from None
+    finally:
+        del pin  # not kept past the login (the caller's copy is the caller's to drop)
     try:
         # other_certs_to_pull=None: embed every certificate on the token (the issuing chain
         # lives there), so verifiers that only hold the root can build the path

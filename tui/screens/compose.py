@@ -2,11 +2,14 @@
 
 Sending calls the send service (:func:`gateway.services.send.send`) the CLI also uses, so
 every check (unknown recipient, secrecy, disk reserve, file sizes) and every refusal text is
-the CLI's.
+the CLI's. When the agency's key is on a USB token without a ``pin_file``, the service asks
+for the PIN from its worker thread once the document has passed its checks and has a PDF to
+sign; :meth:`ComposeScreen.pin_from_thread` answers with the masked :class:`PinEntry`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from pathlib import Path
 from typing import ClassVar
@@ -20,12 +23,14 @@ from textual.widgets import Button, Input, Label, Select, Static
 from gateway.model import Refused, Secrecy, Urgency
 from gateway.model.dates import parse_day
 from gateway.services.send import SendRequest
+from gateway.signing.errors import PinCancelled
 from tui.backend import Backend, explain
 from tui.format import urgency_label
 from tui.i18n import t
 from tui.messages import DocumentSent, Notice, PickFile
 from tui.screens.base import ClerkScreen
 from tui.screens.picker import FilePicker
+from tui.screens.prompt import PinEntry
 from tui.widgets.common import ClerkFooter, MessageBar, TextField, Title
 from tui.widgets.compose import AttachmentPicker, RecipientPicker
 
@@ -85,6 +90,7 @@ class ComposeScreen(ClerkScreen[None]):
         self.backend = backend
         self.sending = False
         self.leaving = False
+        self.loop: asyncio.AbstractEventLoop | None = None  # the app's, for the PIN prompt
 
     def compose(self) -> ComposeResult:
         yield Title(t("compose.title"))
@@ -177,7 +183,27 @@ class ComposeScreen(ClerkScreen[None]):
             secret=None if secrecy == "khong" else secrecy,
             files=[str(p) for p in self.query_one(AttachmentPicker).files],
             place=self.value("place"), signer=self.value("signer"),
+            pin_prompt=self.pin_from_thread,
         )
+
+    def pin_from_thread(self) -> str:
+        """The token's PIN, asked on screen; called by the send service in its worker thread,
+        which waits for the answer. Esc (or the app closing) refuses the send."""
+        if self.loop is None:
+            raise PinCancelled()
+        try:
+            pin = asyncio.run_coroutine_threadsafe(self.ask_pin(), self.loop).result()
+        except Exception:  # the app stopped while asking: nothing to sign for
+            raise PinCancelled() from None
+        if pin is None:
+            raise PinCancelled()
+        return pin
+
+    async def ask_pin(self) -> str | None:
+        """Shows the prompt and waits for its answer (on the app's loop)."""
+        prompt = PinEntry(self.backend.token_name())
+        await self.app.push_screen(prompt)
+        return await prompt.answer
 
     @on(Button.Pressed, "#send")
     def action_send(self) -> None:
@@ -194,6 +220,7 @@ class ComposeScreen(ClerkScreen[None]):
         self.run_worker(self.send(req), exit_on_error=False)
 
     async def send(self, req: SendRequest) -> None:
+        self.loop = asyncio.get_running_loop()
         try:
             doc_id = await self.backend.send(req)
         except Refused as exc:

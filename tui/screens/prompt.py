@@ -1,8 +1,9 @@
-"""Small modal questions: one text answer (a rejection reason, an export folder), or a yes/no
-confirmation before a step that cannot be taken back."""
+"""Small modal questions: one text answer (a rejection reason, an export folder), a yes/no
+confirmation before a step that cannot be taken back, or the signing token's PIN."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from textual import on
@@ -104,3 +105,69 @@ class ConfirmPrompt(ClerkModal[bool]):
     @on(Button.Pressed)
     def pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
+
+
+class PinEntry(ClerkModal[None]):
+    """Asks the signing token's PIN in a masked field that the input method leaves alone.
+
+    The answer is :attr:`answer` (``None`` when cancelled, or when the screen goes away
+    unanswered, so a sender waiting on it in a worker thread is never left hanging). The
+    field is emptied as soon as it is answered: the PIN stays only with the sender."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "key.cancel")]
+    DEFAULT_CSS = """
+    PinEntry { align: center middle; }
+    PinEntry > Vertical {
+        width: 76; max-width: 100%; height: auto; padding: 1 2;
+        border: thick $warning; background: $surface;
+    }
+    PinEntry #pin-question { text-style: bold; }
+    PinEntry #pin-error { color: $error; text-style: bold; height: auto; }
+    PinEntry Horizontal { height: auto; margin-top: 1; }
+    PinEntry Button { margin-right: 2; }
+    PinEntry TextField { margin: 1 0 0 0; }
+    """
+
+    def __init__(self, which: str) -> None:
+        super().__init__()
+        self.which = which
+        self.answer: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(t("pin.question"), markup=False, id="pin-question")
+            if self.which:
+                yield Static(t("pin.token", which=self.which), markup=False)
+            yield TextField(id="pin", compact=False, password=True)
+            yield Static("", id="pin-error", markup=False)
+            yield Static(t("pin.hint"), markup=False)
+            with Horizontal():
+                yield Button(t("pin.ok"), variant="primary", id="ok")
+                yield Button(t("key.cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#pin", TextField).focus()
+
+    def give(self, pin: str | None) -> None:
+        field = self.query_one("#pin", TextField)
+        field.value = ""
+        if not self.answer.done():
+            self.answer.set_result(pin)
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def accept(self) -> None:
+        pin = self.query_one("#pin", TextField).value
+        if not pin:
+            self.query_one("#pin-error", Static).update(t("pin.empty"))
+            return
+        self.give(pin)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.give(None)
+
+    def on_unmount(self) -> None:
+        if not self.answer.done():
+            self.answer.set_result(None)

@@ -13,18 +13,21 @@ from tui.ime import Method, feed, trailing_word
 
 class TextField(Input):
     """An Input that types Vietnamese with the app's built-in input method (``app.ime``:
-    Telex, VNI or off), and whose cursor blink can be frozen (tests set ``BLINK = False``)."""
+    Telex, VNI or off), and whose cursor blink can be frozen (tests set ``BLINK = False``).
+    A ``password`` field is masked and typed as it is: the input method never touches a PIN
+    ("aa" stays "aa")."""
 
     BLINK: ClassVar[bool] = True
 
     def __init__(self, placeholder: str = "", *, id: str | None = None, value: str = "",
-                 compact: bool = True) -> None:
-        super().__init__(value=value, placeholder=placeholder, id=id, compact=compact)
+                 compact: bool = True, password: bool = False) -> None:
+        super().__init__(value=value, placeholder=placeholder, id=id, compact=compact,
+                         password=password)
         self.cursor_blink = self.BLINK
 
     def insert_text_at_cursor(self, text: str) -> None:
         method = getattr(self.app, "ime", Method.OFF)
-        if method is Method.OFF or len(text) != 1:
+        if method is Method.OFF or self.password or len(text) != 1:
             super().insert_text_at_cursor(text)
             return
         end = self.cursor_position
