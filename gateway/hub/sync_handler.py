@@ -23,7 +23,7 @@ from gateway.protocol.limits import (
     REPLY_BUDGET,
     SYNC_TYPE,
 )
-from gateway.protocol.seen import MAX_SEEN, inbox_digest
+from gateway.protocol.seen import MAX_SEEN, NEWS_HEADER, inbox_digest
 from gateway.protocol.wire import (
     HubConfig,
     Refusal,
@@ -68,18 +68,23 @@ async def handle_sync(request: web.Request) -> web.Response:
                  len(req.statuses))
     hub.notifier.notify(touched - {agency})
     refused = accepted.refused + req.bad_out
+    # The inbox mark (X-Sync-News) is read before each reply: a document routed meanwhile is
+    # news at the box's next upload reply, never lost between the two reads.
+    mark = await hub.store.inbox_mark(agency)
     reply = await _reply(hub, agency, req, accepted.accepted, refused)
     wait = min(req.wait, hub.max_wait_s)
     seen = request.headers.get("X-Sync-Seen", "")[:MAX_SEEN]
     if wait > 0 and not _news(reply, seen):
         hub.notifier.arm(agency)
+        mark = await hub.store.inbox_mark(agency)
         reply = await _reply(hub, agency, req, (), ())
         if not _news(reply, seen):
             await hub.notifier.wait(agency, wait)
+            mark = await hub.store.inbox_mark(agency)
             reply = await _reply(hub, agency, req, (), ())
     dict_id = hub.compressor.choose(request.headers.get("X-Sync-Dicts", ""))
     body = hub.compressor.compress(encode_reply(reply), dict_id)
-    headers = {"X-Sync-Dict": str(dict_id)}
+    headers = {"X-Sync-Dict": str(dict_id), NEWS_HEADER: str(mark)}
     if reply.need:  # only then does the box upload: an idle long-poll reply stays smaller
         headers[UPLOAD_DICT_MAX] = str(MAX_XDOC_DICT)
     return web.Response(body=body, content_type=SYNC_TYPE, headers=headers)

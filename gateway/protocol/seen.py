@@ -9,6 +9,11 @@ from collections.abc import Iterable
 from gateway.protocol.wire import InboxItem
 
 MAX_SEEN = 64  # characters of the header the hub reads; a digest is 16
+# The hub's mark of the box's inbox (HubStore.inbox_mark) on sync replies and PATCH replies: a
+# box that is not long-polling learns at the end of each upload request whether a document
+# was routed to it since its last sync (docs/protocol.md §3).
+NEWS_HEADER = "X-Sync-News"
+MAX_NEWS = 20  # characters of the mark a box reads; anything else counts as no mark
 
 
 def inbox_digest(inbox: Iterable[InboxItem]) -> str:
@@ -17,3 +22,11 @@ def inbox_digest(inbox: Iterable[InboxItem]) -> str:
     if not seqs:
         return ""
     return hashlib.sha256(",".join(map(str, seqs)).encode()).hexdigest()[:16]
+
+
+def news_mark(value: str | None) -> str:
+    """The hub's X-Sync-News as the box keeps it: decimal digits, or "" (none, unreadable,
+    or an older hub that does not send it)."""
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > MAX_NEWS:
+        return ""
+    return value

@@ -32,6 +32,7 @@ from gateway.signing.config import SigningConfig
 from gateway.store.layout import DEFAULT_RESERVE_BYTES
 from gateway.store.local import LocalStore
 from gateway.store.syncstate import SyncState
+from gateway.sync import quiet
 from gateway.sync.downloads import Downloader
 from gateway.sync.hub_trust import HubTrust
 from gateway.sync.link import HubError, HubLink, HubRefused, HubUnavailable
@@ -101,6 +102,7 @@ class SyncClient:
         self.polling = False  # a long-poll is in flight: the hub itself ends it with news
         self._orphans: list[asyncio.Task[SyncReply]] = []  # long-polls we stopped waiting for
         self._inbox_seen = ""  # inbox_digest() of the last reply's inbox
+        self.news_seen = ""  # the hub's inbox mark with the last sync reply ("" none: no quiet)
         self.uploader = Uploader(self)
         self.downloader = Downloader(self)
         # ``signing`` None: signatures are not checked (a wrong section: the daemon logs why)
@@ -113,9 +115,23 @@ class SyncClient:
 
     def hub_has_news(self) -> None:
         """The hub has news for this box (a blob it verified routes a document): a long-poll
-        in flight is answered with it by the hub itself, so only sync now if none is."""
-        if not self.polling:
+        in flight is answered with it by the hub itself, so only sync now if none is. While
+        quiet, the receipts wait for the next sync (gateway/sync/quiet.py)."""
+        if not self.polling and not self.quiet_s():
             self.wake()
+
+    def upload_replied(self, news: str) -> None:
+        """An upload reply's inbox mark: another than the last sync reply's means a document
+        was routed to this box since; sync now unless a long-poll will bring it."""
+        if news and self.news_seen and news != self.news_seen and not self.polling:
+            self.wake()
+
+    def quiet_s(self) -> float:
+        """How long the box opens no long-poll (0: it may): while uploads run or wait on a
+        link that cut recently (gateway/sync/quiet.py)."""
+        if not self.news_seen or not self.uploader.busy():
+            return 0.0
+        return quiet.unsteady_s(self.uploader.cuts, self.seconds())
 
     def seconds(self) -> float:
         """The engine's clock in seconds (virtual in scheduling tests)."""
@@ -155,6 +171,11 @@ class SyncClient:
     async def _sync_loop(self, stop: asyncio.Event) -> None:
         retry = Reconnect(Backoff(base_s=1.0, cap_s=300.0, rng=self.rng), self.seconds)
         while not stop.is_set():
+            if self.stats.online and not self.woken.is_set() and (calm := self.quiet_s()):
+                # No long-poll beside the uploads: an upload reply's mark or a wake brings the
+                # next sync; the end of the uploads or a steady link, the long-poll.
+                await self.pause(calm, self.woken, self.uploader.workers.changed.next())
+                continue
             try:
                 asked, began = self._inbox_seen, self.seconds()
                 reply = await self.sync_once()
@@ -210,6 +231,7 @@ class SyncClient:
         if reply is None:
             return None
         self._inbox_seen = inbox_digest(reply.inbox)
+        self.news_seen = self.hub.news
         # Skew against the clock when the reply arrived: the hub stamps it after a long-poll.
         fresh = await self.syncstate.apply_reply(out, reply, self.clock())
         back = not self.stats.online
@@ -220,7 +242,7 @@ class SyncClient:
         new_roots = self.hub_trust.offered(reply.config.trust)
         if fresh or reply.inbox or new_roots:
             self.downloader.inbound_changed()
-        if reply.accepted or reply.receipts or fresh or reply.refused:
+        if reply.accepted or fresh or reply.refused or (reply.receipts and not self.quiet_s()):
             self.woken.set()  # apply-and-answer at once: acks, statuses, the next batch
         if back:
             self.reconnected.fire()

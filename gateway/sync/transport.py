@@ -28,6 +28,7 @@ from gateway.protocol.compression import SyncCompressor
 from gateway.protocol.crossdoc import DICT_REFUSED, UPLOAD_DICT, UPLOAD_DICT_MAX, Reference
 from gateway.protocol.frames import FrameDecoder, FrameError
 from gateway.protocol.limits import FRAMES_TYPE, MAX_XDOC_DICT, SYNC_TYPE
+from gateway.protocol.seen import NEWS_HEADER, news_mark
 from gateway.protocol.wire import SyncReply, SyncRequest, WireError, decode_reply, encode_request
 from gateway.sync.link import (
     BlobRejected,
@@ -149,6 +150,7 @@ class HubClient:
         self.compressor = compressor or SyncCompressor()
         self.dict_id = 0
         self.upload_dict_max = 0
+        self.news = ""
         self.read_timeout_s = read_timeout_s
         connector = _ThinPipeConnector(
             ssl=ssl_context if ssl_context else False, limit=6,
@@ -189,10 +191,12 @@ class HubClient:
             await _check(resp)
             raw = await resp.read()
             reply_dict = resp.headers.get("X-Sync-Dict", "0")
+            news = news_mark(resp.headers.get(NEWS_HEADER))
         try:
             reply = decode_reply(self.compressor.decompress(raw, int(reply_dict)))
         except (WireError, ValueError) as exc:
             raise HubUnavailable(f"unreadable reply: {exc}", "reply") from None
+        self.news = news  # only once the reply can be applied
         self.dict_id = reply.config.dict_id if reply.config.dict_id in self.compressor.ids() \
             else 0
         if reply.need:  # the hub says it alongside needs only (docs/protocol.md §3)
@@ -263,7 +267,8 @@ def _offsets(resp: aiohttp.ClientResponse, default: int) -> UploadResult:
         held = int(resp.headers.get("Upload-Offset", default))
     except ValueError:
         raise HubUnavailable("unreadable Upload-Offset", "reply") from None
-    return UploadResult(held, resp.headers.get("Upload-Complete") == "1")
+    return UploadResult(held, resp.headers.get("Upload-Complete") == "1",
+                        news_mark(resp.headers.get(NEWS_HEADER)))
 
 
 async def _check(resp: aiohttp.ClientResponse) -> None:

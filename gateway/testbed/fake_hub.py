@@ -95,6 +95,8 @@ class FakeHub:
         self.seen: list[str] = []  # X-Sync-Seen of every sync, in order
         self.down: str | None = None  # the link refuses every request: the failure kind
         self.cancelled_polls = 0  # long-polls the box cancelled (each closes a connection)
+        self.sends_news = True  # False: an older hub without X-Sync-News
+        self.news = ""  # HubLink: the X-Sync-News of the last sync reply
 
     # -- what a test arranges ---------------------------------------------------------------
 
@@ -144,6 +146,7 @@ class FakeHub:
                 for waiter in waiters:
                     waiter.cancel()
         self.calls.append(Call(self.time.clock(), "SYNC"))
+        self.news = self._mark()
         return SyncReply(
             time_ms=self.time.clock(), accepted=accepted, refused=(), need=self._needs(),
             inbox=tuple(InboxItem(seq, env) for seq, env in sorted(
@@ -170,7 +173,7 @@ class FakeHub:
             self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, len(held),
                                    "offset"))
             return UploadResult(size if sha256 in self.complete else len(held),
-                                sha256 in self.complete)
+                                sha256 in self.complete, self._mark())
         if reference is not None and reference.sha256 not in self.complete:
             raise DictRefused(409, "dictionary refused: no complete blob of yours")
         dictionary = None if reference is None else bytes(
@@ -192,7 +195,7 @@ class FakeHub:
         if len(held) < size:
             self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, len(held),
                                    clean=clean))
-            return UploadResult(len(held), False)
+            return UploadResult(len(held), False, self._mark())
         if self._pop(sha256, Kind.REJECT) or hashlib.sha256(held).hexdigest() != sha256:
             held.clear()
             self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, 0, "422"))
@@ -201,7 +204,7 @@ class FakeHub:
         self._completed(sha256)
         self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, size,
                                "complete", clean))
-        return UploadResult(size, True)
+        return UploadResult(size, True, self._mark())
 
     async def download(self, sha256: str, offset: int, limit: int,
                        frame: int) -> AsyncIterator[bytes]:
@@ -275,6 +278,10 @@ class FakeHub:
                         self.receipts.append(Receipt(len(self.receipts) + 1, env.id, to,
                                                      event, self.time.clock(), ""))
         self._news.set()
+
+    def _mark(self) -> str:
+        """X-Sync-News: the newest inbox entry not acked, as the real hub's inbox_mark."""
+        return str(max(self.inbox, default=0)) if self.sends_news else ""
 
     def _receipts_after(self, rcursor: int) -> tuple[Receipt, ...]:
         return tuple(r for r in self.receipts if r.rseq > rcursor)
