@@ -4,8 +4,9 @@ It keeps what the real hub keeps, for one box: the envelopes it accepted, the by
 of each blob (frames decoded with the real codec, offsets as the real hub reports them), an
 inbox with downloads, and receipts once a document's blobs are complete. Every request is
 logged with the virtual time it came at, and faults are injected per blob: a server error or a
-refusal for every request, a 422 at completion, a cut after some bytes, an exception that is
-not a hub error at all, or a pause after some frames that the test releases; and the whole link
+refusal for every request, a 422 at completion, a cut after some bytes (it resets an open
+long-poll too, as a real cut resets every connection), an exception that is not a hub error
+at all, or a pause after some frames that the test releases; and the whole link
 goes down (every request refused) while :attr:`FakeHub.down` names a failure kind.
 """
 
@@ -96,6 +97,8 @@ class FakeHub:
         self.down: str | None = None  # the link refuses every request: the failure kind
         self.cancelled_polls = 0  # long-polls the box cancelled (each closes a connection)
         self.sends_news = True  # False: an older hub without X-Sync-News
+        self.polls: list[int] = []  # when each long-poll began (virtual ms)
+        self._cut = asyncio.Event()  # a cut resets every connection: an open long-poll too
         self.news = ""  # HubLink: the X-Sync-News of the last sync reply
 
     # -- what a test arranges ---------------------------------------------------------------
@@ -135,10 +138,14 @@ class FakeHub:
         if req.wait and not (accepted or self._receipts_after(req.rcursor)
                              or (inbox and inbox_digest(inbox) != seen)):
             self._news.clear()
+            self.polls.append(self.time.clock())
+            cut: asyncio.Task[bool] = asyncio.ensure_future(self._cut.wait())
             waiters: list[asyncio.Future[None] | asyncio.Task[bool]] = [
-                self.time.sleep(req.wait), asyncio.ensure_future(self._news.wait())]
+                self.time.sleep(req.wait), asyncio.ensure_future(self._news.wait()), cut]
             try:
                 await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                if cut.done():
+                    raise HubUnavailable("connection reset (fake cut)", "dropped")
             except asyncio.CancelledError:
                 self.cancelled_polls += 1
                 raise
@@ -189,6 +196,8 @@ class FakeHub:
                     self.heal(sha256)
                     self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset,
                                            len(held), "cut", clean=False))
+                    self._cut.set()
+                    self._cut = asyncio.Event()
                     raise HubUnavailable("connection reset (fake cut)")
                 await self._gate(sha256, count)
         clean = decoder.buffered == 0
