@@ -3,7 +3,8 @@
 Uplink and downlink are separate on ADSL and 3G, so uploads and downloads run side by side
 while the sync loop long-polls. A new local document wakes the sync loop at once; its reply
 changes the upload needs, and the uploader ends its current request at the next frame boundary
-when something more urgent is waiting.
+when something more urgent is waiting. After a cut, while uploads run, the loop holds no
+long-poll beside them, so a cut costs one connection, not two (:mod:`gateway.sync.quiet`).
 
 A signature checker gives every stored PDF its verdict beside them (never in their way).
 The loop and the workers run under one :class:`asyncio.TaskGroup`. Each handles the failures
