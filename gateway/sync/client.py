@@ -104,6 +104,7 @@ class SyncClient:
         self._orphans: list[asyncio.Task[SyncReply]] = []  # long-polls we stopped waiting for
         self._inbox_seen = ""  # inbox_digest() of the last reply's inbox
         self.news_seen = ""  # the hub's inbox mark with the last sync reply ("" none: no quiet)
+        self._news_heard = ""  # the last mark an upload reply woke the sync loop for
         self.uploader = Uploader(self)
         self.downloader = Downloader(self)
         # ``signing`` None: signatures are not checked (a wrong section: the daemon logs why)
@@ -124,7 +125,9 @@ class SyncClient:
     def upload_replied(self, news: str) -> None:
         """An upload reply's inbox mark: another than the last sync reply's means a document
         was routed to this box since; sync now unless a long-poll will bring it."""
-        if news and self.news_seen and news != self.news_seen and not self.polling:
+        if news and self.news_seen and news not in (self.news_seen, self._news_heard) \
+                and not self.polling:
+            self._news_heard = news  # the other worker's reply with it: the same news
             self.wake()
 
     def quiet_s(self) -> float:
