@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gateway.model import Urgency
 from gateway.protocol.limits import START_FRAME
-from gateway.sync.quiet import QUIET_BUDGET_S, STEADY_S
+from gateway.sync.quiet import QUIET_BUDGET_S, QUIET_SYNC_S, STEADY_S
 from gateway.sync.transfers import REQUEST_BUDGET_S
 from gateway.testbed.fake_hub import Kind
 from tests.conftest import COMMUNE_A, COMMUNE_B
@@ -75,6 +75,33 @@ async def test_after_a_cut_no_long_poll_opens_until_the_uploads_end(tmp_path: Pa
 
         await eventually(polling)
         assert box.client.quiet_s() == 0
+    finally:
+        await box.close()
+
+
+async def test_a_quiet_box_syncs_once_a_minute_and_long_polls_once_the_link_is_steady(
+        tmp_path: Path) -> None:
+    """The upload is held well past the quiet sync interval: the box syncs without waiting
+    (its link indicator stays "connected"), and opens the long-poll again only once the link
+    has not cut for the steady window, the upload still running."""
+    box = await open_box(tmp_path)
+    _, sha = await box.send(SIZE)
+    try:
+        cut_ms, release = await cut_and_hold(box, sha)
+        steady_ms = box.client.quiet_s() * 1000 + box.time.clock()
+        assert steady_ms - cut_ms > QUIET_SYNC_S * 1000  # the window outlasts the interval
+        syncs = [c.at_ms for c in box.hub.calls if c.method == "SYNC"]
+
+        async def steady() -> bool:
+            return any(t >= cut_ms for t in box.hub.polls)
+
+        await advancing(box, steady, step_s=1.0)
+        quiet_syncs = [c.at_ms for c in box.hub.calls if c.method == "SYNC"][len(syncs):]
+        assert quiet_syncs and quiet_syncs[0] - syncs[-1] >= QUIET_SYNC_S * 1000
+        assert quiet_syncs[0] < steady_ms  # a sync that did not wait, while still quiet
+        assert min(t for t in box.hub.polls if t >= cut_ms) >= steady_ms
+        assert sha not in box.hub.complete
+        release.set()
     finally:
         await box.close()
 

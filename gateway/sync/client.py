@@ -178,8 +178,12 @@ class SyncClient:
             if self.stats.online and not self.woken.is_set() and (calm := self.quiet_s()):
                 # No long-poll beside the uploads: an upload reply's mark or a wake brings the
                 # next sync; the end of the uploads or a steady link, the long-poll.
-                await self.pause(calm, self.woken, self.uploader.workers.changed.next())
-                continue
+                due = self.stats.last_sync_ms / 1000 + quiet.QUIET_SYNC_S - self.seconds()
+                if due > 0:
+                    await self.pause(min(calm, due), self.woken,
+                                     self.uploader.workers.changed.next())
+                    continue
+                self.woken.set()  # a short sync now and then: the clerk sees "connected"
             try:
                 asked, began = self._inbox_seen, self.seconds()
                 reply = await self.sync_once()

@@ -12,7 +12,8 @@ routed to the box waits at most that long, plus a round trip, before the box ask
 The trade-off: a document *to* an uploading box on a cutting link waits up to 15 s (it was
 answered at once by the long-poll), and receipts of the box's own documents (``at_hub``,
 ``delivered``) wait for the next sync it makes anyway (a cut's reconnect, a document queued,
-the end of the uploads, or the link turning steady): they are not worth a connection each.
+the end of the uploads, the link turning steady, or :data:`QUIET_SYNC_S` after the last one):
+they are not worth a connection each.
 Documents the box sends, and a Hỏa tốc one above all, are not delayed: a clerk's document
 syncs at once as before. A hub without ``X-Sync-News`` gets the long-poll as before.
 
@@ -34,6 +35,10 @@ from gateway.protocol.pacing import CutWatch
 STEADY_S = 30.0  # a link that has not cut for this long is steady again ...
 STEADY_GAPS = 2.0  # ... or for this many of its averaged times between cuts, if longer
 QUIET_BUDGET_S = 15.0  # an upload request's length while no long-poll is open
+# A quiet box still syncs (without waiting) this long after its last sync: the clerk's link
+# indicator calls a box without a sync for 90 s stale (gateway/services/link.py), and the
+# receipts of its documents wait no longer than this.
+QUIET_SYNC_S = 60.0
 
 
 def unsteady_s(cuts: CutWatch, now_s: float) -> float:
