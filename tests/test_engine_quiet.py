@@ -1,8 +1,9 @@
 """One connection while uploads run on a link that cuts (gateway/sync/quiet.py), against the
 in-memory hub in virtual time: after a cut no long-poll opens beside the upload until it ends;
 news for the box is heard at the end of an upload request (its X-Sync-News mark) and brings a
-sync at once; a request lasts at most QUIET_BUDGET_S meanwhile; a hub without the mark keeps
-the long-poll."""
+sync at once; a request lasts at most QUIET_BUDGET_S meanwhile; a cut that no long-poll met
+still makes the sync loop sync (and probe) for every worker; a quiet box syncs once a minute;
+a hub without the mark keeps the long-poll."""
 
 from __future__ import annotations
 
@@ -213,3 +214,34 @@ async def test_a_hub_without_the_news_mark_keeps_the_long_poll(tmp_path: Path) -
     finally:
         await box.close()
 
+
+
+async def test_a_cut_no_long_poll_met_brings_a_sync_and_a_resume_without_head(
+        tmp_path: Path) -> None:
+    """A quiet box's upload is cut again: no long-poll broke with it, so the worker tells the
+    sync loop, which syncs for every worker; the upload resumes from that reply's offset on
+    the link the sync found, with no HEAD and no long-poll."""
+    box = await open_box(tmp_path)
+    _, sha = await box.send(SIZE)
+    try:
+        cut_ms, release = await cut_and_hold(box, sha)
+        box.hub.fault(sha, Kind.CUT, after=2 * START_FRAME)  # the next request is cut too
+        box.time.advance(QUIET_BUDGET_S + 1)
+        release.set()
+
+        async def cut_twice() -> bool:
+            return sum(c.outcome == "cut" for c in box.hub.uploads(sha)) == 2
+
+        await eventually(cut_twice)
+        second = [i for i, c in enumerate(box.hub.calls) if c.outcome == "cut"][-1]
+
+        async def resumed() -> bool:
+            return any(c.method == "PATCH" for c in box.hub.calls[second + 1:])
+
+        await eventually(resumed)
+        after = [c for c in box.hub.calls[second:] if c.method in ("SYNC", "HEAD", "PATCH")]
+        assert [c.method for c in after[:3]] == ["PATCH", "SYNC", "PATCH"]
+        assert after[2].offset == after[0].held and not box.client.uploader.unsure
+        assert not [t for t in box.hub.polls if t >= cut_ms]
+    finally:
+        await box.close()

@@ -105,6 +105,7 @@ class SyncClient:
         self._inbox_seen = ""  # inbox_digest() of the last reply's inbox
         self.news_seen = ""  # the hub's inbox mark with the last sync reply ("" none: no quiet)
         self._news_heard = ""  # the last mark an upload reply woke the sync loop for
+        self._cut_met = False  # a transfer met a cut that no long-poll met: sync, then go
         self.uploader = Uploader(self)
         self.downloader = Downloader(self)
         # ``signing`` None: signatures are not checked (a wrong section: the daemon logs why)
@@ -129,6 +130,12 @@ class SyncClient:
                 and not self.polling:
             self._news_heard = news  # the other worker's reply with it: the same news
             self.wake()
+
+    def link_failed(self) -> None:
+        """A transfer met a cut while no long-poll was open to meet it too: sync now, and let
+        the workers go once a sync gets through, as after an outage (offsets, no HEAD)."""
+        self._cut_met = True
+        self.wake()
 
     def quiet_s(self) -> float:
         """How long the box opens no long-poll (0: it may): while uploads run or wait on a
@@ -224,6 +231,7 @@ class SyncClient:
     async def sync_once(self) -> SyncReply | None:
         woken = self.woken.is_set()
         self.woken.clear()  # before reading: a wake while reading is for the next sync
+        cut_met, self._cut_met = self._cut_met, False
         out = await self.syncstate.outgoing(self.clock())
         news = bool(out.envelopes or out.acks or out.statuses)
         # The first exchange after a start or an outage is answered at once, so the link
@@ -252,7 +260,7 @@ class SyncClient:
             self.downloader.inbound_changed()
         if reply.accepted or fresh or reply.refused or (reply.receipts and not self.quiet_s()):
             self.woken.set()  # apply-and-answer at once: acks, statuses, the next batch
-        if back:
+        if back or cut_met:
             self.reconnected.fire()
         return reply
 

@@ -8,6 +8,10 @@ box is still noticed: every upload reply carries the hub's inbox mark (``X-Sync-
 docs/protocol.md §3), and a mark other than the last sync reply's wakes the sync loop. An
 upload request lasts at most :data:`QUIET_BUDGET_S` while no long-poll is open, so a document
 routed to the box waits at most that long, plus a round trip, before the box asks for it.
+A cut that breaks an upload while no long-poll is open is reported to the sync loop
+(:func:`gateway.sync.transfers.link_wait`), which syncs and, while the link is down, probes
+for every worker as it does when its long-poll is cut: the upload resumes from that reply's
+offsets on its connection, with no HEAD.
 
 The trade-off: a document *to* an uploading box on a cutting link waits up to 15 s (it was
 answered at once by the long-poll), and receipts of the box's own documents (``at_hub``,
