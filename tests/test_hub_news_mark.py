@@ -1,7 +1,8 @@
 """The hub's inbox mark (X-Sync-News, docs/protocol.md §3) against a real hub over mutual TLS:
 sync replies and PATCH replies carry the same mark while nothing is routed to the box, and a
 document routed to it changes the mark that the box's next PATCH reply carries, so a box that
-is not long-polling hears of it at the end of its running upload request."""
+is not long-polling hears of it at the end of its running upload request; and the box's pure
+rules about it (which marks it keeps, when a link that cut is steady again)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from gateway.linkemu import PROFILES
 from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.messages import NodeReport, SyncRequest
+from gateway.protocol.pacing import SAME_CUT_S, CutWatch
+from gateway.protocol.seen import MAX_NEWS, news_mark
 from gateway.sync.daemon import open_gateway
+from gateway.sync.quiet import STEADY_S, unsteady_s
 from gateway.testbed import Testbed
 from gateway.testbed.bed import wait_until
 from tests.conftest import COMMUNE_A, COMMUNE_B
@@ -57,3 +64,22 @@ async def test_a_routed_document_changes_the_mark_of_the_next_patch_reply(
     finally:
         await b.close()
         await tb.stop()
+
+
+@given(st.text(max_size=40))
+def test_the_box_keeps_a_mark_only_if_it_is_a_short_decimal(value: str) -> None:
+    kept = news_mark(value)
+    assert kept in ("", value)
+    assert kept == "" or (kept.isascii() and kept.isdigit() and len(kept) <= MAX_NEWS)
+    assert news_mark(None) == ""
+
+
+@given(st.floats(0, 1e4), st.floats(0, 1e4), st.floats(0, 1e4))
+def test_the_link_turns_steady_once_and_for_good(first: float, gap: float, later: float) -> None:
+    cuts = CutWatch(0.0)
+    assert unsteady_s(cuts, first) == 0  # never cut: steady
+    cuts.cut(first)
+    cuts.cut(first + gap)
+    left = unsteady_s(cuts, first + gap)
+    assert left >= STEADY_S or gap < SAME_CUT_S  # a cut just came: a window starts
+    assert abs(unsteady_s(cuts, first + gap + later) - max(0.0, left - later)) < 1e-6
