@@ -50,6 +50,8 @@ async def test_connections_across_cuts(tmp_path: Path) -> None:
         # sync that carried the envelopes ran beside the long-poll (the box stopped waiting
         # for it, did not cancel it); once, the second worker overlaps the end of the first
         # blob on a connection of its own. The long-poll reopens on a pooled connection.
+        # Measured: CUTS + 2 (the goal) in every run; one more is allowed for the
+        # overlap racing a cut on a loaded machine.
         assert opened <= CUTS + 3, f"{opened} connections for {CUTS} cuts"
         assert proxy.stats.cuts == CUTS
         await assert_delivered_exactly_once(
