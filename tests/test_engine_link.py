@@ -84,7 +84,6 @@ async def test_only_the_sync_loop_probes_and_the_upload_follows_its_reply(
     await box.client.sync_once()  # the hub accepted the envelope and needs the blob
     await cut_upload(box, sha)
     held = box.hub.uploads(sha)[0].held
-    box.client.stats.online = False  # the same cut broke the long-poll
     box.hub.down = "dropped"
     box.start()
     try:
@@ -130,9 +129,11 @@ def test_only_a_refused_or_reset_link_is_probed_fast_and_only_for_a_while() -> N
 
 async def cut_upload(box: Box, sha: str) -> None:
     """One upload request of ``sha`` that the link cuts after two frames, as a worker makes it
-    (its link wait returns at once: the wake flag is up)."""
+    while the same cut broke the long-poll (the sync loop knows the link is down; the worker's
+    link wait returns at once: the wake flag is up)."""
     box.hub.fault(sha, Kind.CUT, after=2 * START_FRAME)
     need = next(n for n in box.client.stats.needs if n.sha256 == sha)
+    box.client.stats.online = False
     box.client.woken.set()
     await box.client.uploader.attempt(need, link_backoff(box.client))
     assert sha in box.client.uploader.unsure

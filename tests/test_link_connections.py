@@ -1,8 +1,9 @@
 """TLS connections a box opens on a real link (the link emulator, a real hub, mutual TLS) while
-an upload is cut N times: a cut costs two connections, the sync loop's (it alone probes the
-down link; the first upload resumes on that connection, from the offsets its reply gives) and
-the long-poll's; nothing else opens one: no long-poll is cancelled, no HEAD is asked after a
-cut the sync loop reports, and no cut-free stretch reconnects."""
+an upload is cut N times: a cut costs one connection, the sync loop's (it alone probes the down
+link; the first upload resumes on that connection, from the offsets its reply gives, and no
+long-poll opens beside the uploads after a cut); nothing else opens one: no long-poll is
+cancelled, no HEAD is asked after a cut the sync loop reports, and no cut-free stretch
+reconnects."""
 
 from __future__ import annotations
 
@@ -44,11 +45,14 @@ async def test_connections_across_cuts(tmp_path: Path) -> None:
             await proxy.cut_now(blackout=0.3)
         assert await wait_until(lambda: _delivered(tb, docs), 60)
         opened = proxy.stats.connections - before
-        # Each cut: the sync loop's reconnect (taken over by the upload) and the long-poll's;
-        # before the first cut, the sync that carried the envelopes ran beside the long-poll
-        # (the box stopped waiting for it, did not cancel it). The issue's goal, CUTS + 2, is
-        # not met while the long-poll has its own connection (docs/benchmarks.md).
-        assert opened <= 2 * CUTS + 2, f"{opened} connections for {CUTS} cuts"
+        # Each cut: the sync loop's reconnect, taken over by the upload; no long-poll opens
+        # beside the uploads after a cut (gateway/sync/quiet.py). Before the first cut, the
+        # sync that carried the envelopes ran beside the long-poll (the box stopped waiting
+        # for it, did not cancel it); once, the second worker overlaps the end of the first
+        # blob on a connection of its own. The long-poll reopens on a pooled connection.
+        # Measured: CUTS + 2 (the issue's goal) in every run; one more is allowed for the
+        # overlap racing a cut on a loaded machine.
+        assert opened <= CUTS + 3, f"{opened} connections for {CUTS} cuts"
         assert proxy.stats.cuts == CUTS
         await assert_delivered_exactly_once(
             tb, {COMMUNE_B: set(docs)},

@@ -27,6 +27,7 @@ from gateway.protocol.limits import (
     MIN_FRAME,
     XDOC_WAIT_S,
 )
+from gateway.protocol.seen import NEWS_HEADER
 from gateway.store.blobs import SHA256_HEX
 
 EVICT_WAIT_S = 10.0
@@ -89,12 +90,15 @@ async def handle_patch(request: web.Request) -> web.Response:
         raise web.HTTPConflict(text="another upload of this blob is in progress\n") from None
     try:
         slot.holder = request.transport
-        return await _append(request, hub, agency, sha, offset, size)
+        reply = await _append(request, hub, agency, sha, offset, size)
     finally:
         slot.holder = None
         slot.lock.release()
         if not slot.lock.locked():
             hub.uploads.pop(sha, None)
+    # Read after the blob was routed: a box that is not long-polling syncs when it changed.
+    reply.headers[NEWS_HEADER] = str(await hub.store.inbox_mark(agency))
+    return reply
 
 
 async def _append(request: web.Request, hub: HubState, agency: str, sha: str, offset: int,

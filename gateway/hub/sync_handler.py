@@ -23,7 +23,7 @@ from gateway.protocol.limits import (
     REPLY_BUDGET,
     SYNC_TYPE,
 )
-from gateway.protocol.seen import MAX_SEEN, NEED_HEADER, inbox_digest, need_digest
+from gateway.protocol.seen import MAX_SEEN, NEED_HEADER, NEWS_HEADER, inbox_digest, need_digest
 from gateway.protocol.wire import (
     EPOCH_HEADER,
     HubConfig,
@@ -69,14 +69,19 @@ async def handle_sync(request: web.Request) -> web.Response:
                  len(req.statuses))
     hub.notifier.notify(touched - {agency})
     refused = accepted.refused + req.bad_out
+    # The inbox mark (X-Sync-News) is read before each reply: a document routed meanwhile is
+    # news at the box's next upload reply, never lost between the two reads.
+    mark = await hub.store.inbox_mark(agency)
     reply = await _reply(hub, agency, req, accepted.accepted, refused)
     wait = min(req.wait, hub.max_wait_s)
     seen = request.headers.get("X-Sync-Seen", "")[:MAX_SEEN]
     if wait > 0 and not _news(reply, seen):
         hub.notifier.arm(agency)
+        mark = await hub.store.inbox_mark(agency)
         reply = await _reply(hub, agency, req, (), ())
         if not _news(reply, seen):
             await hub.notifier.wait(agency, wait)
+            mark = await hub.store.inbox_mark(agency)
             reply = await _reply(hub, agency, req, (), ())
     if request.headers.get(EPOCH_HEADER) == "1":  # only a box that reads it (protocol §3)
         reply = replace(reply, epoch=hub.epoch)
@@ -84,7 +89,7 @@ async def handle_sync(request: web.Request) -> web.Response:
     known = request.headers.get(NEED_HEADER, "")[:MAX_SEEN]
     named = bool(known) and known == need_digest([n.sha256 for n in reply.need])
     body = hub.compressor.compress(encode_reply(reply, need_known=named), dict_id)
-    headers = {"X-Sync-Dict": str(dict_id)}
+    headers = {"X-Sync-Dict": str(dict_id), NEWS_HEADER: str(mark)}
     if reply.need:  # only then does the box upload: an idle long-poll reply stays smaller
         headers[UPLOAD_DICT_MAX] = str(MAX_XDOC_DICT)
     return web.Response(body=body, content_type=SYNC_TYPE, headers=headers)

@@ -17,6 +17,11 @@ from gateway.protocol.wire import InboxItem
 MAX_SEEN = 64  # characters of either header the hub reads; a digest is 16
 SEEN_HEADER = "X-Sync-Seen"
 NEED_HEADER = "X-Sync-Need"
+# The hub's mark of the box's inbox (HubStore.inbox_mark) on sync replies and PATCH replies: a
+# box that is not long-polling learns at the end of each upload request whether a document
+# was routed to it since its last sync (docs/protocol.md §3).
+NEWS_HEADER = "X-Sync-News"
+MAX_NEWS = 20  # characters of the mark a box reads; anything else counts as no mark
 
 
 def inbox_digest(inbox: Iterable[InboxItem]) -> str:
@@ -32,3 +37,11 @@ def need_digest(shas: Sequence[str]) -> str:
     if not shas:
         return ""
     return hashlib.sha256(",".join(shas).encode()).hexdigest()[:16]
+
+
+def news_mark(value: str | None) -> str:
+    """The hub's X-Sync-News as the box keeps it: decimal digits, or "" (none, unreadable,
+    or an older hub that does not send it)."""
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > MAX_NEWS:
+        return ""
+    return value

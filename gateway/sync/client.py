@@ -3,7 +3,8 @@
 Uplink and downlink are separate on ADSL and 3G, so uploads and downloads run side by side
 while the sync loop long-polls. A new local document wakes the sync loop at once; its reply
 changes the upload needs, and the uploader ends its current request at the next frame boundary
-when something more urgent is waiting.
+when something more urgent is waiting. After a cut, while uploads run, the loop holds no
+long-poll beside them, so a cut costs one connection, not two (:mod:`gateway.sync.quiet`).
 
 A signature checker gives every stored PDF its verdict beside them (never in their way).
 The loop and the workers run under one :class:`asyncio.TaskGroup`. Each handles the failures
@@ -32,6 +33,7 @@ from gateway.signing.config import SigningConfig
 from gateway.store.layout import DEFAULT_RESERVE_BYTES
 from gateway.store.local import LocalStore
 from gateway.store.syncstate import SyncState
+from gateway.sync import quiet
 from gateway.sync.downloads import Downloader
 from gateway.sync.hub_epoch import HubEpoch
 from gateway.sync.hub_trust import HubTrust
@@ -102,6 +104,9 @@ class SyncClient:
         self.polling = False  # a long-poll is in flight: the hub itself ends it with news
         self._orphans: list[asyncio.Task[SyncReply]] = []  # long-polls we stopped waiting for
         self._inbox_seen = ""  # inbox_digest() of the last reply's inbox
+        self.news_seen = ""  # the hub's inbox mark with the last sync reply ("" none: no quiet)
+        self._news_heard = ""  # the last mark an upload reply woke the sync loop for
+        self._cut_met = False  # a transfer met a cut that no long-poll met: sync, then go
         self.uploader = Uploader(self)
         self.downloader = Downloader(self)
         # ``signing`` None: signatures are not checked (a wrong section: the daemon logs why)
@@ -115,9 +120,31 @@ class SyncClient:
 
     def hub_has_news(self) -> None:
         """The hub has news for this box (a blob it verified routes a document): a long-poll
-        in flight is answered with it by the hub itself, so only sync now if none is."""
-        if not self.polling:
+        in flight is answered with it by the hub itself, so only sync now if none is. While
+        quiet, the receipts wait for the next sync (gateway/sync/quiet.py)."""
+        if not self.polling and not self.quiet_s():
             self.wake()
+
+    def upload_replied(self, news: str) -> None:
+        """An upload reply's inbox mark: another than the last sync reply's means a document
+        was routed to this box since; sync now unless a long-poll will bring it."""
+        if news and self.news_seen and news not in (self.news_seen, self._news_heard) \
+                and not self.polling:
+            self._news_heard = news  # the other worker's reply with it: the same news
+            self.wake()
+
+    def link_failed(self) -> None:
+        """A transfer met a cut while no long-poll was open to meet it too: sync now, and let
+        the workers go once a sync gets through, as after an outage (offsets, no HEAD)."""
+        self._cut_met = True
+        self.wake()
+
+    def quiet_s(self) -> float:
+        """How long the box opens no long-poll (0: it may): while uploads run or wait on a
+        link that cut recently (gateway/sync/quiet.py)."""
+        if not self.news_seen or not self.uploader.busy():
+            return 0.0
+        return quiet.unsteady_s(self.uploader.cuts, self.seconds())
 
     def seconds(self) -> float:
         """The engine's clock in seconds (virtual in scheduling tests)."""
@@ -157,6 +184,15 @@ class SyncClient:
     async def _sync_loop(self, stop: asyncio.Event) -> None:
         retry = Reconnect(Backoff(base_s=1.0, cap_s=300.0, rng=self.rng), self.seconds)
         while not stop.is_set():
+            if self.stats.online and not self.woken.is_set() and (calm := self.quiet_s()):
+                # No long-poll beside the uploads: an upload reply's mark or a wake brings the
+                # next sync; the end of the uploads or a steady link, the long-poll.
+                due = self.stats.last_sync_ms / 1000 + quiet.QUIET_SYNC_S - self.seconds()
+                if due > 0:
+                    await self.pause(min(calm, due), self.woken,
+                                     self.uploader.workers.changed.next())
+                    continue
+                self.woken.set()  # a short sync now and then: the clerk sees "connected"
             try:
                 asked, began = self._inbox_seen, self.seconds()
                 reply = await self.sync_once()
@@ -197,6 +233,7 @@ class SyncClient:
     async def sync_once(self) -> SyncReply | None:
         woken = self.woken.is_set()
         self.woken.clear()  # before reading: a wake while reading is for the next sync
+        cut_met, self._cut_met = self._cut_met, False
         out = await self.syncstate.outgoing(self.clock())
         news = bool(out.envelopes or out.acks or out.statuses)
         # The first exchange after a start or an outage is answered at once, so the link
@@ -212,6 +249,7 @@ class SyncClient:
         if reply is None:
             return None
         self._inbox_seen = inbox_digest(reply.inbox)
+        self.news_seen = self.hub.news
         # Skew against the clock when the reply arrived: the hub stamps it after a long-poll.
         fresh = await self.syncstate.apply_reply(out, reply, self.clock())
         await self.hub_epoch.after_reply(reply)  # a restored hub: offer again what it lost
@@ -224,10 +262,11 @@ class SyncClient:
         if fresh or reply.inbox or new_roots:
             self.downloader.inbound_changed()
         # Apply-and-answer at once: acks, statuses, the next batch. Receipts alone need no
-        # answer: the next long-poll carries the new rcursor (one exchange per routed blob).
+        # answer: the next sync (the long-poll, or the quiet box's next one) carries the new
+        # rcursor (one exchange per routed blob).
         if reply.accepted or fresh or reply.refused:
             self.woken.set()
-        if back:
+        if back or cut_met:
             self.reconnected.fire()
         return reply
 

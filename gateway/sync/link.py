@@ -77,6 +77,7 @@ class UploadResult:
 
     offset: int
     complete: bool
+    news: str = ""  # the hub's X-Sync-News after this request ("" from an older hub)
 
 
 class HubLink(Protocol):
@@ -91,6 +92,10 @@ class HubLink(Protocol):
     async def head(self, sha256: str) -> UploadResult:
         """How much of a blob the hub holds: asked after a cut, before sending more."""
         ...
+
+    news: str
+    """The X-Sync-News of the last sync reply: the hub's inbox mark (docs/protocol.md §3), ""
+    from a hub that does not send it (then the box long-polls during uploads as before)."""
 
     upload_dict_max: int
     """The longest dictionary (§7) the hub said it decodes against; 0 for none (an older hub)."""

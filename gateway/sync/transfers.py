@@ -31,6 +31,13 @@ DOWNLOAD_SLICE_S = 8.0  # link time per download request: the granularity of inb
 # loop (which backs off to 5 minutes): every second waited past a link's return is unused.
 TRANSFER_BACKOFF_CAP_S = 4.0
 FOLLOW_S = 2.0  # a worker waits at least this long for the probing sync loop to get through
+# ... and this long when it told the sync loop itself (it then surely syncs, and probes while
+# the link is down): a worker that tried on its own when a 2 s blackout ended would race the
+# probe, and open a connection of its own, with a HEAD.
+TOLD_S = 10.0
+# failure_kind() names of a broken or refused connection: the sync loop's own sync finds out
+# whether the link is back; a busy or failing hub is backed off from by each worker instead.
+CUT_LINK_KINDS = frozenset({"dropped", "unreachable", "network", "timeout"})
 
 
 def link_backoff(client: SyncClient) -> Reconnect:
@@ -45,6 +52,13 @@ async def link_wait(client: SyncClient, backoff: Reconnect, exc: HubUnavailable)
     that loop's next reply, whose needs give every upload's offset (no HEAD) and whose
     connection the first upload takes over (no new handshake, see ``SyncClient``)."""
     back = client.reconnected.next()
+    if client.stats.online and not client.polling and exc.kind in CUT_LINK_KINDS:
+        # No long-poll met this cut (none is open: gateway/sync/quiet.py). The sync loop is
+        # told, and it syncs (and probes while the link is down) for every worker, as if its
+        # long-poll had been cut; its woken flag is its own, not this worker's.
+        client.link_failed()
+        await client.pause(max(backoff.failed(exc, probe=False), TOLD_S), back)
+        return
     # A long-poll in flight meets the same cut at the same moment: the sync loop will probe.
     alone = client.stats.online and not client.polling
     wait = backoff.failed(exc, probe=alone)

@@ -28,7 +28,7 @@ from gateway.protocol.compression import SyncCompressor
 from gateway.protocol.crossdoc import DICT_REFUSED, UPLOAD_DICT, UPLOAD_DICT_MAX, Reference
 from gateway.protocol.frames import FrameDecoder, FrameError
 from gateway.protocol.limits import FRAMES_TYPE, MAX_XDOC_DICT
-from gateway.protocol.seen import NEED_HEADER, SEEN_HEADER, need_digest
+from gateway.protocol.seen import NEED_HEADER, NEWS_HEADER, SEEN_HEADER, need_digest, news_mark
 from gateway.protocol.wire import (
     EPOCH_HEADER,
     SyncReply,
@@ -158,6 +158,7 @@ class HubClient:
         self.dict_id = 0
         self.upload_dict_max = 0
         self.need_shas: tuple[str, ...] = ()  # of the last reply: named in X-Sync-Need
+        self.news = ""
         self.read_timeout_s = read_timeout_s
         connector = _ThinPipeConnector(
             ssl=ssl_context if ssl_context else False, limit=6,
@@ -202,10 +203,12 @@ class HubClient:
             await _check(resp)
             raw = await resp.read()
             reply_dict = resp.headers.get("X-Sync-Dict", "0")
+            news = news_mark(resp.headers.get(NEWS_HEADER))
         try:
             reply = decode_reply(self.compressor.decompress(raw, int(reply_dict)), known=known)
         except (WireError, ValueError) as exc:
             raise HubUnavailable(f"unreadable reply: {exc}", "reply") from None
+        self.news = news  # only once the reply can be applied
         self.dict_id = reply.config.dict_id if reply.config.dict_id in self.compressor.ids() \
             else 0
         self.need_shas = tuple(n.sha256 for n in reply.need)
@@ -277,7 +280,8 @@ def _offsets(resp: aiohttp.ClientResponse, default: int) -> UploadResult:
         held = int(resp.headers.get("Upload-Offset", default))
     except ValueError:
         raise HubUnavailable("unreadable Upload-Offset", "reply") from None
-    return UploadResult(held, resp.headers.get("Upload-Complete") == "1")
+    return UploadResult(held, resp.headers.get("Upload-Complete") == "1",
+                        news_mark(resp.headers.get(NEWS_HEADER)))
 
 
 async def _check(resp: aiohttp.ClientResponse) -> None:

@@ -26,6 +26,7 @@ from gateway.protocol.pacing import CutWatch, FramePacer
 from gateway.protocol.wire import BlobNeed
 from gateway.store import references, repair
 from gateway.sync.link import BlobRejected, DictRefused, HubFault, HubRefused, HubUnavailable
+from gateway.sync.quiet import QUIET_BUDGET_S
 from gateway.sync.reconnect import Reconnect
 from gateway.sync.transfers import (
     IDLE_S,
@@ -212,6 +213,10 @@ class Uploader:
         return any(n.sha256 not in self.settled and n.sha256 not in self.held_back
                    for n in self.client.stats.needs)
 
+    def busy(self) -> bool:
+        """An upload runs, or one the queue lets go waits for a worker."""
+        return bool(self.workers.active) or self.waiting()
+
     async def upload(self, need: BlobNeed) -> None:
         self.requesting.fire()
         # Counted as running from now, not from its first frame: the other worker must not
@@ -229,6 +234,7 @@ class Uploader:
         finally:
             self.left.pop(need.sha256, None)
         self._held(need, result.offset)
+        self.client.upload_replied(result.news)
         if result.complete:
             self._settle(need.sha256, need.size)
             await self.client.queue.succeeded(need.sha256)
@@ -270,6 +276,11 @@ class Uploader:
         return any(self.workers.active.get(sha) == urgency and left > self.frame_size()
                    for sha, left in self.left.items())
 
+    def _budget_s(self) -> float:
+        """A request's length: shorter while no long-poll is open, as news for the box is
+        only heard at the end of a request then (gateway/sync/quiet.py)."""
+        return REQUEST_BUDGET_S if self.client.polling else QUIET_BUDGET_S
+
     def _overtaken(self, need: BlobNeed) -> bool:
         """A more urgent blob waits that the queue has not held back."""
         return any(n.urgency > need.urgency and n.sha256 not in self.settled
@@ -294,7 +305,7 @@ class Uploader:
         that frame's boundary. The blob is read (and each frame compressed) off the event
         loop, one frame ahead."""
         stats = self.client.stats
-        started = time.monotonic()
+        started = self.client.seconds()
         position = need.offset
         # The link rate is what left after the first frame filled the (small) buffers: the
         # average since then, not one frame's time, which only reflects buffer refills.
@@ -311,7 +322,7 @@ class Uploader:
         self.left[need.sha256] = need.size - position
         try:
             while position < need.size:
-                if self._overtaken(need) or time.monotonic() - started > REQUEST_BUDGET_S:
+                if self._overtaken(need) or self.client.seconds() - started > self._budget_s():
                     break  # end the body at this frame boundary
                 raw_len, frame = await (ahead or read(position))
                 ahead = None

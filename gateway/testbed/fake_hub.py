@@ -4,8 +4,9 @@ It keeps what the real hub keeps, for one box: the envelopes it accepted, the by
 of each blob (frames decoded with the real codec, offsets as the real hub reports them), an
 inbox with downloads, and receipts once a document's blobs are complete. Every request is
 logged with the virtual time it came at, and faults are injected per blob: a server error or a
-refusal for every request, a 422 at completion, a cut after some bytes, an exception that is
-not a hub error at all, or a pause after some frames that the test releases; and the whole link
+refusal for every request, a 422 at completion, a cut after some bytes (it resets an open
+long-poll too, as a real cut resets every connection), an exception that is not a hub error
+at all, or a pause after some frames that the test releases; and the whole link
 goes down (every request refused) while :attr:`FakeHub.down` names a failure kind.
 """
 
@@ -95,6 +96,10 @@ class FakeHub:
         self.seen: list[str] = []  # X-Sync-Seen of every sync, in order
         self.down: str | None = None  # the link refuses every request: the failure kind
         self.cancelled_polls = 0  # long-polls the box cancelled (each closes a connection)
+        self.sends_news = True  # False: an older hub without X-Sync-News
+        self.polls: list[int] = []  # when each long-poll began (virtual ms)
+        self._cut = asyncio.Event()  # a cut resets every connection: an open long-poll too
+        self.news = ""  # HubLink: the X-Sync-News of the last sync reply
 
     # -- what a test arranges ---------------------------------------------------------------
 
@@ -133,10 +138,14 @@ class FakeHub:
         if req.wait and not (accepted or self._receipts_after(req.rcursor)
                              or (inbox and inbox_digest(inbox) != seen)):
             self._news.clear()
+            self.polls.append(self.time.clock())
+            cut: asyncio.Task[bool] = asyncio.ensure_future(self._cut.wait())
             waiters: list[asyncio.Future[None] | asyncio.Task[bool]] = [
-                self.time.sleep(req.wait), asyncio.ensure_future(self._news.wait())]
+                self.time.sleep(req.wait), asyncio.ensure_future(self._news.wait()), cut]
             try:
                 await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                if cut.done():
+                    raise HubUnavailable("connection reset (fake cut)", "dropped")
             except asyncio.CancelledError:
                 self.cancelled_polls += 1
                 raise
@@ -144,6 +153,7 @@ class FakeHub:
                 for waiter in waiters:
                     waiter.cancel()
         self.calls.append(Call(self.time.clock(), "SYNC"))
+        self.news = self._mark()
         return SyncReply(
             time_ms=self.time.clock(), accepted=accepted, refused=(), need=self._needs(),
             inbox=tuple(InboxItem(seq, env) for seq, env in sorted(
@@ -170,7 +180,7 @@ class FakeHub:
             self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, len(held),
                                    "offset"))
             return UploadResult(size if sha256 in self.complete else len(held),
-                                sha256 in self.complete)
+                                sha256 in self.complete, self._mark())
         if reference is not None and reference.sha256 not in self.complete:
             raise DictRefused(409, "dictionary refused: no complete blob of yours")
         dictionary = None if reference is None else bytes(
@@ -186,13 +196,15 @@ class FakeHub:
                     self.heal(sha256)
                     self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset,
                                            len(held), "cut", clean=False))
+                    self._cut.set()
+                    self._cut = asyncio.Event()
                     raise HubUnavailable("connection reset (fake cut)")
                 await self._gate(sha256, count)
         clean = decoder.buffered == 0
         if len(held) < size:
             self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, len(held),
                                    clean=clean))
-            return UploadResult(len(held), False)
+            return UploadResult(len(held), False, self._mark())
         if self._pop(sha256, Kind.REJECT) or hashlib.sha256(held).hexdigest() != sha256:
             held.clear()
             self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, 0, "422"))
@@ -201,7 +213,7 @@ class FakeHub:
         self._completed(sha256)
         self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, size,
                                "complete", clean))
-        return UploadResult(size, True)
+        return UploadResult(size, True, self._mark())
 
     async def download(self, sha256: str, offset: int, limit: int,
                        frame: int) -> AsyncIterator[bytes]:
@@ -275,6 +287,10 @@ class FakeHub:
                         self.receipts.append(Receipt(len(self.receipts) + 1, env.id, to,
                                                      event, self.time.clock(), ""))
         self._news.set()
+
+    def _mark(self) -> str:
+        """X-Sync-News: the newest inbox entry not acked, as the real hub's inbox_mark."""
+        return str(max(self.inbox, default=0)) if self.sends_news else ""
 
     def _receipts_after(self, rcursor: int) -> tuple[Receipt, ...]:
         return tuple(r for r in self.receipts if r.rseq > rcursor)

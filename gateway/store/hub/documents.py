@@ -200,6 +200,15 @@ class HubStore:
         return [InboxItem(seq, envelope_from_dict(json.loads(by_seq[seq])))
                 for seq in seqs if seq in by_seq]
 
+    async def inbox_mark(self, agency: str) -> int:
+        """The newest inbox entry ``agency`` has not acked (0 for none): it changes when a
+        document is routed to it, so an upload reply can say "news" in a few bytes
+        (``X-Sync-News``, docs/protocol.md §3). One index lookup: it is read on every PATCH."""
+        rows = await self.db.read(lambda c: c.execute_fetchall(
+            "SELECT max(seq) FROM inbox WHERE recipient = ? AND acked_ms IS NULL", (agency,)))
+        value = next(iter(rows))[0]
+        return 0 if value is None else int(value)
+
     async def receipts(self, agency: str, after: int) -> list[Receipt]:
         """Receipts for ``agency``'s documents after its cursor, oldest first; the hub keeps
         the leading ones that fit its reply (:mod:`gateway.hub.reply`)."""
