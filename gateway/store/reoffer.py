@@ -9,9 +9,10 @@ A document offered again goes back to ``pending`` with a row in ``reoffered``; t
 it again, and :func:`settle` returns it to ``done`` once the hub's reply needs none of its
 attachments (it holds them, or routed the document anew). Until then the usual rule that ends a
 document's queue life when its deliveries are past ``at_hub`` does not apply to it
-(:mod:`gateway.store.syncstate`), or its attachments would never be uploaded again. Should
-the hub later ask for an attachment of a document counted done, :func:`reclaim` takes it back:
-the hub's own request is proof that it lacks the bytes.
+(:mod:`gateway.store.syncstate`), or its attachments would never be uploaded again. A need
+for an attachment of a document counted done is *not* taken as a loss: a reply computed before
+the blob's last frame arrived, or another document with the same attachment, asks for it too
+(it was, in every benchmark run); a restore is told by the epoch alone.
 """
 
 from __future__ import annotations
@@ -125,33 +126,6 @@ async def settle(store: LocalStore, needed: Collection[str], whole: bool) -> int
                 continue
             await conn.execute("DELETE FROM reoffered WHERE doc_id = ?", (doc_id,))
         return left
-
-    return await store.db.write(tx)
-
-
-async def reclaim(store: LocalStore, needed: Collection[str]) -> int:
-    """The hub asks for an attachment of a document this box counts as done: only a hub that
-    lost it does (one that holds a blob from this box never asks for it again), so the
-    document goes back in the queue as accepted, its attachments to be uploaded. This also
-    mends a document settled too early (a need list cut short). Returns how many."""
-    if not needed:
-        return 0
-    marks = ",".join("?" * len(needed))
-    args = tuple(needed)
-    rows = await store.db.read(lambda c: c.execute_fetchall(
-        "SELECT DISTINCT o.doc_id FROM attachments a JOIN outbound o ON o.doc_id = a.doc_id"
-        f" WHERE o.state = 'done' AND a.sha256 IN ({marks})", args))
-    docs = [(str(r[0]),) for r in rows]
-    if not docs:  # the usual case: no write
-        return 0
-    now = store.clock()
-
-    async def tx(conn: Conn) -> int:
-        await conn.executemany("UPDATE outbound SET state = 'accepted' WHERE doc_id = ?"
-                               " AND state = 'done'", docs)
-        await conn.executemany("INSERT OR IGNORE INTO reoffered(doc_id, since_ms) VALUES (?,?)",
-                               [(d, now) for (d,) in docs])
-        return len(docs)
 
     return await store.db.write(tx)
 

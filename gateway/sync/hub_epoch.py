@@ -27,7 +27,6 @@ from gateway.store.local import LocalStore
 from gateway.store.reoffer import (
     note_epoch,
     open_count,
-    reclaim,
     remembered_epoch,
     resend_statuses,
     settle,
@@ -50,14 +49,10 @@ class HubEpoch:
                 self._known = await remembered_epoch(self.store)
             if reply.epoch != self._known:
                 await self._changed(reply)
-        needed = {n.sha256 for n in reply.need}
-        if await reclaim(self.store, needed):
-            log.warning("Máy chủ tỉnh cần lại tệp đính kèm của văn bản đã gửi xong: gửi lại / "
-                        "The hub needs attachments of documents sent earlier: sending them again")
-            self._open = True
         if self._open is None:
             self._open = await open_count(self.store) > 0
         if self._open:
+            needed = {n.sha256 for n in reply.need}
             self._open = await settle(self.store, needed, len(reply.need) < MAX_NEED) > 0
         held = [item.env.id for item in reply.inbox]
         if held and await resend_statuses(self.store, held):
