@@ -30,7 +30,8 @@ contracts:
 	$(BIN)/lint-imports
 
 # The default run leaves out the few tests marked slow (real processes killed dozens of times,
-# the benchmark harness); `make test-slow` runs just those, and CI (.ci/run) runs both.
+# the benchmark harness, the hub restore and box replacement runs); `make test-slow` runs just
+# those, and CI (.ci/run) runs both.
 pytest:
 	$(BIN)/pytest -q -m "not slow"
 

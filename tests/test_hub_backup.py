@@ -8,6 +8,8 @@ import random
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from gateway.hub.runtime import serve_hub
 from gateway.linkemu import PROFILES, LinkProxy
 from gateway.model import State
@@ -44,6 +46,7 @@ async def _send_batch(tb: Testbed, tmp: Path, rng: random.Random, n: int, tag: s
         expected[other].add(doc_id)
 
 
+@pytest.mark.slow  # ~20 s of real syncing over emulated links: make test-slow
 async def test_backup_while_syncing_restores_a_hub_that_serves_both(tmp_path: Path) -> None:
     rng = random.Random(14)
     tb = Testbed(tmp_path / "province", LINK, seed=2, wait_s=2)

@@ -19,6 +19,8 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from gateway.hub.runtime import serve_hub, wall_ms
 from gateway.linkemu import PROFILES
 from gateway.model import State
@@ -115,6 +117,7 @@ class World:
         assert all(r[2] for r in rows), "an inbox entry is not acknowledged"
 
 
+@pytest.mark.slow  # ~20 s of real syncing over emulated links: make test-slow
 async def test_boxes_offer_again_what_a_restored_hub_lost(tmp_path: Path) -> None:
     shift = [0]
     tb = Testbed(tmp_path / "province", LINK, seed=3, wait_s=2,

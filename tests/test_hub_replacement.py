@@ -12,6 +12,8 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from gateway.hub.enrollment import create_token, revoke
 from gateway.hub.fleet import fleet
 from gateway.hub.runtime import HubLayout
@@ -49,6 +51,7 @@ def _count(db: Path, table: str) -> int:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
+@pytest.mark.slow  # ~20 s of real syncing over emulated links: make test-slow
 async def test_a_wiped_box_gets_its_documents_and_statuses_back(tmp_path: Path) -> None:
     rng = random.Random(5)
     tb = Testbed(tmp_path / "province", LAN, seed=1, wait_s=1)
