@@ -6,11 +6,16 @@ let a more urgent document overtake. A payload is zstd-compressed whenever that 
 smaller, and a blob whose first frames saved under 1 % (JPEG scans, deflated PDFs) is not tried
 again: the CPU of a Raspberry Pi is better spent elsewhere.
 
-Header ``>BIII``: kind (0 raw, 1 zstd, 2 zstd against the request's dictionary), wire_len,
-raw_len, crc32(raw). The decoder checks the limits from the header alone, before buffering a
+Header ``>BIII``: kind (0 raw, 1 zstd, 2 zstd against the request's dictionary, 3 chain),
+wire_len, raw_len, crc32(raw). The decoder checks the limits from the header alone, before buffering a
 payload, and decompresses into at most ``raw_len`` bytes. The dictionary (kind 2) is the start
 of an earlier blob both ends hold (:mod:`gateway.protocol.crossdoc`); it carries no id, so a
 frame made against other content fails its CRC and nothing of it is kept.
+
+A chain frame (kind 3, :class:`ChainTo`) says "the blob before is whole; the frames after me
+are of this other blob": one upload request carries several blobs, so neither the round trip
+at a blob's end nor a second connection to hide it is paid (docs/protocol.md §4). It carries
+no payload bytes of a blob (raw_len 0); its CRC covers its fixed-size body.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from __future__ import annotations
 import struct
 import threading
 import zlib
+from dataclasses import dataclass
 
 import zstandard
 
 from gateway.errors import GatewayError
+from gateway.protocol.crossdoc import Reference
 from gateway.protocol.limits import (
     FRAME_SLOW_LEVEL,
     FRAME_ZSTD_LEVEL,
@@ -38,6 +45,11 @@ FRAME_HEADER = struct.Struct(">BIII")
 KIND_RAW = 0
 KIND_ZSTD = 1
 KIND_ZSTD_DICT = 2
+KIND_CHAIN = 3
+# A chain frame's body: the next blob's sha256, where it starts, its size, and its dictionary
+# (length 0 and a zero digest: none).
+CHAIN = struct.Struct(">32sQQI32s")
+_NO_DICT = bytes(32)
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
@@ -51,6 +63,40 @@ class FrameError(GatewayError):
     def __init__(self, message: str, complete: tuple[bytes, ...] = ()) -> None:
         super().__init__(message)
         self.complete = complete
+
+
+@dataclass(frozen=True)
+class ChainTo:
+    """What a chain frame names: the blob whose frames follow, from ``offset`` of ``size``,
+    made against ``reference`` (None: no dictionary)."""
+
+    sha256: str
+    offset: int
+    size: int
+    reference: Reference | None = None
+
+    def frame(self) -> bytes:
+        """The whole chain frame, header included."""
+        ref = self.reference
+        body = CHAIN.pack(bytes.fromhex(self.sha256), self.offset, self.size,
+                          ref.length if ref else 0,
+                          bytes.fromhex(ref.sha256) if ref else _NO_DICT)
+        return FRAME_HEADER.pack(KIND_CHAIN, len(body), 0, zlib.crc32(body)) + body
+
+    @classmethod
+    def parse(cls, body: bytes) -> ChainTo:
+        """A chain frame's body (its CRC already checked); anything else is a FrameError."""
+        digest, offset, size, dict_len, dict_sha = CHAIN.unpack(body)
+        if offset > size:
+            raise FrameError("chain frame: offset past the blob's size")
+        if not dict_len:
+            if dict_sha != _NO_DICT:
+                raise FrameError("chain frame: a dictionary digest without a length")
+            return cls(digest.hex(), offset, size)
+        try:
+            return cls(digest.hex(), offset, size, Reference(dict_sha.hex(), dict_len))
+        except ValueError as exc:
+            raise FrameError(f"chain frame: {exc}") from None
 
 
 def _dictionary(content: bytes | None) -> zstandard.ZstdCompressionDict | None:
@@ -156,19 +202,36 @@ class FrameDecoder:
     """Turns a byte stream cut anywhere into verified payloads; errors end the stream.
 
     Kind 2 frames are accepted only with ``dictionary``: the content the sender named, read
-    by the caller from a copy it holds verified."""
+    by the caller from a copy it holds verified. Chain frames (kind 3) only with ``chain``:
+    :meth:`feed` then stops at one, returning the payloads before it and leaving it in
+    :attr:`chained`; the caller finishes the blob before, checks the next one, and calls
+    :meth:`switch` with that blob's dictionary, then ``feed(b"")`` for what followed."""
 
-    def __init__(self, *, max_raw: int = MAX_FRAME_RAW, dictionary: bytes | None = None) -> None:
+    def __init__(self, *, max_raw: int = MAX_FRAME_RAW, dictionary: bytes | None = None,
+                 chain: bool = False) -> None:
         if not 0 <= max_raw <= MAX_FRAME_RAW:
             raise ValueError(f"max_raw must be within 0…{MAX_FRAME_RAW}")
         self._max_raw = max_raw
         self._buf = bytearray()
         self._failed: str | None = None
+        self._chain = chain
+        self.chained: ChainTo | None = None
         self._dctx = zstandard.ZstdDecompressor(max_window_size=MAX_FRAME_RAW)
+        self._dict_dctx: zstandard.ZstdDecompressor | None = None
+        self._use(dictionary)
+        self.frames = 0
+
+    def _use(self, dictionary: bytes | None) -> None:
         zdict = _dictionary(dictionary)
         self._dict_dctx = None if zdict is None else zstandard.ZstdDecompressor(
             dict_data=zdict, max_window_size=MAX_FRAME_RAW)
-        self.frames = 0
+
+    def switch(self, dictionary: bytes | None) -> None:
+        """Goes on past the chain frame in :attr:`chained`, with the next blob's dictionary."""
+        if self.chained is None:
+            raise RuntimeError("no chain frame to go past")
+        self.chained = None
+        self._use(dictionary)
 
     @property
     def buffered(self) -> int:
@@ -179,6 +242,8 @@ class FrameDecoder:
         """The payloads of every frame completed by ``data``, in order."""
         if self._failed is not None:
             raise FrameError(f"stream already failed: {self._failed}")
+        if self.chained is not None:
+            raise RuntimeError("switch() past the chain frame before feeding more")
         self._buf += data
         done: list[bytes] = []
         pos = 0
@@ -190,6 +255,13 @@ class FrameDecoder:
                 if len(self._buf) < end:
                     break
                 payload = bytes(self._buf[pos + FRAME_HEADER.size : end])
+                if kind == KIND_CHAIN:
+                    if zlib.crc32(payload) != crc:
+                        raise FrameError(f"frame {self.frames}: CRC mismatch")
+                    self.chained = ChainTo.parse(payload)
+                    self.frames += 1
+                    pos = end
+                    break
                 done.append(self._verify(kind, payload, raw_len, crc))
                 self.frames += 1
                 pos = end
@@ -201,6 +273,10 @@ class FrameDecoder:
         return done
 
     def _check_header(self, kind: int, wire_len: int, raw_len: int) -> None:
+        if kind == KIND_CHAIN and self._chain:
+            if wire_len != CHAIN.size or raw_len:
+                raise FrameError(f"frame {self.frames}: chain frame of the wrong size")
+            return
         if kind not in (KIND_RAW, KIND_ZSTD, KIND_ZSTD_DICT):
             raise FrameError(f"frame {self.frames}: unknown kind {kind}")
         if kind == KIND_ZSTD_DICT and self._dict_dctx is None:
