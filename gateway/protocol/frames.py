@@ -7,10 +7,10 @@ smaller, and a blob whose first frames saved under 1 % (JPEG scans, deflated PDF
 again: the CPU of a Raspberry Pi is better spent elsewhere.
 
 Header ``>BIII``: kind (0 raw, 1 zstd, 2 zstd against the request's dictionary, 3 chain),
-wire_len, raw_len, crc32(raw). The decoder checks the limits from the header alone, before buffering a
-payload, and decompresses into at most ``raw_len`` bytes. The dictionary (kind 2) is the start
-of an earlier blob both ends hold (:mod:`gateway.protocol.crossdoc`); it carries no id, so a
-frame made against other content fails its CRC and nothing of it is kept.
+wire_len, raw_len, crc32(raw). The decoder checks the limits from the header alone, before
+buffering a payload, and decompresses into at most ``raw_len`` bytes. The dictionary (kind 2)
+is the start of an earlier blob both ends hold (:mod:`gateway.protocol.crossdoc`); it carries
+no id, so a frame made against other content fails its CRC and nothing of it is kept.
 
 A chain frame (kind 3, :class:`ChainTo`) says "the blob before is whole; the frames after me
 are of this other blob": one upload request carries several blobs, so neither the round trip
