@@ -10,8 +10,8 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import pytest
 
 from gateway.hub.enrollment import create_token
 from gateway.hub.runtime import HubLayout, init_hub, open_hub
-from gateway.linkemu import PROFILES, LinkProxy
+from gateway.linkemu import PROFILES, LinkProfile, LinkProxy
 from gateway.model import Directory
 from gateway.services.admin import init as init_gateway
 from gateway.store.layout import Layout
@@ -90,13 +90,28 @@ class Processes:
                 proc.wait()
 
 
-@contextmanager
-def processes(root: Path, hub_port: int, gateways: dict[str, Path]) -> Iterator[Processes]:
-    procs = Processes(root, hub_port, gateways)
+@asynccontextmanager
+async def province(root: Path, link: LinkProfile) -> AsyncIterator[Processes]:
+    """A hub and both communes' daemons as real processes, enrolled, each commune behind its
+    own emulated ``link``; everything stopped at the end."""
+    hub_port = free_port()
+    proxies = {a: LinkProxy("127.0.0.1", hub_port, link, seed=i)
+               for i, a in enumerate((COMMUNE_A, COMMUNE_B))}
+    for proxy in proxies.values():
+        await proxy.start()
+    procs = Processes(root, hub_port, {a: root / a for a in proxies})
     try:
+        init_hub(root / "hub", "H35", Directory.sample(), ["127.0.0.1"])
+        procs.start("hub")
+        assert await wait_until(lambda: listening(hub_port), 30), "the hub never listened"
+        await provision(root, hub_port, proxies)
+        for agency in proxies:
+            procs.start(agency)
         yield procs
     finally:
         procs.stop_all()
+        for proxy in proxies.values():
+            await proxy.stop()
 
 
 async def provision(root: Path, hub_port: int, proxies: dict[str, LinkProxy]) -> None:
@@ -139,56 +154,40 @@ async def inbox(root: Path, agency: str) -> dict[str, list[str]]:
 
 async def test_sigkill_hub_and_daemons_during_sync(tmp_path: Path) -> None:
     rng = random.Random(4242)
-    hub_port = free_port()
-    proxies = {a: LinkProxy("127.0.0.1", hub_port, LINK, seed=i)
-               for i, a in enumerate((COMMUNE_A, COMMUNE_B))}
-    for proxy in proxies.values():
-        await proxy.start()
-    gateways = {a: tmp_path / a for a in proxies}
-    try:
-        with processes(tmp_path, hub_port, gateways) as procs:
-            init_hub(tmp_path / "hub", "H35", Directory.sample(), ["127.0.0.1"])
-            procs.start("hub")
-            assert await wait_until(lambda: listening(hub_port), 30), "the hub never listened"
-            await provision(tmp_path, hub_port, proxies)
-            for agency in gateways:
-                procs.start(agency)
-            to_b = await queue(tmp_path, COMMUNE_A, COMMUNE_B, 12, rng)
-            to_a = await queue(tmp_path, COMMUNE_B, COMMUNE_A, 12, rng)
-            for k in range(KILLS):
-                await asyncio.sleep(rng.uniform(0.2, 1.2))
-                victim = rng.choice(["hub", COMMUNE_A, COMMUNE_B])
-                procs.kill(victim)
-                await asyncio.sleep(rng.uniform(0.0, 0.5))
-                procs.start(victim)
-                if k % 8 == 0:  # documents keep being queued while things die
-                    to_b |= await queue(tmp_path, COMMUNE_A, COMMUNE_B, 2, rng)
+    async with province(tmp_path, LINK) as procs:
+        to_b = await queue(tmp_path, COMMUNE_A, COMMUNE_B, 12, rng)
+        to_a = await queue(tmp_path, COMMUNE_B, COMMUNE_A, 12, rng)
+        for k in range(KILLS):
+            await asyncio.sleep(rng.uniform(0.2, 1.2))
+            victim = rng.choice(["hub", COMMUNE_A, COMMUNE_B])
+            procs.kill(victim)
+            await asyncio.sleep(rng.uniform(0.0, 0.5))
+            procs.start(victim)
+            if k % 8 == 0:  # documents keep being queued while things die
+                to_b |= await queue(tmp_path, COMMUNE_A, COMMUNE_B, 2, rng)
 
-            async def finished() -> bool:
-                got_b = await inbox(tmp_path, COMMUNE_B)
-                got_a = await inbox(tmp_path, COMMUNE_A)
-                return set(got_b) == set(to_b) and set(got_a) == set(to_a)
+        async def finished() -> bool:
+            got_b = await inbox(tmp_path, COMMUNE_B)
+            got_a = await inbox(tmp_path, COMMUNE_A)
+            return set(got_b) == set(to_b) and set(got_a) == set(to_a)
 
-            assert await wait_until(finished, 240, poll_s=1.0), "not everything arrived"
-        for agency, want in ((COMMUNE_B, to_b), (COMMUNE_A, to_a)):
-            got = await inbox(tmp_path, agency)
-            assert set(got) == set(want)
-            store = await LocalStore.open(Layout(tmp_path / agency), lambda: 0)
-            try:
-                for doc_id, shas in got.items():
-                    assert shas == [want[doc_id]]
-                    assert store.blobs.verify(want[doc_id])
-                assert await store.db.integrity_problems() == []
-            finally:
-                await store.close()
-        state = await open_hub(tmp_path / "hub")
+        assert await wait_until(finished, 240, poll_s=1.0), "not everything arrived"
+    for agency, want in ((COMMUNE_B, to_b), (COMMUNE_A, to_a)):
+        got = await inbox(tmp_path, agency)
+        assert set(got) == set(want)
+        store = await LocalStore.open(Layout(tmp_path / agency), lambda: 0)
         try:
-            rows = await state.store.db.read(lambda c: c.execute_fetchall(
-                "SELECT recipient, doc_id, count(*) FROM inbox GROUP BY 1, 2"))
-            assert all(int(r[2]) == 1 for r in rows)
-            assert len(list(rows)) == len(to_a) + len(to_b)
+            for doc_id, shas in got.items():
+                assert shas == [want[doc_id]]
+                assert store.blobs.verify(want[doc_id])
+            assert await store.db.integrity_problems() == []
         finally:
-            await state.store.db.close()
+            await store.close()
+    state = await open_hub(tmp_path / "hub")
+    try:
+        rows = await state.store.db.read(lambda c: c.execute_fetchall(
+            "SELECT recipient, doc_id, count(*) FROM inbox GROUP BY 1, 2"))
+        assert all(int(r[2]) == 1 for r in rows)
+        assert len(list(rows)) == len(to_a) + len(to_b)
     finally:
-        for proxy in proxies.values():
-            await proxy.stop()
+        await state.store.db.close()
