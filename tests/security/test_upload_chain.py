@@ -24,6 +24,7 @@ from tests.security.hostile import (
     Hub,
     Peer,
     Reply,
+    check_refusal,
     doc,
     frames,
     sha,
@@ -68,8 +69,10 @@ def complete(hub: Hub, data: bytes) -> bool:
 
 def answer(reply: Reply, status: int, offset: int | None, about: bytes | None) -> None:
     """``reply`` is ``status`` with ``offset`` held, about ``about`` (None: the path's blob),
-    and carries the caller's news mark as every PATCH reply does."""
+    and carries the caller's news mark as every reply of the session does."""
     assert reply.status == status, (reply.status, reply.body[:300])
+    if status >= 400:
+        check_refusal(reply)  # a short plain reason, no trace
     assert reply.headers.get("Upload-Offset") == (None if offset is None else str(offset))
     assert reply.headers.get(UPLOAD_BLOB) == (None if about is None else sha(about))
     assert reply.headers.get(NEWS_HEADER, "").isdigit()
@@ -92,9 +95,9 @@ async def downloaded(b: Peer, data: bytes) -> bytes:
     return b"".join(FrameDecoder().feed(got.body))
 
 
-async def test_a_sync_reply_with_needs_says_the_hub_takes_chains(hub: Hub, a: Peer) -> None:
-    await delivered(hub.peers[B])
-    idle = await hub.peers[B].sync_raw(sync_request())
+async def test_a_sync_reply_with_needs_says_the_hub_takes_chains(a: Peer, b: Peer) -> None:
+    await delivered(b)
+    idle = await b.sync_raw(sync_request())
     assert idle.status == 200 and UPLOAD_CHAIN not in idle.headers
     data = blobs(1)[0]
     await queued(a, data)
