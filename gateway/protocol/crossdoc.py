@@ -37,6 +37,7 @@ from gateway.protocol.limits import (
 UPLOAD_DICT_MAX = "X-Upload-Dict"
 UPLOAD_DICT = "Upload-Dict"
 DICT_REFUSED = "Upload-Dict-Refused"
+UPLOAD_CHAIN = "X-Upload-Chain"
 
 _REF = re.compile(r"([0-9a-f]{64}):([1-9][0-9]{0,7})")
 
