@@ -35,9 +35,9 @@ from gateway.protocol.limits import (
 # older hub says nothing, and is never sent dictionary frames); a PATCH names its dictionary;
 # a 409 with DICT_REFUSED means "send again without one".
 UPLOAD_DICT_MAX = "X-Upload-Dict"
+UPLOAD_CHAIN = "X-Upload-Chain"  # "1": the hub takes chain frames, several blobs in one PATCH
 UPLOAD_DICT = "Upload-Dict"
 DICT_REFUSED = "Upload-Dict-Refused"
-UPLOAD_CHAIN = "X-Upload-Chain"
 
 _REF = re.compile(r"([0-9a-f]{64}):([1-9][0-9]{0,7})")
 
