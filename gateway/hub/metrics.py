@@ -51,8 +51,8 @@ async def render(hub: HubState) -> str:
     f("gateway_hub_gateways_online", "gauge", "Gateways seen within the last 3 minutes.",
       [({}, sum(1 for e in seen if e.online))])
     f("gateway_hub_requests_total", "counter",
-      "Requests handled, by kind (patch_dict: PATCHes decoded against a dictionary, also "
-      "counted as patch).",
+      "Requests handled, by kind (patch_dict: blobs of PATCHes decoded against a dictionary; "
+      "chain: chain frames taken, each one more blob in a PATCH).",
       [({"kind": k}, v) for k, v in sorted(hub.requests.items())])
     f("gateway_hub_upload_lost_bytes_total", "counter",
       "Upload bytes received in frames that a cut left incomplete.", [({}, hub.lost_bytes)])

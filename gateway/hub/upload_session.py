@@ -1,0 +1,255 @@
+"""One ``PATCH`` request, which may carry several blobs (docs/protocol.md §4, "Chained upload").
+
+The blob the path names comes first; after its last frame a chain frame may name the next
+blob, whose frames follow, and so on. Each blob goes through the same steps whether the path
+or a chain frame named it: :meth:`UploadSession._begin` checks it as a request's first blob
+(a document of the caller's, its size, one request per blob, not complete yet, the offset,
+the dictionary), its frames are appended as they complete, and :meth:`UploadSession._finish`
+verifies and routes it. A chain pays neither the round trip at a blob's end nor, after a
+cut, a TLS handshake for a second request.
+
+Whenever the hub stops reading, the reply is the one a single-blob request would get for the
+blob the hub was at, with ``Upload-Blob`` naming that blob when it is not the path's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from gateway.hub.bodies import BodyTimeout, body_chunks
+from gateway.hub.state import HubState, UploadSlot
+from gateway.hub.upload_dict import dictionary_for
+from gateway.protocol.frames import ChainTo, FrameDecoder, FrameError
+from gateway.protocol.seen import NEWS_HEADER
+
+UPLOAD_BLOB = "Upload-Blob"  # on a reply about another blob than the path's
+EVICT_WAIT_S = 10.0
+DISK_FULL = "the hub's disk is full"
+STALLED = "upload stalled"
+# What reading a body raises when the connection broke (a cut, everyday life on 3G).
+_BROKEN = (ConnectionError, OSError, asyncio.IncompleteReadError, ClientPayloadError,
+           HttpProcessingError)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One blob of a request as its sender describes it: ``Upload-Offset``, ``Upload-Length``
+    and ``Upload-Dict`` for the path's blob, a chain frame's body for a chained one."""
+
+    sha256: str
+    offset: int
+    size: int
+    dictionary: str | None  # the Upload-Dict value, "<sha256>:<length>"
+
+    @classmethod
+    def chained(cls, to: ChainTo) -> Segment:
+        ref = to.reference
+        return cls(to.sha256, to.offset, to.size, None if ref is None else ref.header())
+
+
+async def declared_size(hub: HubState, agency: str, sha: str) -> int:
+    """The size of ``sha`` in the caller's accepted documents; ``404`` if none uses it."""
+    size = await hub.store.upload_size(agency, sha)
+    if size is None:
+        raise web.HTTPNotFound(text="no accepted document of yours uses this blob\n")
+    return size
+
+
+class _Stop(Exception):
+    """The hub stops reading at the current blob and answers ``400`` (or 503, 408) for it."""
+
+
+class _Cut(Exception):
+    """The connection broke while the body was read."""
+
+
+async def _body(request: web.Request) -> AsyncIterator[bytes]:
+    """The body's chunks; a broken connection is :class:`_Cut`, told apart from an error of
+    the hub's own disk while it handles a chunk."""
+    try:
+        async for data in body_chunks(request):
+            yield data
+    except _BROKEN:
+        raise _Cut from None
+
+
+class UploadSession:
+    """The blobs of one request in order; at most one of them is held (locked, file open)."""
+
+    def __init__(self, request: web.Request, hub: HubState, agency: str) -> None:
+        self._request = request
+        self._hub = hub
+        self._agency = agency
+        self._at = Segment("", 0, 0, None)  # the blob the hub is at
+        self._held = 0  # bytes of it the hub holds
+        self._slot: tuple[str, UploadSlot] | None = None
+        self._file: BinaryIO | None = None
+
+    async def reply(self, first: Segment) -> web.Response:
+        """Takes the body from ``first`` on; the answer about the blob it ended at."""
+        try:
+            response = await self._run(first)
+        except web.HTTPException as exc:  # raised back below, as aiohttp wants
+            response = exc
+        finally:
+            await self._close()
+            self._release()
+        if self._at.sha256 != first.sha256:
+            response.headers[UPLOAD_BLOB] = self._at.sha256
+        # Read after the blobs were routed: a box that is not long-polling syncs when it changed.
+        response.headers[NEWS_HEADER] = str(await self._hub.store.inbox_mark(self._agency))
+        if isinstance(response, web.HTTPException):
+            raise response
+        return response
+
+    async def _run(self, first: Segment) -> web.Response:
+        decoder = FrameDecoder(max_raw=self._hub.frame_max, chain=True,
+                               dictionary=await self._begin(first))
+        error: str | None = None
+        try:
+            async for data in _body(self._request):
+                await self._take(decoder, decoder.feed(data))
+        except FrameError as exc:
+            error = self._keep(exc.complete) or str(exc)
+        except _Stop as exc:
+            error = str(exc)
+        except _Cut:
+            self._hub.lost_bytes += decoder.buffered  # a cut: only the frame in flight is lost
+        except BodyTimeout:
+            self._hub.lost_bytes += decoder.buffered
+            error = STALLED
+        return await self._end(error)
+
+    async def _take(self, decoder: FrameDecoder, payloads: list[bytes]) -> None:
+        """Appends ``payloads`` to the current blob, moving on at each chain frame."""
+        self._write(payloads)
+        while decoder.chained is not None:
+            decoder.switch(await self._chain(decoder.chained))
+            self._write(decoder.feed(b""))
+
+    async def _chain(self, to: ChainTo) -> bytes | None:
+        """Steps 1 and 2 of §4: the blob before is whole, verified and routed, then the next
+        one is checked as a first blob. The content of that one's dictionary."""
+        if self._held < self._at.size:
+            raise _Stop("chain frame before the blob was whole")
+        self._hub.count("chain")
+        await self._close()
+        await self._finish()
+        self._release()
+        return await self._begin(Segment.chained(to))
+
+    async def _begin(self, at: Segment) -> bytes | None:
+        """Checks ``at`` as §4 checks a request's first blob, takes its lock and opens its
+        partial file; the content of its dictionary."""
+        hub, blobs, sha = self._hub, self._hub.store.blobs, at.sha256
+        self._at, self._held = at, 0
+        size = await declared_size(hub, self._agency, sha)
+        if at.size != size:
+            raise web.HTTPBadRequest(text="Upload-Length differs from the document's attachment\n")
+        await self._lock(sha)
+        held = blobs.partial_size(sha)
+        if blobs.has(sha) and sha not in {n.sha256 for n in await hub.store.needs(self._agency)}:
+            raise web.HTTPNoContent(headers=_offset(size, complete=True))
+        if at.offset != held:
+            raise web.HTTPConflict(headers=_offset(held), text="offset mismatch\n")
+        dictionary = await dictionary_for(hub, self._agency, sha, at.dictionary)
+        self._file = blobs.open_partial(sha, held)
+        self._held = held
+        return dictionary
+
+    async def _lock(self, sha: str) -> None:
+        """Two requests never append to one blob: an earlier holder is a leftover of a cut
+        (evicted, then waited for), or the answer is ``409``."""
+        slot = self._hub.uploads.setdefault(sha, UploadSlot())
+        if slot.lock.locked() and slot.holder is not None:
+            slot.holder.abort()
+        try:
+            await asyncio.wait_for(slot.lock.acquire(), EVICT_WAIT_S)
+        except TimeoutError:
+            raise web.HTTPConflict(text="another upload of this blob is in progress\n") from None
+        slot.holder = self._request.transport
+        self._slot = sha, slot
+
+    def _release(self) -> None:
+        if self._slot is None:
+            return
+        (sha, slot), self._slot = self._slot, None
+        slot.holder = None
+        slot.lock.release()
+        if not slot.lock.locked():
+            self._hub.uploads.pop(sha, None)
+
+    def _write(self, payloads: Sequence[bytes]) -> None:
+        f = self._file
+        assert f is not None  # _begin opened it
+        for payload in payloads:
+            if self._held + len(payload) > self._at.size:
+                raise _Stop("more bytes than Upload-Length")
+            try:
+                f.write(payload)
+                f.flush()  # HEAD reads the file size: a frame counts as held once in the file
+            except OSError:
+                f.truncate(self._held)  # never keep part of a frame: it ends on a boundary
+                raise _Stop(DISK_FULL) from None
+            self._held += len(payload)
+
+    def _keep(self, payloads: Sequence[bytes]) -> str | None:
+        """Writes the frames verified before a bad one; why not, if it cannot."""
+        try:
+            self._write(payloads)
+        except _Stop as exc:
+            return str(exc)
+        return None
+
+    async def _close(self) -> None:
+        f, self._file = self._file, None
+        if f is not None:
+            with f:
+                await asyncio.to_thread(_sync, f)
+
+    async def _end(self, error: str | None) -> web.Response:
+        """The answer about the current blob once the body ended or ``error`` stopped it."""
+        await self._close()
+        sha, size, held = self._at.sha256, self._at.size, self._held
+        if held == 0 < size:
+            self._hub.store.blobs.discard_partial(sha)  # a refused request leaves no empty file
+        if error == DISK_FULL:  # transient for the gateway: it keeps the document and retries
+            raise web.HTTPServiceUnavailable(headers={**_offset(held), "Retry-After": "600"},
+                                             text=f"{error}\n")
+        if error == STALLED:
+            raise web.HTTPRequestTimeout(headers=_offset(held), text=f"{error}\n")
+        if error is not None:
+            raise web.HTTPBadRequest(headers=_offset(held), text=f"{error}\n")
+        if held < size:
+            return web.Response(status=204, headers=_offset(held))
+        await self._finish()
+        return web.Response(status=204, headers=_offset(size, complete=True))
+
+    async def _finish(self) -> None:
+        """Verifies the whole current blob and routes every document it completed."""
+        hub, sha = self._hub, self._at.sha256
+        if not await asyncio.to_thread(hub.store.blobs.finish_partial, sha):
+            raise web.HTTPUnprocessableEntity(headers={"Upload-Offset": "0"},
+                                              text="sha256 mismatch: blob discarded\n")
+        hub.notifier.notify(await hub.store.blob_completed(self._agency, sha))
+        hub.signatures.stored()  # routed first: a signature check never delays delivery
+
+
+def _sync(f: BinaryIO) -> None:
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def _offset(held: int, *, complete: bool = False) -> dict[str, str]:
+    """A ``204``'s headers carry no Upload-Length, which the gateway sent itself (§4)."""
+    headers = {"Upload-Offset": str(held)}
+    if complete:
+        headers["Upload-Complete"] = "1"
+    return headers
