@@ -7,15 +7,18 @@ overtakes; and a chain ends with its request's budget."""
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
 
 from gateway.model import Urgency
-from gateway.protocol.limits import START_FRAME
+from gateway.protocol.limits import MAX_XDOC_DICT, START_FRAME
 from gateway.sync.transfers import REQUEST_BUDGET_S
 from gateway.testbed.fake_hub import Kind
+from tests.conftest import COMMUNE_A, COMMUNE_B
 from tests.engine_box import Box, advancing, eventually, open_box
+from tests.factories import attachment, envelope
 
 SMALL = 10_000
 
@@ -225,5 +228,30 @@ async def test_a_chain_ends_with_its_requests_budget(tmp_path: Path) -> None:
         await _all_done(box, [d for d, _ in sent])
         assert [(c.method, c.sha256) for c in box.hub.calls if c.method in ("PATCH", "CHAIN")] \
             == [("PATCH", shas[0]), ("PATCH", shas[1]), ("CHAIN", shas[2])]
+    finally:
+        await box.close()
+
+
+async def test_the_blob_before_in_the_chain_is_the_next_ones_dictionary(tmp_path: Path) -> None:
+    """The hub verifies a blob before it reads the chain frame after it: the next blob of the
+    same request may be made against it (docs/protocol.md §4, §7)."""
+    box = await _chain_box(tmp_path)
+    box.hub.upload_dict_max = MAX_XDOC_DICT
+    template = os.urandom(100_000)
+    docs = []
+    for _ in range(2):
+        payload = template + os.urandom(2000)
+        box.store.blobs.put_bytes(payload)
+        env = envelope(COMMUNE_A, (COMMUNE_B,), attachments=(attachment("cv.pdf", payload),),
+                       now_ms=box.time.clock())
+        await box.store.queue_document(env)
+        docs.append(env.id)
+        box.time.advance(0.001)
+    box.start()
+    try:
+        await _all_done(box, docs)
+        assert [c.method for c in box.hub.calls if c.method in ("PATCH", "CHAIN")] \
+            == ["PATCH", "CHAIN"]
+        assert box.client.stats.bytes_up < 100_000 + 20_000  # the second cost a few KB
     finally:
         await box.close()
