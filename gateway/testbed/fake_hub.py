@@ -1,8 +1,9 @@
 """An in-memory hub for scheduling tests: a typed :class:`gateway.sync.link.HubLink`.
 
 It keeps what the real hub keeps, for one box: the envelopes it accepted, the bytes it holds
-of each blob (frames decoded with the real codec, offsets as the real hub reports them), an
-inbox with downloads, and receipts once a document's blobs are complete. Every request is
+of each blob (frames decoded with the real codec, offsets as the real hub reports them; chained
+blobs too while :attr:`FakeHub.upload_chain`, each answer naming its blob), an inbox with
+downloads, and receipts once a document's blobs are complete. Every request is
 logged with the virtual time it came at, and faults are injected per blob: a server error or a
 refusal for every request, a 422 at completion, a cut after some bytes (it resets an open
 long-poll too, as a real cut resets every connection), an exception that is not a hub error
