@@ -32,6 +32,9 @@ class HubError(GatewayError):
     :data:`gateway.model.link.REASONS`)."""
 
     kind = "network"
+    blob = ""
+    """The blob an upload's answer concerns (set by :meth:`HubLink.upload`: in a chained
+    request, docs/protocol.md §4, the one the hub was at); "" for any other request."""
 
     def __init__(self, message: str, kind: str | None = None) -> None:
         super().__init__(message)
@@ -73,11 +76,13 @@ class DictRefused(HubRefused):
 
 @dataclass(frozen=True)
 class UploadResult:
-    """How much of a blob the hub holds, and whether it is complete and verified."""
+    """How much of a blob the hub holds, and whether it is complete and verified; after an
+    upload, ``blob`` names that blob (the one the hub was at in a chained request, §4)."""
 
     offset: int
     complete: bool
     news: str = ""  # the hub's X-Sync-News after this request ("" from an older hub)
+    blob: str = ""
 
 
 class HubLink(Protocol):
@@ -100,10 +105,15 @@ class HubLink(Protocol):
     upload_dict_max: int
     """The longest dictionary (§7) the hub said it decodes against; 0 for none (an older hub)."""
 
+    upload_chain: bool
+    """Whether the hub's last sync reply with needs said it takes chained uploads (§4)."""
+
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
                      reference: Reference | None = None) -> UploadResult:
         """Streams frames from ``offset``, made against ``reference`` if given (DictRefused
-        when the hub will not use it); returns what the hub holds afterwards."""
+        when the hub will not use it), perhaps chained on into other blobs (§4); returns what
+        the hub holds afterwards of the blob it names. Its answers about a blob (HubFault,
+        HubRefused, BlobRejected) name that blob in ``blob``."""
         ...
 
     def download(self, sha256: str, offset: int, limit: int,

@@ -21,15 +21,18 @@ they are not worth a connection each.
 Documents the box sends, and a Hỏa tốc one above all, are not delayed: a clerk's document
 syncs at once as before. A hub without ``X-Sync-News`` gets the long-poll as before.
 
-What is kept: the second upload worker still overlaps the end of each blob on a connection of
-its own (:mod:`gateway.sync.transfers`), so where cuts fall between blob boundaries a cut
-costs two connections, not one. aiohttp hands a connection back to its pool only once the
-response is read, so the next blob cannot start on the same connection before the round trip
-at the end of the previous one; without the overlap that round trip idles the uplink at every
-blob boundary. Measured on 3g-bad (quick bench, same run, 2-3 cuts): dropping the overlap while
-quiet took the small-document corpus from about 2.2 to 1.3 connections per cut, but added
-~6-7 s of idle uplink to a 1 MiB, 14-document run (+0.15 of the time ratio). One connection
-per cut without that cost needs a request that carries the next blob on: a protocol change.
+What is kept for a hub without chained uploads: the second upload worker still overlaps the
+end of each blob on a connection of its own (:mod:`gateway.sync.transfers`), so where cuts fall
+between blob boundaries a cut costs two connections, not one. aiohttp hands a connection back
+to its pool only once the response is read, so the next blob cannot start on the same
+connection before the round trip at the end of the previous one; without the overlap that round
+trip idles the uplink at every blob boundary. Measured on 3g-bad (quick bench, same run, 2-3
+cuts): dropping the overlap while quiet took the small-document corpus from about 2.2 to 1.3
+connections per cut, but added ~6-7 s of idle uplink to a 1 MiB, 14-document run (+0.15 of the
+time ratio). A hub that takes chains (``X-Upload-Chain``, docs/protocol.md §4) closes this: a
+request carries on into the next blob after a chain frame (:mod:`gateway.sync.chain`), so there
+is neither a round trip at a blob's end nor a second request to hide it, and a cut costs one
+connection.
 """
 
 from __future__ import annotations

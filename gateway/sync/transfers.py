@@ -2,7 +2,9 @@
 most urgent bytes always go first.
 
 With one request at a time, every small document costs an idle round trip (up to a second on
-3G); a second worker fills that gap. Neither worker starts something less urgent than what is
+3G); a second worker fills that gap, unless the hub takes chained uploads: then one request
+goes on from blob to blob (:mod:`gateway.sync.chain`) and a second bulk upload never starts
+beside it. Neither worker starts something less urgent than what is
 already moving, so a Hỏa tốc document never shares the link with bulk; a third upload worker
 only ever starts an upload more urgent than all that run, so it need not wait for a bulk
 request to end (up to a frame and a round trip) before it starts. This module holds the

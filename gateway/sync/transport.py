@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import re
 import socket
 import ssl
 import time
@@ -25,7 +26,13 @@ from aiohttp.abc import AbstractStreamWriter
 from aiohttp.client_proto import ResponseHandler
 
 from gateway.protocol.compression import SyncCompressor
-from gateway.protocol.crossdoc import DICT_REFUSED, UPLOAD_DICT, UPLOAD_DICT_MAX, Reference
+from gateway.protocol.crossdoc import (
+    DICT_REFUSED,
+    UPLOAD_CHAIN,
+    UPLOAD_DICT,
+    UPLOAD_DICT_MAX,
+    Reference,
+)
 from gateway.protocol.frames import FrameDecoder, FrameError
 from gateway.protocol.limits import FRAMES_TYPE, MAX_XDOC_DICT
 from gateway.protocol.seen import NEED_HEADER, NEWS_HEADER, SEEN_HEADER, need_digest, news_mark
@@ -40,6 +47,7 @@ from gateway.protocol.wire import (
 from gateway.sync.link import (
     BlobRejected,
     DictRefused,
+    HubError,
     HubFault,
     HubRefused,
     HubUnavailable,
@@ -55,6 +63,8 @@ NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ConnectionError)
 RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
 # Timeouts, rate limits and a proxy's gateway errors concern the link, not the request.
 LINK_STATUSES = (408, 429, 502, 504)
+UPLOAD_BLOB = "Upload-Blob"  # the blob a chained upload's answer is about (docs/protocol.md §4)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def failure_kind(exc: BaseException) -> str:
@@ -157,6 +167,7 @@ class HubClient:
         self.compressor = compressor or SyncCompressor()
         self.dict_id = 0
         self.upload_dict_max = 0
+        self.upload_chain = False
         self.need_shas: tuple[str, ...] = ()  # of the last reply: named in X-Sync-Need
         self.news = ""
         self.read_timeout_s = read_timeout_s
@@ -214,30 +225,38 @@ class HubClient:
         self.need_shas = tuple(n.sha256 for n in reply.need)
         if reply.need:  # the hub says it alongside needs only (docs/protocol.md §3)
             self.upload_dict_max = _dict_max(resp.headers.get(UPLOAD_DICT_MAX, ""))
+            self.upload_chain = resp.headers.get(UPLOAD_CHAIN) == "1"
         return reply
 
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
                      reference: Reference | None = None) -> UploadResult:
-        """Streams frames from ``offset``; a 409 is not an error but the hub's true offset."""
+        """Streams frames from ``offset``; a 409 is not an error but the hub's true offset.
+        The answer is about the blob the hub names in ``Upload-Blob`` (absent: ``sha256``)."""
         headers = {"Upload-Offset": str(offset), "Upload-Length": str(size)}
         if reference is not None:
             headers[UPLOAD_DICT] = reference.header()
         async with self._request("PATCH", f"/v1/blobs/{sha256}", data=_DrainedFrames(frames),
                                  headers=headers) as resp:
-            if resp.status == 409 and DICT_REFUSED in resp.headers:
-                raise DictRefused(409, (await resp.text())[:300].strip())
-            if resp.status == 409 and "Upload-Offset" in resp.headers:
-                return _offsets(resp, offset)
-            if resp.status == 422:  # the hub discarded a whole that did not match its digest
-                raise BlobRejected(f"hub found sha256 mismatch for {sha256[:12]}")
-            await _check(resp)
-            return _offsets(resp, offset)
+            blob = _named_blob(resp, sha256)
+            start = offset if blob == sha256 else 0  # a chained blob's answer says its offset
+            try:
+                if resp.status == 409 and DICT_REFUSED in resp.headers:
+                    raise DictRefused(409, (await resp.text())[:300].strip())
+                if resp.status == 409 and "Upload-Offset" in resp.headers:
+                    return _offsets(resp, start, blob)
+                if resp.status == 422:  # the hub discarded a whole that did not match its digest
+                    raise BlobRejected(f"hub found sha256 mismatch for {blob[:12]}")
+                await _check(resp)
+                return _offsets(resp, start, blob)
+            except HubError as exc:
+                exc.blob = blob
+                raise
 
     async def head(self, sha256: str) -> UploadResult:
         """How much of a blob the hub holds: asked after a cut, before sending more."""
         async with self._request("HEAD", f"/v1/blobs/{sha256}") as resp:
             await _check(resp)
-            return _offsets(resp, 0)
+            return _offsets(resp, 0, sha256)
 
     async def download(self, sha256: str, offset: int, limit: int,
                        frame: int) -> AsyncIterator[bytes]:
@@ -275,13 +294,21 @@ def _dict_max(value: str) -> int:
     return min(int(value), MAX_XDOC_DICT)
 
 
-def _offsets(resp: aiohttp.ClientResponse, default: int) -> UploadResult:
+def _named_blob(resp: aiohttp.ClientResponse, sha256: str) -> str:
+    """The blob an upload's answer is about: ``Upload-Blob`` in a chain (§4), else the path's."""
+    named = resp.headers.get(UPLOAD_BLOB, sha256)
+    if not _SHA256.fullmatch(named):
+        raise HubUnavailable("unreadable Upload-Blob", "reply")
+    return named
+
+
+def _offsets(resp: aiohttp.ClientResponse, default: int, blob: str) -> UploadResult:
     try:
         held = int(resp.headers.get("Upload-Offset", default))
     except ValueError:
         raise HubUnavailable("unreadable Upload-Offset", "reply") from None
     return UploadResult(held, resp.headers.get("Upload-Complete") == "1",
-                        news_mark(resp.headers.get(NEWS_HEADER)))
+                        news_mark(resp.headers.get(NEWS_HEADER)), blob)
 
 
 async def _check(resp: aiohttp.ClientResponse) -> None:

@@ -1,5 +1,7 @@
-"""Blob uploads: the blobs the hub still needs, in the outbound queue's order; a second one
-starts while the running one is in its last frame, so the round trip at its end is not idle.
+"""Blob uploads: the blobs the hub still needs, in the outbound queue's order. To a hub that
+takes chains a request goes on into the next blob (:mod:`gateway.sync.chain`, its body is
+:mod:`gateway.sync.body`); to an older one a second request starts while the running one is in
+its last frame, so the round trip at its end is not idle.
 
 A running bulk upload ends at its next frame boundary when something more urgent appears, and
 pauses mid-frame while a more urgent upload holds the link. A failure that concerns one blob
@@ -14,9 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Collection
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.protocol.crossdoc import Reference, choose_reference
@@ -25,7 +26,17 @@ from gateway.protocol.limits import MIN_XDOC_REF
 from gateway.protocol.pacing import CutWatch, FramePacer
 from gateway.protocol.wire import BlobNeed
 from gateway.store import references, repair
-from gateway.sync.link import BlobRejected, DictRefused, HubFault, HubRefused, HubUnavailable
+from gateway.sync.body import RequestBody
+from gateway.sync.chain import Chain
+from gateway.sync.link import (
+    BlobRejected,
+    DictRefused,
+    HubError,
+    HubFault,
+    HubRefused,
+    HubUnavailable,
+    UploadResult,
+)
 from gateway.sync.quiet import QUIET_BUDGET_S
 from gateway.sync.reconnect import Reconnect
 from gateway.sync.transfers import (
@@ -42,13 +53,10 @@ if TYPE_CHECKING:
     from gateway.sync.client import SyncClient
 
 log = logging.getLogger("gateway.sync")
-PIECE = 8 * 1024  # frames leave in pieces this big: the granularity of stepping aside
-STEP_ASIDE_MAX_S = 20.0
-PACE_EVERY_S = 3.0  # how often a running upload re-measures the link
-MIN_PACE_S = 1.0  # the shortest stretch of a request that counts as a measurement
 GONE = 404  # the hub no longer wants the blob (its documents completed meanwhile)
 BAD_FRAME = 400  # a frame failed at the hub (its CRC, or a dictionary frame it cannot read)
 CUT_KINDS = frozenset({"dropped", "timeout", "network"})  # a running upload broken by the link
+ANSWERS = (HubFault, HubRefused, BlobRejected)  # the hub's word on one blob, not the link's
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,9 @@ class Uploader:
         # (a HEAD, or a sync reply asked for after that moment).
         self.unsure: dict[str, float] = {}
         self.held_back: set[str] = set()  # needs the queue last said may not go yet
+        self.failures = 0  # blobs that went to the queue as failed: a new count, a new order
         self.left: dict[str, int] = {}  # running uploads: bytes not yet handed to the link
+        self.sent: set[str] = set()  # whole in a running chain: its answer says their fate
         self.no_dict: set[str] = set()  # blobs the hub would not decode against a dictionary
         self.requesting = Signal()  # an upload request is about to take a connection
 
@@ -99,12 +109,14 @@ class Uploader:
         """The queue's first ready blob that nobody uploads, unless something more urgent is
         moving. A need whose offset equals its size is still picked: the hub holds every byte
         but was stopped before verifying them, and an empty PATCH makes it finish."""
-        needs = {n.sha256: n for n in self.client.stats.needs
-                 if n.sha256 not in self.settled and n.sha256 not in self.workers.active}
-        order = await self.client.queue.order(list(needs))
-        self.held_back = set(needs) - set(order.ready)
-        # The other worker may have started one of them while the queue was being read.
-        ready = [sha for sha in order.ready if sha not in self.workers.active]
+        unsettled, failures = self.unsettled(), self.failures
+        order = await self.client.queue.order(unsettled)
+        if failures != self.failures:  # a blob failed while the queue was read: read it again
+            return Choice(None, 0.0)
+        self.held_back = set(unsettled) - set(order.ready)
+        # Read after the queue: a request may have started, ended or gone on meanwhile.
+        needs = self.sendable()
+        ready = [sha for sha in order.ready if sha in needs]
         best = needs[ready[0]] if ready else None
         if best is not None and self.workers.may_start(best.urgency) \
                 and not self._bulk_running(best.urgency):
@@ -113,6 +125,14 @@ class Uploader:
         if order.due_ms is not None:
             idle_s = min(idle_s, max(0.0, (order.due_ms - self.client.clock()) / 1000))
         return Choice(None, idle_s)
+
+    def unsettled(self) -> list[str]:
+        return [n.sha256 for n in self.client.stats.needs if n.sha256 not in self.settled]
+
+    def sendable(self) -> dict[str, BlobNeed]:
+        """The needs nobody sends now: not settled, not running, not whole in a running chain."""
+        return {n.sha256: n for n in self.client.stats.needs if n.sha256 not in self.settled
+                and n.sha256 not in self.workers.active and n.sha256 not in self.sent}
 
     async def worker(self, stop: asyncio.Event) -> None:
         backoff = link_backoff(self.client)
@@ -146,32 +166,39 @@ class Uploader:
                 return
             await self.upload(need)
             recovered(c, backoff)
-        except DictRefused as exc:  # nothing stored: the worker sends it again without one
-            log.info("blob %s: %s; sent without a dictionary", need.sha256[:12], exc.reason)
-            self.no_dict.add(need.sha256)
-        except BlobRejected as exc:
-            await self._rejected(need, exc)
-        except HubFault as exc:  # the hub's server error for this blob: not the link's
-            self.unsure[need.sha256] = time.monotonic()
-            await self._failed(need, str(exc))
+        except ANSWERS as exc:  # to the HEAD; an upload's answers are handled by upload()
+            await self._answered(need, exc)
         except HubUnavailable as exc:
             self.unsure[need.sha256] = time.monotonic()
             await link_wait(c, backoff, exc)
-        except HubRefused as exc:
-            if exc.status == BAD_FRAME and need.sha256 not in self.no_dict \
-                    and self.client.hub.upload_dict_max:
-                # Perhaps our copy of the dictionary's blob changed: the hub kept the frames
-                # before the bad one, and a 409 on the next request gives their end.
-                self.no_dict.add(need.sha256)
-            elif exc.status == GONE:
-                self._settle(need.sha256, need.offset)  # not wanted; the next sync says why
-            else:
-                await self._failed(need, str(exc))
         except OSError as exc:  # the local copy cannot be read
             await self._failed(need, f"local read failed: {exc.strerror or exc}")
 
+    async def _answered(self, need: BlobNeed, exc: HubError) -> None:
+        """The hub's answer about one blob, which goes to the queue unless it is only about
+        how to send it."""
+        match exc:
+            case DictRefused():  # nothing stored: the worker sends it again without one
+                log.info("blob %s: %s; sent without a dictionary", need.sha256[:12], exc.reason)
+                self.no_dict.add(need.sha256)
+            case BlobRejected():
+                await self._rejected(need, exc)
+            case HubFault():  # the hub's server error for this blob: not the link's
+                self.unsure[need.sha256] = time.monotonic()
+                await self._failed(need, str(exc))
+            case HubRefused(status=status) if status == BAD_FRAME and \
+                    need.sha256 not in self.no_dict and self.client.hub.upload_dict_max:
+                # Perhaps our copy of the dictionary's blob changed: the hub kept the frames
+                # before the bad one, and a 409 on the next request gives their end.
+                self.no_dict.add(need.sha256)
+            case HubRefused(status=status) if status == GONE:
+                self._settle(need.sha256, need.offset)  # not wanted; the next sync says why
+            case _:
+                await self._failed(need, str(exc))
+
     async def _failed(self, need: BlobNeed, reason: str) -> None:
         outcome = await self.client.queue.failed(need.sha256, reason)
+        self.failures += 1
         self.held_back.add(need.sha256)
         if outcome.retrying:
             log.warning("blob %s: %s; %d document(s) again in %.0f s", need.sha256[:12],
@@ -218,31 +245,60 @@ class Uploader:
         return bool(self.workers.active) or self.waiting()
 
     async def upload(self, need: BlobNeed) -> None:
+        """One request: ``need``'s frames, perhaps chained on into more blobs; the hub's
+        answer, and a cut, concern each blob as docs/protocol.md §4 says."""
         self.requesting.fire()
         # Counted as running from now, not from its first frame: the other worker must not
         # start a second long upload while this one prepares its dictionary and connects.
         self.left[need.sha256] = need.size - need.offset
+        chain = Chain(need)
         try:
-            reference, dictionary = await self._dictionary(need)
+            reference, dictionary = await self.dictionary(need)
             encoder = await asyncio.to_thread(FrameEncoder, dictionary=dictionary)
-            result = await self.client.hub.upload(need.sha256, need.offset, need.size,
-                                                  self._frames(need, encoder), reference)
+            body = RequestBody(self, chain, encoder).frames()
+            try:
+                result = await self.client.hub.upload(need.sha256, need.offset, need.size,
+                                                      body, reference)
+            except ANSWERS as exc:
+                done, about = chain.answered(exc.blob)
+                await self._completed(done)
+                await self._answered(about, exc)
+                return
+            await self._replied(chain, result)
         except HubUnavailable as exc:
             if exc.kind in CUT_KINDS:
                 self.cuts.cut(self.client.seconds())
+            self.unsure.update(dict.fromkeys(chain.shas, time.monotonic()))
             raise
         finally:
-            self.left.pop(need.sha256, None)
-        self._held(need, result.offset)
-        self.client.upload_replied(result.news)
-        if result.complete:
-            self._settle(need.sha256, need.size)
-            await self.client.queue.succeeded(need.sha256)
-            self.client.hub_has_news()  # the hub may have routed the document: its receipts
+            for sha in chain.shas:
+                self.left.pop(sha, None)
+            self.sent.difference_update(chain.shas)
+            for sha in chain.shas[1:]:
+                self.workers.finish(sha)
 
-    async def _dictionary(self, need: BlobNeed) -> tuple[Reference | None, bytes | None]:
+    async def _replied(self, chain: Chain, result: UploadResult) -> None:
+        done, about = chain.answered(result.blob)
+        about = self._held(about, result.offset)
+        if result.complete:
+            done.append(about)
+        self.client.upload_replied(result.news)
+        await self._completed(done)
+
+    async def _completed(self, done: list[BlobNeed]) -> None:
+        """Blobs the hub holds complete and verified: their documents may be routed."""
+        for need in done:
+            self._settle(need.sha256, need.size)
+        for need in done:
+            await self.client.queue.succeeded(need.sha256)
+        if done:
+            self.client.hub_has_news()  # the hub may have routed the documents: their receipts
+
+    async def dictionary(self, need: BlobNeed, held: Collection[str] = (),
+                          ) -> tuple[Reference | None, bytes | None]:
         """The newest earlier blob of ours, of the same media type, that the hub holds (not
-        among its needs) or is about to (in its last frame), and the start of our copy of it:
+        among its needs, or ``held``: before it in its chain) or is about to (in its last
+        frame), and the start of our copy of it:
         the dictionary of this upload's frames (docs/protocol.md §7). None when the hub offers
         no dictionaries, or refused one for this blob."""
         c = self.client
@@ -256,7 +312,7 @@ class Uploader:
         left = {n.sha256: n.size - n.offset for n in c.stats.needs} | self.left
         finishing = {sha for sha in self.workers.active
                      if left.get(sha, need.size) <= self.pacer.frame_size()}
-        pending = {n.sha256 for n in c.stats.needs} - self.settled - finishing
+        pending = {n.sha256 for n in c.stats.needs} - self.settled - finishing - set(held)
         usable = [x for x in sent.candidates
                   if x.sha256 not in pending and c.store.blobs.has(x.sha256)]
         chosen = choose_reference(usable, sent.media_type, exclude=need.sha256)
@@ -269,99 +325,23 @@ class Uploader:
         return ref, content
 
     def _bulk_running(self, urgency: int) -> bool:
-        """An upload as urgent is running with more than a frame to go. The second worker is
-        there to fill the round trip at the end of a request; two long uploads at once would
-        only halve each other, and double what waits in the buffers ahead of a Hỏa tốc
+        """An upload as urgent is running: to a hub that takes chains at all (that request
+        carries on into the next blob), else with more than a frame to go. The second worker
+        is there to fill the round trip at the end of a request; two long uploads at once
+        would only halve each other, and double what waits in the buffers ahead of a Hỏa tốc
         document and what a cut breaks (one connection more to open again)."""
+        if self.client.hub.upload_chain:
+            return urgency in self.workers.active.values()
         return any(self.workers.active.get(sha) == urgency and left > self.frame_size()
                    for sha, left in self.left.items())
 
-    def _budget_s(self) -> float:
+    def budget_s(self) -> float:
         """A request's length: shorter while no long-poll is open, as news for the box is
         only heard at the end of a request then (gateway/sync/quiet.py)."""
         return REQUEST_BUDGET_S if self.client.polling else QUIET_BUDGET_S
 
-    def _overtaken(self, need: BlobNeed) -> bool:
+    def overtaken(self, need: BlobNeed) -> bool:
         """A more urgent blob waits that the queue has not held back."""
         return any(n.urgency > need.urgency and n.sha256 not in self.settled
-                   and n.sha256 not in self.held_back
+                   and n.sha256 not in self.held_back and n.sha256 not in self.sent
                    for n in self.client.stats.needs if n.sha256 != need.sha256)
-
-    def _outranked(self, need: BlobNeed) -> bool:
-        return any(u > need.urgency for sha, u in self.workers.active.items()
-                   if sha != need.sha256)
-
-    async def _step_aside(self, need: BlobNeed) -> float:
-        """Pauses mid-frame while a more urgent upload runs (the hub waits for the rest of the
-        frame); returns the seconds paused. Bounded, so a connection never idles for long."""
-        started = time.monotonic()
-        while self._outranked(need) and time.monotonic() - started < STEP_ASIDE_MAX_S:
-            await self.client.pause(1.0, self.workers.changed.next())
-        return time.monotonic() - started
-
-    async def _frames(self, need: BlobNeed, encoder: FrameEncoder) -> AsyncIterator[bytes]:
-        """A frame is sent in pieces, so that a Hỏa tốc upload starting meanwhile gets the
-        link at once instead of after the rest of a bulk frame; the bulk request then ends at
-        that frame's boundary. The blob is read (and each frame compressed) off the event
-        loop, one frame ahead."""
-        stats = self.client.stats
-        started = self.client.seconds()
-        position = need.offset
-        # The link rate is what left after the first frame filled the (small) buffers: the
-        # average since then, not one frame's time, which only reflects buffer refills.
-        flowing_since, flowed = 0.0, 0
-        path = self.client.store.blobs.path(need.sha256)
-
-        def read(at: int) -> asyncio.Future[tuple[int, bytes]]:
-            want = min(self.frame_size(), need.size - at)
-            return asyncio.ensure_future(asyncio.to_thread(_read_frame, path, at, want, encoder))
-
-        # The next frame is read while this one leaves: with about one frame queued before the
-        # link, a thread hop on a busy CPU would otherwise leave the link idle between frames.
-        ahead: asyncio.Future[tuple[int, bytes]] | None = None
-        self.left[need.sha256] = need.size - position
-        try:
-            while position < need.size:
-                if self._overtaken(need) or self.client.seconds() - started > self._budget_s():
-                    break  # end the body at this frame boundary
-                raw_len, frame = await (ahead or read(position))
-                ahead = None
-                if not raw_len:
-                    break
-                if position + raw_len < need.size:
-                    ahead = read(position + raw_len)
-                for at in range(0, len(frame), PIECE):
-                    if at and self._outranked(need):  # a more urgent upload is moving: let it
-                        flowing_since += await self._step_aside(need)  # have the whole link
-                    yield frame[at:at + PIECE]
-                now = time.monotonic()
-                if not flowing_since:
-                    flowing_since = now
-                elif (flowed := flowed + len(frame)) and now - flowing_since >= PACE_EVERY_S:
-                    self.pacer.observe(flowed, now - flowing_since)  # adapt within a request
-                    flowing_since, flowed = now, 0
-                position += raw_len
-                self.left[need.sha256] = need.size - position
-                if need.size - position <= self.frame_size():
-                    self.workers.changed.fire()  # the other worker may start the next one
-                stats.bytes_up += len(frame)
-                stats.blob_bytes_up += raw_len
-                stats.frames_up += 1
-                stats.max_frame = max(stats.max_frame, raw_len)
-        finally:
-            self.left.pop(need.sha256, None)
-            if ahead is not None:
-                ahead.cancel()  # the thread finishes and closes the file; its frame is dropped
-        if flowing_since and time.monotonic() - flowing_since >= MIN_PACE_S:
-            # A shorter tail measures the buffers that took its last frames at once, not the
-            # link: 8 KiB "sent" in 10 ms once made 3G frames of 140 KiB.
-            self.pacer.observe(flowed, time.monotonic() - flowing_since)
-
-
-def _read_frame(path: Path, offset: int, size: int, encoder: FrameEncoder) -> tuple[int, bytes]:
-    """One frame's bytes, opened and closed in the worker thread: a request cancelled while
-    the thread runs (a cut, a more urgent upload) can never leave an open file behind."""
-    with path.open("rb") as f:
-        f.seek(offset)
-        raw = f.read(size)
-    return len(raw), encoder.encode(raw) if raw else b""

@@ -1,8 +1,9 @@
 """An in-memory hub for scheduling tests: a typed :class:`gateway.sync.link.HubLink`.
 
 It keeps what the real hub keeps, for one box: the envelopes it accepted, the bytes it holds
-of each blob (frames decoded with the real codec, offsets as the real hub reports them), an
-inbox with downloads, and receipts once a document's blobs are complete. Every request is
+of each blob (frames decoded with the real codec, offsets as the real hub reports them; chained
+blobs too while :attr:`FakeHub.upload_chain`, each answer naming its blob), an inbox with
+downloads, and receipts once a document's blobs are complete. Every request is
 logged with the virtual time it came at, and faults are injected per blob: a server error or a
 refusal for every request, a 422 at completion, a cut after some bytes (it resets an open
 long-poll too, as a real cut resets every connection), an exception that is not a hub error
@@ -15,12 +16,12 @@ from __future__ import annotations
 import asyncio
 import enum
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 
 from gateway.model import Envelope
 from gateway.protocol.crossdoc import Reference
-from gateway.protocol.frames import FrameDecoder
+from gateway.protocol.frames import ChainTo, FrameDecoder
 from gateway.protocol.limits import MAX_FRAME
 from gateway.protocol.seen import inbox_digest
 from gateway.protocol.wire import (
@@ -34,6 +35,7 @@ from gateway.protocol.wire import (
 from gateway.sync.link import (
     BlobRejected,
     DictRefused,
+    HubError,
     HubFault,
     HubRefused,
     HubUnavailable,
@@ -111,7 +113,8 @@ class FakeHub:
         self.faults.pop(sha256, None)
 
     def pause_after(self, sha256: str, frames: int) -> _Gate:
-        """Holds the blob's upload after ``frames`` frames until the gate is released."""
+        """Holds the blob's upload after ``frames`` frames until the gate is released; 0: as its
+        part of a request begins, before the hub checks it."""
         gate = self.gates[sha256] = _Gate(frames)
         return gate
 
@@ -122,7 +125,12 @@ class FakeHub:
         self._news.set()
 
     def uploads(self, sha256: str) -> list[Call]:
-        return [c for c in self.calls if c.sha256 == sha256 and c.method == "PATCH"]
+        """The blob's part of every upload request: its own ("PATCH") or a chain's ("CHAIN")."""
+        return [c for c in self.calls if c.sha256 == sha256 and c.method in ("PATCH", "CHAIN")]
+
+    def requests(self) -> list[Call]:
+        """One call per upload request that reached the hub: the first blob of each."""
+        return [c for c in self.calls if c.method == "PATCH" and c.outcome != "down"]
 
     # -- HubLink ----------------------------------------------------------------------------
 
@@ -170,50 +178,93 @@ class FakeHub:
         return UploadResult(self._size(sha256) if done else held, done)
 
     upload_dict_max = 0  # a test sets it to offer dictionaries (§7)
+    upload_chain = False  # a test sets it to take chained uploads (§4)
 
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
                      reference: Reference | None = None) -> UploadResult:
+        """Decodes the body as the real hub does, chain frames included while
+        :attr:`upload_chain`: each blob of a chain is logged as a call of its own, "PATCH"
+        for the request's first and "CHAIN" for the others."""
         self._link("PATCH", sha256, offset)
-        self._check(sha256, "PATCH", offset)
-        held = self.held.setdefault(sha256, bytearray())
-        if sha256 in self.complete or offset != len(held):
-            self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, len(held),
-                                   "offset"))
-            return UploadResult(size if sha256 in self.complete else len(held),
-                                sha256 in self.complete, self._mark())
-        if reference is not None and reference.sha256 not in self.complete:
+        blob, method, count = ChainTo(sha256, offset, size, reference), "PATCH", 0
+        try:
+            await self._gate(blob.sha256, 0)
+            early, dictionary = self._begin(blob, method)
+            if early is not None:
+                return early
+            decoder = FrameDecoder(chain=self.upload_chain, dictionary=dictionary)
+            fault = self.faults.get(blob.sha256)
+            async for data in frames:
+                while True:
+                    held = self.held[blob.sha256]
+                    for payload in decoder.feed(data):
+                        held += payload
+                        count += 1
+                        if fault is not None and fault.kind is Kind.CUT and \
+                                len(held) - blob.offset >= fault.after:
+                            self._cut_now(blob, method)
+                        await self._gate(blob.sha256, count)
+                    if decoder.chained is None:
+                        break
+                    if len(held) < blob.size:
+                        raise HubRefused(400, "chain frame after a blob that is not whole")
+                    self._finish(blob, method, clean=True)
+                    blob, method, data, count = decoder.chained, "CHAIN", b"", 0
+                    await self._gate(blob.sha256, 0)
+                    early, dictionary = self._begin(blob, method)
+                    if early is not None:
+                        return early
+                    decoder.switch(dictionary)
+                    fault = self.faults.get(blob.sha256)
+            held = self.held[blob.sha256]
+            if len(held) < blob.size:
+                self.calls.append(Call(self.time.clock(), method, blob.sha256, blob.offset,
+                                       len(held), clean=decoder.buffered == 0))
+                return UploadResult(len(held), False, self._mark(), blob.sha256)
+            self._finish(blob, method, clean=decoder.buffered == 0)
+            return UploadResult(blob.size, True, self._mark(), blob.sha256)
+        except HubError as exc:
+            exc.blob = blob.sha256
+            raise
+        finally:
+            if isinstance(frames, AsyncGenerator):  # a real hub's answer ends the body too
+                await frames.aclose()
+
+    def _begin(self, blob: ChainTo, method: str) -> tuple[UploadResult | None, bytes | None]:
+        """Checks a blob as a request's first or a chain's next one: the answer if it stops
+        here (it is complete, or the offset is not the hub's), else the frames' dictionary."""
+        self._check(blob.sha256, method, blob.offset)
+        held = self.held.setdefault(blob.sha256, bytearray())
+        done = blob.sha256 in self.complete
+        if done or blob.offset != len(held):
+            self.calls.append(Call(self.time.clock(), method, blob.sha256, blob.offset,
+                                   len(held), "offset"))
+            return UploadResult(blob.size if done else len(held), done, self._mark(),
+                                blob.sha256), None
+        ref = blob.reference
+        if ref is not None and ref.sha256 not in self.complete:
             raise DictRefused(409, "dictionary refused: no complete blob of yours")
-        dictionary = None if reference is None else bytes(
-            self.held[reference.sha256][:reference.length])
-        decoder, count = FrameDecoder(dictionary=dictionary), 0
-        fault = self.faults.get(sha256)
-        async for piece in frames:
-            for payload in decoder.feed(piece):
-                held += payload
-                count += 1
-                if fault is not None and fault.kind is Kind.CUT and \
-                        len(held) - offset >= fault.after:
-                    self.heal(sha256)
-                    self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset,
-                                           len(held), "cut", clean=False))
-                    self._cut.set()
-                    self._cut = asyncio.Event()
-                    raise HubUnavailable("connection reset (fake cut)")
-                await self._gate(sha256, count)
-        clean = decoder.buffered == 0
-        if len(held) < size:
-            self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, len(held),
-                                   clean=clean))
-            return UploadResult(len(held), False, self._mark())
-        if self._pop(sha256, Kind.REJECT) or hashlib.sha256(held).hexdigest() != sha256:
+        return None, None if ref is None else bytes(self.held[ref.sha256][:ref.length])
+
+    def _finish(self, blob: ChainTo, method: str, *, clean: bool) -> None:
+        """A whole blob verified: complete and routed, or discarded with a 422."""
+        held = self.held[blob.sha256]
+        if self._pop(blob.sha256, Kind.REJECT) or hashlib.sha256(held).hexdigest() != blob.sha256:
             held.clear()
-            self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, 0, "422"))
-            raise BlobRejected(f"hub found sha256 mismatch for {sha256[:12]}")
-        self.complete.add(sha256)
-        self._completed(sha256)
-        self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, size,
+            self.calls.append(Call(self.time.clock(), method, blob.sha256, blob.offset, 0, "422"))
+            raise BlobRejected(f"hub found sha256 mismatch for {blob.sha256[:12]}")
+        self.complete.add(blob.sha256)
+        self._completed(blob.sha256)
+        self.calls.append(Call(self.time.clock(), method, blob.sha256, blob.offset, blob.size,
                                "complete", clean))
-        return UploadResult(size, True, self._mark())
+
+    def _cut_now(self, blob: ChainTo, method: str) -> None:
+        self.heal(blob.sha256)
+        self.calls.append(Call(self.time.clock(), method, blob.sha256, blob.offset,
+                               len(self.held[blob.sha256]), "cut", clean=False))
+        self._cut.set()
+        self._cut = asyncio.Event()
+        raise HubUnavailable("connection reset (fake cut)")
 
     async def download(self, sha256: str, offset: int, limit: int,
                        frame: int) -> AsyncIterator[bytes]:
