@@ -26,10 +26,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from gateway.hub.bodies import BodyTimeout, body_chunks
 from gateway.hub.state import HubState, UploadSlot
 from gateway.hub.upload_dict import dictionary_for
+from gateway.protocol.crossdoc import UPLOAD_BLOB
 from gateway.protocol.frames import ChainTo, FrameDecoder, FrameError
 from gateway.protocol.seen import NEWS_HEADER
 
-UPLOAD_BLOB = "Upload-Blob"  # on a reply about another blob than the path's
 EVICT_WAIT_S = 10.0
 DISK_FULL = "the hub's disk is full"
 STALLED = "upload stalled"

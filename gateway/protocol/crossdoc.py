@@ -36,6 +36,7 @@ from gateway.protocol.limits import (
 # a 409 with DICT_REFUSED means "send again without one".
 UPLOAD_DICT_MAX = "X-Upload-Dict"
 UPLOAD_CHAIN = "X-Upload-Chain"  # "1": the hub takes chain frames, several blobs in one PATCH
+UPLOAD_BLOB = "Upload-Blob"  # the blob a chained upload's answer is about, if not the path's
 UPLOAD_DICT = "Upload-Dict"
 DICT_REFUSED = "Upload-Dict-Refused"
 

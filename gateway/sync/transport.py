@@ -28,6 +28,7 @@ from aiohttp.client_proto import ResponseHandler
 from gateway.protocol.compression import SyncCompressor
 from gateway.protocol.crossdoc import (
     DICT_REFUSED,
+    UPLOAD_BLOB,
     UPLOAD_CHAIN,
     UPLOAD_DICT,
     UPLOAD_DICT_MAX,
@@ -63,7 +64,6 @@ NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, ConnectionError)
 RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
 # Timeouts, rate limits and a proxy's gateway errors concern the link, not the request.
 LINK_STATUSES = (408, 429, 502, 504)
-UPLOAD_BLOB = "Upload-Blob"  # the blob a chained upload's answer is about (docs/protocol.md §4)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 

@@ -14,9 +14,14 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from gateway.hub.upload_session import UPLOAD_BLOB
 from gateway.model import Envelope
-from gateway.protocol.crossdoc import DICT_REFUSED, UPLOAD_CHAIN, UPLOAD_DICT_MAX, Reference
+from gateway.protocol.crossdoc import (
+    DICT_REFUSED,
+    UPLOAD_BLOB,
+    UPLOAD_CHAIN,
+    UPLOAD_DICT_MAX,
+    Reference,
+)
 from gateway.protocol.frames import FRAME_HEADER, ChainTo, FrameDecoder, FrameEncoder
 from gateway.protocol.seen import NEWS_HEADER
 from tests.security.hostile import (
