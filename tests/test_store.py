@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import sqlite3
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from gateway.model import Refused, State
@@ -97,6 +100,35 @@ async def test_failed_write_rolls_back(tmp_path: Path) -> None:
         rows = await db.read(lambda c: c.execute_fetchall("SELECT count(*) FROM a"))
         assert next(iter(rows))[0] == 0
         assert await db.integrity_problems() == []
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3])
+async def test_a_cancelled_transaction_never_stays_open(tmp_path: Path, steps: int) -> None:
+    """A request cancelled while its BEGIN waits in the connection's thread (a client gone,
+    a shutdown) must not leave that transaction open: every later write on the hub failed with
+    "cannot start a transaction within a transaction", and a reader kept its old snapshot."""
+    async with await Database.open(tmp_path / "t.db", (Migration(1, ("CREATE TABLE a(x)",)),)) \
+            as db:
+        async def insert(conn: Conn) -> None:
+            await conn.execute("INSERT INTO a VALUES (1)")
+
+        async def count(conn: Conn) -> int:
+            rows = await conn.execute_fetchall("SELECT count(*) FROM a")
+            return int(next(iter(rows))[0])
+
+        for run in (db.write(insert), db.read(count)):
+            task = asyncio.ensure_future(run)
+            for _ in range(steps):  # 1: waiting for BEGIN; later: inside or after the body
+                await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await db.write(insert)  # raised OperationalError before the fix
+        assert await db.read(count) in (1, 2)  # the cancelled insert may have committed
+        async with aiosqlite.connect(tmp_path / "t.db") as other:
+            await other.execute("INSERT INTO a VALUES (2)")
+            await other.commit()
+        assert await db.read(count) in (2, 3)  # a fresh snapshot, not one left open
 
 
 async def open_store(tmp_path: Path) -> LocalStore:

@@ -9,6 +9,7 @@ a clerk or to the hub: after a power cut it must still be there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -95,11 +96,11 @@ class Database:
     async def write(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
         """Runs ``fn`` in one immediate transaction; an exception rolls everything back."""
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
+                await self._writer.execute("BEGIN IMMEDIATE")
                 result = await fn(self._writer)
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                await _end(self._writer, "ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
             return result
@@ -107,11 +108,11 @@ class Database:
     async def read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
         """Runs ``fn`` against one consistent snapshot."""
         async with self._read_lock:
-            await self._reader.execute("BEGIN")
             try:
+                await self._reader.execute("BEGIN")
                 return await fn(self._reader)
             finally:
-                await self._reader.execute("COMMIT")
+                await _end(self._reader, "COMMIT")
 
     async def ping(self) -> None:
         """A trivial query: the database answers (a cheap health check, unlike quick_check)."""
@@ -160,3 +161,11 @@ async def _migrate(conn: Conn, migrations: Sequence[Migration]) -> None:
         await conn.execute("ROLLBACK")
         raise
     await conn.execute("COMMIT")
+
+
+async def _end(conn: Conn, statement: str) -> None:
+    """Ends a transaction, even one whose ``BEGIN`` was cancelled while it waited: the
+    connection's thread runs statements in order, so this one comes after that BEGIN, which
+    runs anyway. With no transaction open (a BEGIN that failed) there is nothing to end."""
+    with contextlib.suppress(sqlite3.OperationalError):
+        await conn.execute(statement)
