@@ -4,7 +4,6 @@ needs), over loopback HTTP; and the rule that picks the blob a chain goes on wit
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -25,6 +24,7 @@ from gateway.protocol.wire import (
 from gateway.sync.chain import Chain, chain_next
 from gateway.sync.link import BlobRejected, HubError, HubFault, HubRefused, HubUnavailable
 from gateway.sync.transport import HubClient
+from tests.loopback_hub import answering
 
 FIRST, LATER = "ab" * 32, "cd" * 32
 Answer = dict[str, str | int]
@@ -51,20 +51,8 @@ async def hub() -> AsyncIterator[tuple[HubClient, Answer]]:
             status = 200
         return web.Response(status=status, body=body, headers=headers)
 
-    app = web.Application()
-    app.router.add_route("*", "/v1/{tail:.*}", reply)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    site = web.SockSite(runner, sock)
-    await site.start()
-    client = HubClient(f"http://127.0.0.1:{sock.getsockname()[1]}", None, sndbuf=None)
-    try:
+    async with answering("/v1/{tail:.*}", reply) as client:
         yield client, answer
-    finally:
-        await client.close()
-        await runner.cleanup()
 
 
 @pytest.mark.parametrize("named", [None, FIRST, LATER])

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from gateway.sync.link import BlobRejected, HubError, HubFault, HubRefused, HubUnavailable
 from gateway.sync.transport import HubClient
+from tests.loopback_hub import answering
 
 SHA = "ab" * 32
 
@@ -33,20 +34,8 @@ async def hub_answering() -> AsyncIterator[tuple[HubClient, dict[str, int]]]:
         return web.Response(status=answer["status"], text="" if answer["status"] == 204
                             else "no", headers=headers)
 
-    app = web.Application()
-    app.router.add_route("*", "/v1/blobs/{sha}", blob)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    site = web.SockSite(runner, sock)
-    await site.start()
-    client = HubClient(f"http://127.0.0.1:{sock.getsockname()[1]}", None, sndbuf=None)
-    try:
+    async with answering("/v1/blobs/{sha}", blob) as client:
         yield client, answer
-    finally:
-        await client.close()
-        await runner.cleanup()
 
 
 @pytest.mark.parametrize(("status", "error"), [
