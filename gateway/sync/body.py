@@ -61,9 +61,8 @@ class RequestBody:
         if not c.hub.upload_chain or up.overtaken(current) \
                 or c.seconds() - self.started > up.budget_s():
             return None
-        failures = up.failures
-        order = await c.queue.order(up.unsettled())
-        if failures != up.failures:  # a blob failed meanwhile: this order may still name it
+        order = await up.order(up.unsettled())
+        if order is None:
             return None
         others = {sha: u for sha, u in up.workers.active.items() if sha != current.sha256}
         going_on = chain_next(order.ready, up.sendable(), others, {*up.unsure, *self.chain.shas})

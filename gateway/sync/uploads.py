@@ -25,6 +25,7 @@ from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.limits import MIN_XDOC_REF
 from gateway.protocol.pacing import CutWatch, FramePacer
 from gateway.protocol.wire import BlobNeed
+from gateway.queue import Order
 from gateway.store import references, repair
 from gateway.sync.body import RequestBody
 from gateway.sync.chain import Chain
@@ -109,9 +110,9 @@ class Uploader:
         """The queue's first ready blob that nobody uploads, unless something more urgent is
         moving. A need whose offset equals its size is still picked: the hub holds every byte
         but was stopped before verifying them, and an empty PATCH makes it finish."""
-        unsettled, failures = self.unsettled(), self.failures
-        order = await self.client.queue.order(unsettled)
-        if failures != self.failures:  # a blob failed while the queue was read: read it again
+        unsettled = self.unsettled()
+        order = await self.order(unsettled)
+        if order is None:  # a blob failed while the queue was read: read it again
             return Choice(None, 0.0)
         self.held_back = set(unsettled) - set(order.ready)
         # Read after the queue: a request may have started, ended or gone on meanwhile.
@@ -125,6 +126,13 @@ class Uploader:
         if order.due_ms is not None:
             idle_s = min(idle_s, max(0.0, (order.due_ms - self.client.clock()) / 1000))
         return Choice(None, idle_s)
+
+    async def order(self, digests: list[str]) -> Order | None:
+        """The queue's order of ``digests``; None if a blob failed while it was read, as the
+        order may then still name it."""
+        failures = self.failures
+        order = await self.client.queue.order(digests)
+        return order if failures == self.failures else None
 
     def unsettled(self) -> list[str]:
         return [n.sha256 for n in self.client.stats.needs if n.sha256 not in self.settled]
