@@ -31,7 +31,7 @@ async def test_frames_shrink_after_a_cut_and_grow_back(tmp_path: Path) -> None:
             return await box.queue_state(doc_id) == "done"
 
         await advancing(box, done)
-        assert stats.max_frame == MIN_FRAME  # what a cut now loses: half of 16 KiB, not of 32
+        assert stats.max_frame == MIN_FRAME  # what a cut now loses: half of 8 KiB, not of 32
         assert stats.blob_bytes_up > sent_before
         box.time.advance(1 / CUT_SHARE)  # no cut for 100 s: a second of link per frame again
         assert box.client.uploader.frame_size() == START_FRAME

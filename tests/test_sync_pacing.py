@@ -1,4 +1,4 @@
-"""Adaptive frame size: about two seconds of link per frame, within [16 KiB, 1 MiB]."""
+"""Adaptive frame size: about two seconds of link per frame, within [8 KiB, 1 MiB]."""
 
 from __future__ import annotations
 

@@ -78,9 +78,7 @@ FRAME_ZSTD_LEVEL = 3
 FRAME_SLOW_LEVEL = 19
 SLOW_LINK_FRAME = 128 * 1024  # ~1 Mbit/s: level 19 then costs a Pi under a tenth of link time
 SLOW_TABLE_LOG = 17
-PROBE_FRAMES = 2  # frames tried compressed before an incompressible blob is sent raw
-MIN_SAVING_PERMILLE = 10  # after the probe frames, zstd is tried only while it saves ≥ 1 %
-MIN_FRAME = 16 * 1024
+MIN_FRAME = 8 * 1024
 MAX_FRAME = 2**20
 # Cross-document dictionary (§7, ``Upload-Dict``): the first bytes of an earlier blob of the
 # same sender that the hub holds verified.

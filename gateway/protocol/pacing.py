@@ -2,7 +2,7 @@
 
 A frame is the unit lost by a cut and the unit a Hỏa tốc document waits behind, so it should
 take a bounded time on the wire whatever the link: 2G at 5 KB/s and fibre at 10 MB/s both get
-frames of about ``target_s`` seconds, clamped to 16 KiB … 1 MiB. Throughput is an EWMA of the
+frames of about ``target_s`` seconds, clamped to 8 KiB … 1 MiB. Throughput is an EWMA of the
 observed transfers; transfers too small to measure (latency dominates) are ignored.
 """
 
@@ -40,7 +40,7 @@ class FramePacer:
             self.rate = self.rate * (1 - self.alpha) + sample * self.alpha
 
     def frame_size(self, target_s: float | None = None) -> int:
-        """Bytes for the next frame: a multiple of 4 KiB within [16 KiB, 1 MiB]; ``target_s``
+        """Bytes for the next frame: a multiple of 4 KiB within [8 KiB, 1 MiB]; ``target_s``
         (e.g. :meth:`CutWatch.frame_s`) overrides the link time per frame."""
         if self.rate is None:
             return START_FRAME if target_s is None else min(START_FRAME, max(
@@ -56,7 +56,7 @@ class CutWatch:
 
     A cut loses the frame in flight, half a frame on average; frames of :data:`CUT_SHARE` of
     the time between cuts keep that loss to about half a percent of the link's time (on 3G cut
-    every 20 s: the 16 KiB floor instead of 32 KiB, 8 KiB less re-sent per cut). The time
+    every 20 s: the 8 KiB floor instead of 32 KiB, 12 KiB less re-sent per cut). The time
     between cuts is an EWMA of the gaps, and a gap still running counts as soon as it is longer,
     so frames grow back on a link that stopped cutting. Times are seconds on any one clock.
     """

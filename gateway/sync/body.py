@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from gateway.protocol.frames import ChainTo, FrameEncoder
 from gateway.protocol.wire import BlobNeed
 from gateway.sync.chain import Chain, chain_next
+from gateway.sync.transfers import REQUEST_BUDGET_S
 
 if TYPE_CHECKING:
     from gateway.sync.uploads import Uploader
@@ -59,7 +60,7 @@ class RequestBody:
         running at once, and the blob before as sent (the hub verifies it before going on)."""
         up, c, current = self.up, self.up.client, self.chain.current
         if not c.hub.upload_chain or up.overtaken(current) \
-                or c.seconds() - self.started > up.budget_s():
+                or c.seconds() - self.started > REQUEST_BUDGET_S:
             return None
         order = await up.order(up.unsettled())
         if order is None:
@@ -111,7 +112,7 @@ class RequestBody:
         up.left[need.sha256] = need.size - position
         try:
             while position < need.size:
-                if up.overtaken(need) or up.client.seconds() - self.started > up.budget_s():
+                if up.overtaken(need) or up.client.seconds() - self.started > REQUEST_BUDGET_S:
                     break  # end the body at this frame boundary
                 raw_len, frame = await (ahead or read(position))
                 ahead = None
@@ -119,10 +120,10 @@ class RequestBody:
                     break
                 if position + raw_len < need.size:
                     ahead = read(position + raw_len)
-                for at in range(0, len(frame), PIECE):
-                    if at and self._outranked(need):  # a more urgent upload is moving: let it
+                for i, piece in enumerate(_pieces(frame)):
+                    if i and self._outranked(need):  # a more urgent upload is moving: let it
                         flowing_since += await self._step_aside(need)  # have the whole link
-                    yield frame[at:at + PIECE]
+                    yield piece
                 now = time.monotonic()
                 if not flowing_since:
                     flowing_since = now
@@ -145,6 +146,15 @@ class RequestBody:
             # A shorter tail measures the buffers that took its last frames at once, not the
             # link: 8 KiB "sent" in 10 ms once made 3G frames of 140 KiB.
             up.pacer.observe(flowed, time.monotonic() - flowing_since)
+
+
+def _pieces(frame: bytes) -> list[bytes]:
+    """``frame`` in pieces of about :data:`PIECE` bytes. Each piece costs a TLS record and a
+    chunk header (~30 bytes), so a frame just over a piece (a raw 8 KiB frame and its 13-byte
+    header) goes whole rather than with a tail of its own."""
+    count = max(1, round(len(frame) / PIECE))
+    size = max(1, -(-len(frame) // count))
+    return [frame[at:at + size] for at in range(0, len(frame), size)]
 
 
 def _read_frame(path: Path, offset: int, size: int, encoder: FrameEncoder) -> tuple[int, bytes]:

@@ -38,11 +38,9 @@ from gateway.sync.link import (
     HubUnavailable,
     UploadResult,
 )
-from gateway.sync.quiet import QUIET_BUDGET_S
 from gateway.sync.reconnect import Reconnect
 from gateway.sync.transfers import (
     IDLE_S,
-    REQUEST_BUDGET_S,
     Signal,
     Workers,
     link_backoff,
@@ -342,11 +340,6 @@ class Uploader:
             return urgency in self.workers.active.values()
         return any(self.workers.active.get(sha) == urgency and left > self.frame_size()
                    for sha, left in self.left.items())
-
-    def budget_s(self) -> float:
-        """A request's length: shorter while no long-poll is open, as news for the box is
-        only heard at the end of a request then (gateway/sync/quiet.py)."""
-        return REQUEST_BUDGET_S if self.client.polling else QUIET_BUDGET_S
 
     def overtaken(self, need: BlobNeed) -> bool:
         """A more urgent blob waits that the queue has not held back."""
