@@ -25,6 +25,7 @@ class UploadSlot:
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     holder: asyncio.Transport | None = None
+    users: int = 0  # requests holding or waiting for the lock: the slot is dropped at 0
 
 
 @dataclass

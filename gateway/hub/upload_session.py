@@ -165,26 +165,12 @@ class UploadSession:
         return dictionary
 
     async def _lock(self, sha: str) -> None:
-        """Two requests never append to one blob: an earlier holder is a leftover of a cut
-        (evicted, then waited for), or the answer is ``409``."""
-        slot = self._hub.uploads.setdefault(sha, UploadSlot())
-        if slot.lock.locked() and slot.holder is not None:
-            slot.holder.abort()
-        try:
-            await asyncio.wait_for(slot.lock.acquire(), EVICT_WAIT_S)
-        except TimeoutError:
-            raise web.HTTPConflict(text="another upload of this blob is in progress\n") from None
-        slot.holder = self._request.transport
-        self._slot = sha, slot
+        self._slot = sha, await hold(self._hub.uploads, sha, self._request.transport)
 
     def _release(self) -> None:
-        if self._slot is None:
-            return
-        (sha, slot), self._slot = self._slot, None
-        slot.holder = None
-        slot.lock.release()
-        if not slot.lock.locked():
-            self._hub.uploads.pop(sha, None)
+        if self._slot is not None:
+            (sha, slot), self._slot = self._slot, None
+            release(self._hub.uploads, sha, slot)
 
     def _write(self, payloads: Sequence[bytes]) -> None:
         f = self._file
@@ -240,6 +226,43 @@ class UploadSession:
                                               text="sha256 mismatch: blob discarded\n")
         hub.notifier.notify(await hub.store.blob_completed(self._agency, sha))
         hub.signatures.stored()  # routed first: a signature check never delays delivery
+
+
+async def hold(uploads: dict[str, UploadSlot], sha: str,
+               transport: asyncio.Transport | None) -> UploadSlot:
+    """Two requests never append to one blob: an earlier holder is a leftover of a cut
+    (evicted, then waited for), or the answer is ``409``.
+
+    The slot stays in ``uploads`` while any request holds or waits for it: a lock released
+    to a waiter reads as unlocked until the waiter runs, and a slot dropped then let a third
+    request take a fresh lock beside the waiter's (seen under load: one request's partial
+    file finished or discarded under another's feet)."""
+    slot = uploads.setdefault(sha, UploadSlot())
+    if slot.lock.locked() and slot.holder is not None:
+        slot.holder.abort()
+    slot.users += 1
+    try:
+        await asyncio.wait_for(slot.lock.acquire(), EVICT_WAIT_S)
+    except TimeoutError:
+        _leave(uploads, sha, slot)
+        raise web.HTTPConflict(text="another upload of this blob is in progress\n") from None
+    except BaseException:
+        _leave(uploads, sha, slot)
+        raise
+    slot.holder = transport
+    return slot
+
+
+def release(uploads: dict[str, UploadSlot], sha: str, slot: UploadSlot) -> None:
+    slot.holder = None
+    slot.lock.release()
+    _leave(uploads, sha, slot)
+
+
+def _leave(uploads: dict[str, UploadSlot], sha: str, slot: UploadSlot) -> None:
+    slot.users -= 1
+    if not slot.users and uploads.get(sha) is slot:
+        del uploads[sha]
 
 
 def _sync(f: BinaryIO) -> None:
