@@ -59,8 +59,7 @@ class RequestBody:
         takes chains, the request's budget lasts and nothing more urgent waits. It counts as
         running at once, and the blob before as sent (the hub verifies it before going on)."""
         up, c, current = self.up, self.up.client, self.chain.current
-        if not c.hub.upload_chain or up.overtaken(current) \
-                or c.seconds() - self.started > REQUEST_BUDGET_S:
+        if not c.hub.upload_chain or up.overtaken(current) or self._spent():
             return None
         order = await up.order(up.unsettled())
         if order is None:
@@ -75,6 +74,11 @@ class RequestBody:
         up.left[going_on.sha256] = going_on.size - going_on.offset
         self.chain.add(going_on)
         return going_on
+
+    def _spent(self) -> bool:
+        """The request's budget is over: it ends at the next frame boundary, so that the
+        queue's order is read again and news for the box is heard."""
+        return self.up.client.seconds() - self.started > REQUEST_BUDGET_S
 
     def _outranked(self, need: BlobNeed) -> bool:
         return any(u > need.urgency for sha, u in self.up.workers.active.items()
@@ -112,7 +116,7 @@ class RequestBody:
         up.left[need.sha256] = need.size - position
         try:
             while position < need.size:
-                if up.overtaken(need) or up.client.seconds() - self.started > REQUEST_BUDGET_S:
+                if up.overtaken(need) or self._spent():
                     break  # end the body at this frame boundary
                 raw_len, frame = await (ahead or read(position))
                 ahead = None
