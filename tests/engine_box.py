@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.model import Urgency
+from gateway.protocol.limits import START_FRAME
 from gateway.store.layout import GatewayConfig, Layout, save_config
 from gateway.store.local import LocalStore
 from gateway.sync.client import SyncClient
+from gateway.sync.transfers import REQUEST_BUDGET_S
 from gateway.testbed.clock import VirtualTime
-from gateway.testbed.fake_hub import FakeHub
+from gateway.testbed.fake_hub import FakeHub, Kind
 from tests.conftest import COMMUNE_A, COMMUNE_B
 from tests.factories import attachment, envelope
 
@@ -93,3 +95,34 @@ async def advancing(box: Box, check: Callable[[], Awaitable[bool]], step_s: floa
         assert time.monotonic() < deadline, "condition never held"
         box.time.advance(step_s)
         await asyncio.sleep(POLL_S)
+
+
+async def cut_and_hold(box: Box, sha: str) -> tuple[int, asyncio.Event]:
+    """Uploads beside a long-poll, then cuts the blob's upload after two frames of its next
+    request (the long-poll breaks too), then
+    holds the resumed request after its first frame; returns when the cut came, and the event
+    that releases the request. A long-poll the box re-opened at that very virtual instant (its
+    previous one timed out in the same time step) raced the cut: "after the cut" is later."""
+    first = box.hub.pause_after(sha, frames=1)
+    box.start()
+
+    async def long_polling() -> bool:  # beside the upload, before any cut
+        return first.reached.is_set() and box.client.polling
+
+    await eventually(long_polling)
+    box.hub.fault(sha, Kind.CUT, after=2 * START_FRAME)  # the next request meets a cut
+    box.time.advance(REQUEST_BUDGET_S + 1)  # this one ends at its next frame boundary
+    first.release.set()
+
+    async def cut() -> bool:
+        return any(c.outcome == "cut" for c in box.hub.uploads(sha))
+
+    await eventually(cut)
+    cut_ms = box.time.clock()
+    gate = box.hub.pause_after(sha, frames=1)
+
+    async def held() -> bool:  # probes and waits run in virtual time
+        return gate.reached.is_set()
+
+    await advancing(box, held, step_s=0.1)
+    return cut_ms, gate.release

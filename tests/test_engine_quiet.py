@@ -17,41 +17,10 @@ from gateway.sync.quiet import QUIET_SYNC_S, STEADY_S
 from gateway.sync.transfers import REQUEST_BUDGET_S
 from gateway.testbed.fake_hub import Kind
 from tests.conftest import COMMUNE_A, COMMUNE_B
-from tests.engine_box import Box, advancing, eventually, open_box
+from tests.engine_box import advancing, cut_and_hold, eventually, open_box
 from tests.factories import attachment, envelope
 
 SIZE = 12 * START_FRAME
-
-
-async def cut_and_hold(box: Box, sha: str) -> tuple[int, asyncio.Event]:
-    """Uploads beside a long-poll, then cuts the blob's upload after two frames of its next
-    request (the long-poll breaks too), then
-    holds the resumed request after its first frame; returns when the cut came, and the event
-    that releases the request. A long-poll the box re-opened at that very virtual instant (its
-    previous one timed out in the same time step) raced the cut: "after the cut" is later."""
-    first = box.hub.pause_after(sha, frames=1)
-    box.start()
-
-    async def long_polling() -> bool:  # beside the upload, before any cut
-        return first.reached.is_set() and box.client.polling
-
-    await eventually(long_polling)
-    box.hub.fault(sha, Kind.CUT, after=2 * START_FRAME)  # the next request meets a cut
-    box.time.advance(REQUEST_BUDGET_S + 1)  # this one ends at its next frame boundary
-    first.release.set()
-
-    async def cut() -> bool:
-        return any(c.outcome == "cut" for c in box.hub.uploads(sha))
-
-    await eventually(cut)
-    cut_ms = box.time.clock()
-    gate = box.hub.pause_after(sha, frames=1)
-
-    async def held() -> bool:  # probes and waits run in virtual time
-        return gate.reached.is_set()
-
-    await advancing(box, held, step_s=0.1)
-    return cut_ms, gate.release
 
 
 async def test_after_a_cut_no_long_poll_opens_until_the_uploads_end(tmp_path: Path) -> None:

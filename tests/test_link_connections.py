@@ -1,7 +1,8 @@
 """TLS connections a box opens on a real link (the link emulator, a real hub, mutual TLS) while
 an upload is cut N times: a cut costs one connection, the sync loop's (it alone probes the down
 link; the first upload resumes on that connection, from the offsets its reply gives, and no
-long-poll opens beside the uploads after a cut); nothing else opens one: no long-poll is
+long-poll opens beside the uploads after a cut) or the uploader's own, when it goes on with a
+blob whose offset it knows (gateway/sync/after_cut.py); nothing else opens one: no long-poll is
 cancelled, no HEAD is asked after a cut the sync loop reports, and no cut-free stretch
 reconnects."""
 

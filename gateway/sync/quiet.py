@@ -6,13 +6,15 @@ cut, and until the link has been steady for :func:`unsteady_s`, the sync loop th
 no long-poll while uploads are running or waiting (:meth:`SyncClient.quiet_s`). News for the
 box is still noticed: every upload reply carries the hub's inbox mark (``X-Sync-News``,
 docs/protocol.md §3), and a mark other than the last sync reply's wakes the sync loop. An
-upload request lasts at most ``REQUEST_BUDGET_S`` (30 s), and every reconnect after a cut syncs,
-so a document routed to the box waits at most that long, plus a round trip, before the box asks
-for it; on a link that cuts every ~20 s, until the next reconnect.
+upload request lasts at most ``REQUEST_BUDGET_S`` (30 s), and a reconnect after a cut syncs
+unless the last sync is recent (:mod:`gateway.sync.after_cut`), so a document routed to the box
+waits at most that long, plus a round trip, before the box asks for it; on a link that cuts
+every ~20 s, until the next reconnect that syncs (about 40 s after the last sync at most).
 A cut that breaks an upload while no long-poll is open is reported to the sync loop
 (:func:`gateway.sync.transfers.link_wait`), which syncs and, while the link is down, probes
 for every worker as it does when its long-poll is cut: the upload resumes from that reply's
-offsets on its connection, with no HEAD.
+offsets on its connection, with no HEAD; unless a blob whose offset is known can go first, and
+the uploader reconnects with it itself (:mod:`gateway.sync.after_cut`).
 
 The trade-off: a document *to* an uploading box on a cutting link waits up to 30 s (it was
 answered at once by the long-poll). Requests were once bounded to 15 s meanwhile; each end

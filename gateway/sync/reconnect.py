@@ -4,8 +4,9 @@ A cut link usually comes back within seconds, and every second waited past that 
 link unused (on 3G a cut every ~20 s made growing backoff cost ~3 s per cut). While the cause
 is a refused or reset connection, an attempt costs a few dozen bytes and is answered at once,
 so the engine probes at a short fixed interval (:data:`PROBE_S`) and reconnects within about
-one probe interval of the link's return. Only the sync loop probes while it is down too: the
-transfer workers wait for it to get through (:func:`gateway.sync.transfers.link_wait`), so a
+one probe interval of the link's return. Only one task probes while it is down: the sync loop,
+while the transfer workers wait for it to get through (:func:`gateway.sync.transfers.link_wait`);
+or, for a short outage, the uploader itself in its stead (:mod:`gateway.sync.after_cut`). So a
 refusing link sees one attempt per interval, not one per task, and the interval can be short.
 A failure of another kind (a timeout, a server error, TLS trouble), or an outage that lasts
 past :data:`FAST_WINDOW_S`, falls back to the growing backoff, so a link that is down for a

@@ -27,6 +27,7 @@ from gateway.protocol.pacing import CutWatch, FramePacer
 from gateway.protocol.wire import BlobNeed
 from gateway.queue import Order
 from gateway.store import references, repair
+from gateway.sync.after_cut import REFUSED, cut_blobs, first_known, goes_alone
 from gateway.sync.body import RequestBody
 from gateway.sync.chain import Chain
 from gateway.sync.link import (
@@ -41,6 +42,7 @@ from gateway.sync.link import (
 from gateway.sync.reconnect import Reconnect
 from gateway.sync.transfers import (
     IDLE_S,
+    TOLD_S,
     Signal,
     Workers,
     link_backoff,
@@ -86,14 +88,15 @@ class Uploader:
         self.sent: set[str] = set()  # whole in a running chain: its answer says their fate
         self.no_dict: set[str] = set()  # blobs the hub would not decode against a dictionary
         self.requesting = Signal()  # an upload request is about to take a connection
+        self.linked_s = 0.0  # when a request last began its body: the link was up then
 
     def needs_changed(self, needs: list[BlobNeed], asked_at: float) -> None:
         """Takes the hub's list of what it still needs, corrected by anything newer."""
         fresh = {sha: v for sha, v in self.learned.items() if v[2] >= asked_at}
         self.learned = fresh
-        for n in needs:  # asked after the cut: its offset is what the hub holds, no HEAD needed
-            if self.unsure.get(n.sha256, asked_at) < asked_at:
-                del self.unsure[n.sha256]
+        # Asked after the cut: a need's offset is what the hub holds (no HEAD needed), and a
+        # blob it no longer needs is complete there.
+        self.unsure = {sha: at for sha, at in self.unsure.items() if at >= asked_at}
         self.settled = {sha for sha, (_, done, _) in fresh.items() if done}
         self.client.stats.needs = [
             BlobNeed(n.sha256, max(n.offset, fresh[n.sha256][0]), n.size, n.urgency)
@@ -116,7 +119,7 @@ class Uploader:
         # Read after the queue: a request may have started, ended or gone on meanwhile.
         needs = self.sendable()
         ready = [sha for sha in order.ready if sha in needs]
-        best = needs[ready[0]] if ready else None
+        best = first_known(ready, needs, self.unsure)
         if best is not None and self.workers.may_start(best.urgency) \
                 and not self._bulk_running(best.urgency):
             return Choice(best, 0.0)
@@ -159,6 +162,9 @@ class Uploader:
         c = self.client
         try:
             if need.sha256 in self.unsure:
+                if c.stats.online and cut_blobs(c.stats.needs, self.unsure) > 1:
+                    await self._ask_all()  # one sync tells them all, not a HEAD each
+                    return
                 held = await c.hub.head(need.sha256)
                 self.unsure.pop(need.sha256, None)
                 if held.offset > need.offset:
@@ -175,10 +181,22 @@ class Uploader:
         except ANSWERS as exc:  # to the HEAD; an upload's answers are handled by upload()
             await self._answered(need, exc)
         except HubUnavailable as exc:
-            self.unsure[need.sha256] = time.monotonic()
-            await link_wait(c, backoff, exc)
+            if exc.kind != REFUSED:  # a connection never made sent nothing
+                self.unsure[need.sha256] = time.monotonic()
+            if backoff.down_since is not None and self.linked_s > backoff.down_since:
+                backoff.succeeded()  # a request got through since: this is a new outage
+            if goes_alone(self, need, exc, backoff):
+                await c.pause(backoff.failed(exc))
+            else:
+                await link_wait(c, backoff, exc)
         except OSError as exc:  # the local copy cannot be read
             await self._failed(need, f"local read failed: {exc.strerror or exc}")
+
+    async def _ask_all(self) -> None:
+        """Has the sync loop sync now, and waits for its reply (or :data:`TOLD_S`)."""
+        back = self.client.reconnected.next()
+        self.client.link_failed()
+        await self.client.pause(TOLD_S, back)
 
     async def _answered(self, need: BlobNeed, exc: HubError) -> None:
         """The hub's answer about one blob, which goes to the queue unless it is only about
@@ -274,7 +292,8 @@ class Uploader:
         except HubUnavailable as exc:
             if exc.kind in CUT_KINDS:
                 self.cuts.cut(self.client.seconds())
-            self.unsure.update(dict.fromkeys(chain.shas, time.monotonic()))
+            if exc.kind != REFUSED:
+                self.unsure.update(dict.fromkeys(chain.shas, time.monotonic()))
             raise
         finally:
             for sha in chain.shas:
