@@ -255,3 +255,39 @@ async def test_the_blob_before_in_the_chain_is_the_next_ones_dictionary(tmp_path
         assert box.client.stats.bytes_up < 100_000 + 20_000  # the second cost a few KB
     finally:
         await box.close()
+
+
+async def test_a_hoa_toc_upload_takes_the_syncs_connection_first(tmp_path: Path) -> None:
+    """The sync that carried a Hỏa tốc document's envelope brought its need: the sync loop's
+    next request (acks, the long-poll) waits until the upload holds a connection, so the upload
+    goes on the one that sync just used instead of a new TCP and TLS handshake (the in-memory
+    hub has no connections: the order of the requests shows it)."""
+    box = await _chain_box(tmp_path)
+    hub = box.hub
+    bulk = await _send(box, 2, 4 * START_FRAME)
+    gate = hub.pause_after(bulk[0][1], frames=1)
+    box.start()
+    try:
+        await asyncio.wait_for(gate.reached.wait(), 5)
+
+        async def long_polling() -> bool:
+            return box.client.polling
+
+        await eventually(long_polling)
+        asked = len(hub.seen)  # sync requests so far
+        urgent, urgent_sha = await box.send(2 * START_FRAME, Urgency.HOA_TOC)
+        urgent_gate = hub.pause_after(urgent_sha, frames=0)  # as its request begins
+        await asyncio.wait_for(urgent_gate.reached.wait(), 5)
+        await asyncio.sleep(0.2)  # held before its body starts: the sync loop waits meanwhile
+        assert len(hub.seen) == asked + 1  # the envelope's sync, and no other yet
+        assert urgent in hub.docs
+        urgent_gate.release.set()
+
+        async def synced_again() -> bool:  # once the body starts, the next sync goes
+            return len(hub.seen) > asked + 1
+
+        await eventually(synced_again)
+        gate.release.set()
+        await _all_done(box, [urgent, *(d for d, _ in bulk)])
+    finally:
+        await box.close()

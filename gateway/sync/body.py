@@ -43,6 +43,7 @@ class RequestBody:
         """The first blob's frames, then, each after a chain frame, those of every blob
         :meth:`_going_on` chooses, each made against its own dictionary."""
         self.started = self.up.linked_s = self.up.client.seconds()  # connected: the link is up
+        self.up.requesting.fire()  # the connection is this request's: the next sync may go
         async for piece in self._blob(self.encoder):
             yield piece
         while self.chain.whole and (going_on := await self._going_on()) is not None:

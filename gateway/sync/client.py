@@ -53,7 +53,7 @@ Sleep = Callable[[float], Awaitable[None]]
 # blobs: then the loop asks again this often, not in a hot loop (docs/protocol.md §3).
 INBOX_RECHECK_S = 5.0
 MAX_ORPHANS = 2  # long-polls left to end by themselves at once; an older one is cancelled
-HANDOFF_S = 1.0  # after an outage, how long the long-poll waits for an upload to go first
+HANDOFF_S = 1.0  # how long the next sync waits for an upload to take the connection first
 
 
 class _Stopping(Exception):
@@ -196,10 +196,12 @@ class SyncClient:
             try:
                 asked, began = self._inbox_seen, self.seconds()
                 reply = await self.sync_once()
-                if retry.failures and reply is not None and self.uploader.waiting():
-                    # Back after an outage: the reply gave every upload its offset; the first
-                    # upload takes this sync's connection before the long-poll does, so it
-                    # resumes without a new TCP and TLS handshake (the poll opens the second).
+                if reply is not None and ((retry.failures and self.uploader.waiting())
+                                          or self.uploader.jumping_in()):
+                    # Back after an outage (the reply gave every upload its offset), or a blob
+                    # that outranks every running upload now waits (a clerk's Hỏa tốc
+                    # document): the upload takes this sync's connection before the next sync
+                    # or the long-poll does, so it starts without a new TCP and TLS handshake.
                     await self.pause(HANDOFF_S, self.uploader.requesting.next())
                 retry.succeeded()
                 if reply is not None and reply.inbox and self._polled and not self.woken.is_set()\

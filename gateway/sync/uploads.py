@@ -87,7 +87,7 @@ class Uploader:
         self.left: dict[str, int] = {}  # running uploads: bytes not yet handed to the link
         self.sent: set[str] = set()  # whole in a running chain: its answer says their fate
         self.no_dict: set[str] = set()  # blobs the hub would not decode against a dictionary
-        self.requesting = Signal()  # an upload request is about to take a connection
+        self.requesting = Signal()  # an upload request holds its connection (its body starts)
         self.linked_s = 0.0  # when a request last began its body: the link was up then
 
     def needs_changed(self, needs: list[BlobNeed], asked_at: float) -> None:
@@ -264,6 +264,14 @@ class Uploader:
         return any(n.sha256 not in self.settled and n.sha256 not in self.held_back
                    for n in self.client.stats.needs)
 
+    def jumping_in(self) -> bool:
+        """A blob the queue has not held back waits that outranks every running upload (or
+        none runs): a worker starts it now."""
+        top = max(self.workers.active.values(), default=-1)
+        return any(n.urgency > top and n.sha256 not in self.settled
+                   and n.sha256 not in self.held_back and n.sha256 not in self.sent
+                   and n.sha256 not in self.workers.active for n in self.client.stats.needs)
+
     def busy(self) -> bool:
         """An upload runs, or one the queue lets go waits for a worker."""
         return bool(self.workers.active) or self.waiting()
@@ -271,7 +279,6 @@ class Uploader:
     async def upload(self, need: BlobNeed) -> None:
         """One request: ``need``'s frames, perhaps chained on into more blobs; the hub's
         answer, and a cut, concern each blob as docs/protocol.md §4 says."""
-        self.requesting.fire()
         # Counted as running from now, not from its first frame: the other worker must not
         # start a second long upload while this one prepares its dictionary and connects.
         self.left[need.sha256] = need.size - need.offset
