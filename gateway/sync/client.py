@@ -202,7 +202,9 @@ class SyncClient:
                     # that outranks every running upload now waits (a clerk's Hỏa tốc
                     # document): the upload takes this sync's connection before the next sync
                     # or the long-poll does, so it starts without a new TCP and TLS handshake.
-                    await self.pause(HANDOFF_S, self.uploader.requesting.next())
+                    # An upload that ended before its body (a refusal) ends the wait too.
+                    await self.pause(HANDOFF_S, self.uploader.requesting.next(),
+                                     self.uploader.workers.changed.next())
                 retry.succeeded()
                 if reply is not None and reply.inbox and self._polled and not self.woken.is_set()\
                         and asked == self._inbox_seen and self.seconds() - began < self.wait_s / 2:
