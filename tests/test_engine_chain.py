@@ -15,7 +15,7 @@ import pytest
 from gateway.model import Urgency
 from gateway.protocol.limits import MAX_XDOC_DICT, START_FRAME
 from gateway.sync.transfers import REQUEST_BUDGET_S
-from gateway.testbed.fake_hub import Kind
+from gateway.testbed.fake_hub import Gate, Kind
 from tests.conftest import COMMUNE_A, COMMUNE_B
 from tests.engine_box import Box, advancing, eventually, open_box
 from tests.factories import attachment, envelope
@@ -182,14 +182,20 @@ async def test_a_rejection_of_a_later_blob_counts_against_its_documents(tmp_path
         await box.close()
 
 
-async def test_hoa_toc_overtakes_a_chain(tmp_path: Path) -> None:
+async def _bulk_held(tmp_path: Path, count: int) -> tuple[Box, list[tuple[str, str]], Gate]:
+    """A chaining box uploading ``count`` bulk documents, held inside the first blob."""
     box = await _chain_box(tmp_path)
-    hub = box.hub
-    bulk = await _send(box, 3, 4 * START_FRAME)
-    gate = hub.pause_after(bulk[0][1], frames=1)
+    bulk = await _send(box, count, 4 * START_FRAME)
+    gate = box.hub.pause_after(bulk[0][1], frames=1)
     box.start()
+    await asyncio.wait_for(gate.reached.wait(), 5)
+    return box, bulk, gate
+
+
+async def test_hoa_toc_overtakes_a_chain(tmp_path: Path) -> None:
+    box, bulk, gate = await _bulk_held(tmp_path, 3)
+    hub = box.hub
     try:
-        await asyncio.wait_for(gate.reached.wait(), 5)  # inside the chain's first blob
         urgent, urgent_sha = await box.send(2 * START_FRAME, Urgency.HOA_TOC)
         urgent_gate = hub.pause_after(urgent_sha, frames=1)  # still moving when bulk goes on
         await asyncio.wait_for(urgent_gate.reached.wait(), 5)
@@ -262,14 +268,9 @@ async def test_a_hoa_toc_upload_takes_the_syncs_connection_first(tmp_path: Path)
     next request (acks, the long-poll) waits until the upload holds a connection, so the upload
     goes on the one that sync just used instead of a new TCP and TLS handshake (the in-memory
     hub has no connections: the order of the requests shows it)."""
-    box = await _chain_box(tmp_path)
+    box, bulk, gate = await _bulk_held(tmp_path, 2)
     hub = box.hub
-    bulk = await _send(box, 2, 4 * START_FRAME)
-    gate = hub.pause_after(bulk[0][1], frames=1)
-    box.start()
     try:
-        await asyncio.wait_for(gate.reached.wait(), 5)
-
         async def long_polling() -> bool:
             return box.client.polling
 

@@ -75,7 +75,7 @@ class Call:
 
 
 @dataclass
-class _Gate:
+class Gate:
     after_frames: int
     release: asyncio.Event = field(default_factory=asyncio.Event)
     reached: asyncio.Event = field(default_factory=asyncio.Event)
@@ -93,7 +93,7 @@ class FakeHub:
         self.receipts: list[Receipt] = []
         self.calls: list[Call] = []
         self.faults: dict[str, Fault] = {}
-        self.gates: dict[str, _Gate] = {}
+        self.gates: dict[str, Gate] = {}
         self._news = asyncio.Event()
         self.seen: list[str] = []  # X-Sync-Seen of every sync, in order
         self.down: str | None = None  # the link refuses every request: the failure kind
@@ -112,10 +112,10 @@ class FakeHub:
     def heal(self, sha256: str) -> None:
         self.faults.pop(sha256, None)
 
-    def pause_after(self, sha256: str, frames: int) -> _Gate:
+    def pause_after(self, sha256: str, frames: int) -> Gate:
         """Holds the blob's upload after ``frames`` frames until the gate is released; 0: as its
         part of a request begins, before the hub checks it."""
-        gate = self.gates[sha256] = _Gate(frames)
+        gate = self.gates[sha256] = Gate(frames)
         return gate
 
     def deliver(self, seq: int, env: Envelope, blobs: dict[str, bytes]) -> None:
