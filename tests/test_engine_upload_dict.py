@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.protocol.limits import MAX_XDOC_DICT
+from gateway.store import references
 from tests.conftest import COMMUNE_A, COMMUNE_B
 from tests.engine_box import Box, advancing, open_box
 from tests.factories import attachment, envelope
@@ -51,5 +52,28 @@ async def test_second_document_and_its_dictionary(tmp_path: Path, offered: int,
         sent = box.client.stats.bytes_up - up0
         assert len(box.hub.complete) == 2
         assert (sent < 10_000) is small, sent
+    finally:
+        await box.close()
+
+
+async def test_a_burst_of_documents_each_goes_against_the_one_before(tmp_path: Path) -> None:
+    """More documents queued at once than the candidates the store lists: the newest of them
+    are still to be sent, and must not crowd out those the hub holds, or the first of the
+    burst would go without a dictionary (each ~100 KB instead of a few)."""
+    count = references.LIMIT + 4
+    box = await open_box(tmp_path)
+    box.hub.upload_dict_max = MAX_XDOC_DICT
+    box.hub.upload_chain = True
+    docs = []
+    for _ in range(count):
+        docs.append(await _send(box, TEMPLATE + os.urandom(2000)))
+        box.time.advance(0.001)
+    box.start()
+    try:
+        for doc in docs:
+            await _done(box, doc)
+        assert len(box.hub.complete) == count
+        sent = box.client.stats.bytes_up
+        assert sent < len(TEMPLATE) + count * 6_000, sent  # the first whole, then a few KB each
     finally:
         await box.close()

@@ -337,14 +337,14 @@ class Uploader:
         longest = c.hub.upload_dict_max
         if longest < MIN_XDOC_REF or need.sha256 in self.no_dict:
             return None, None
-        sent = await references.sent_before(c.store, need.sha256)
-        if sent is None:
-            return None, None
         # Complete at the hub, or in its last frame on the other worker (the hub waits for it).
         left = {n.sha256: n.size - n.offset for n in c.stats.needs} | self.left
         finishing = {sha for sha in self.workers.active
                      if left.get(sha, need.size) <= self.pacer.frame_size()}
         pending = {n.sha256 for n in c.stats.needs} - self.settled - finishing - set(held)
+        sent = await references.sent_before(c.store, need.sha256, pending)
+        if sent is None:
+            return None, None
         usable = [x for x in sent.candidates
                   if x.sha256 not in pending and c.store.blobs.has(x.sha256)]
         chosen = choose_reference(usable, sent.media_type, exclude=need.sha256)
