@@ -49,8 +49,7 @@ def goes_alone(up: Uploader, need: BlobNeed, exc: HubUnavailable, backoff: Recon
             and exc.kind in CUT_LINK_KINDS
             and (backoff.down_since is None or now - backoff.down_since < ALONE_S)
             and now - c.stats.last_sync_ms / 1000 < FRESH_WINDOW_S
-            and known_waits(c.stats.needs, up.settled | up.held_back | up.sent | others,
-                            up.unsure))
+            and known_waits(up.waiting_needs(), others, up.unsure))
 
 
 def first_known(ready: Sequence[str], needs: Mapping[str, BlobNeed],
@@ -73,8 +72,8 @@ def first_known(ready: Sequence[str], needs: Mapping[str, BlobNeed],
 
 def known_waits(needs: Iterable[BlobNeed], skip: Collection[str],
                 unsure: Collection[str]) -> bool:
-    """A blob not in ``skip`` (settled, held back by the queue, whole in a running request)
-    waits whose offset is known, as urgent as every cut one that waits."""
+    """Among ``needs`` not in ``skip`` (running ones), a blob whose offset is known waits, as
+    urgent as every cut one that waits."""
     waiting = [n for n in needs if n.sha256 not in skip]
     known = [n.urgency for n in waiting if n.sha256 not in unsure]
     cut = [n.urgency for n in waiting if n.sha256 in unsure]

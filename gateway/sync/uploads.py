@@ -264,13 +264,18 @@ class Uploader:
         return any(n.sha256 not in self.settled and n.sha256 not in self.held_back
                    for n in self.client.stats.needs)
 
+    def waiting_needs(self) -> list[BlobNeed]:
+        """The needs still to be sent that the queue has not held back: not settled, not whole
+        in a running chain."""
+        return [n for n in self.client.stats.needs if n.sha256 not in self.settled
+                and n.sha256 not in self.held_back and n.sha256 not in self.sent]
+
     def jumping_in(self) -> bool:
         """A blob the queue has not held back waits that outranks every running upload (or
         none runs): a worker starts it now."""
         top = max(self.workers.active.values(), default=-1)
-        return any(n.urgency > top and n.sha256 not in self.settled
-                   and n.sha256 not in self.held_back and n.sha256 not in self.sent
-                   and n.sha256 not in self.workers.active for n in self.client.stats.needs)
+        return any(n.urgency > top and n.sha256 not in self.workers.active
+                   for n in self.waiting_needs())
 
     def busy(self) -> bool:
         """An upload runs, or one the queue lets go waits for a worker."""
@@ -345,8 +350,7 @@ class Uploader:
         sent = await references.sent_before(c.store, need.sha256, pending)
         if sent is None:
             return None, None
-        usable = [x for x in sent.candidates
-                  if x.sha256 not in pending and c.store.blobs.has(x.sha256)]
+        usable = [x for x in sent.candidates if c.store.blobs.has(x.sha256)]
         chosen = choose_reference(usable, sent.media_type, exclude=need.sha256)
         if chosen is None:
             return None, None
@@ -369,6 +373,4 @@ class Uploader:
 
     def overtaken(self, need: BlobNeed) -> bool:
         """A more urgent blob waits that the queue has not held back."""
-        return any(n.urgency > need.urgency and n.sha256 not in self.settled
-                   and n.sha256 not in self.held_back and n.sha256 not in self.sent
-                   for n in self.client.stats.needs if n.sha256 != need.sha256)
+        return any(n.urgency > need.urgency for n in self.waiting_needs())
