@@ -14,7 +14,7 @@ from aiohttp import web
 from gateway.hub.auth import caller
 from gateway.hub.state import HUB
 from gateway.hub.upload_session import Segment, UploadSession, declared_size
-from gateway.protocol.crossdoc import UPLOAD_DICT
+from gateway.protocol.crossdoc import DICT_REFUSED, RECODE, UPLOAD_DICT, UPLOAD_RECODE
 from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.limits import FRAME_ZSTD_LEVEL, FRAMES_TYPE, MAX_FRAME, MIN_FRAME
 from gateway.store.blobs import SHA256_HEX
@@ -58,7 +58,13 @@ async def handle_patch(request: web.Request) -> web.Response:
     size = _int_header(request, "Upload-Length")
     first = Segment(sha, _int_header(request, "Upload-Offset"), size,
                     request.headers.get(UPLOAD_DICT))
-    return await UploadSession(request, hub, agency).reply(first)
+    recode = request.headers.get(UPLOAD_RECODE)
+    if recode not in (None, RECODE):  # another version, or another zlib: it deflates otherwise
+        raise web.HTTPConflict(headers={DICT_REFUSED: "recode"},
+                               text=f"recoded frames refused: this hub does {RECODE}\n")
+    if recode is not None:
+        hub.count("patch_recode")
+    return await UploadSession(request, hub, agency, recode=recode is not None).reply(first)
 
 
 def _query_int(request: web.Request, name: str, default: int) -> int:

@@ -15,7 +15,7 @@ from gateway.hub.status_policy import store_statuses
 from gateway.model import Envelope, Refused
 from gateway.model.document import validate_envelope
 from gateway.protocol.compression import BodyTooLarge, CompressionError
-from gateway.protocol.crossdoc import UPLOAD_CHAIN, UPLOAD_DICT_MAX
+from gateway.protocol.crossdoc import RECODE, UPLOAD_CHAIN, UPLOAD_DICT_MAX, UPLOAD_RECODE_OFFER
 from gateway.protocol.limits import (
     MAX_COMPRESSED_BODY,
     MAX_NEED,
@@ -93,6 +93,7 @@ async def handle_sync(request: web.Request) -> web.Response:
     if reply.need:  # only then does the box upload: an idle long-poll reply stays smaller
         headers[UPLOAD_DICT_MAX] = str(MAX_XDOC_DICT)
         headers[UPLOAD_CHAIN] = "1"
+        headers[UPLOAD_RECODE_OFFER] = RECODE
     return web.Response(body=body, content_type=SYNC_TYPE, headers=headers)
 
 

@@ -13,16 +13,18 @@ import asyncio
 from aiohttp import web
 
 from gateway.hub.state import HubState
+from gateway.protocol import pdf_streams
 from gateway.protocol.compression import CompressionError
 from gateway.protocol.crossdoc import DICT_REFUSED, Reference
-from gateway.protocol.limits import XDOC_WAIT_S
+from gateway.protocol.limits import MAX_XDOC_DICT, XDOC_WAIT_S
 
 FINISH_POLL_S = 0.05
 
 
-async def dictionary_for(hub: HubState, agency: str, sha: str,
-                         named: str | None) -> bytes | None:
-    """The content ``named`` (an ``Upload-Dict`` value) stands for, when uploading ``sha``;
+async def dictionary_for(hub: HubState, agency: str, sha: str, named: str | None, *,
+                         expanded: bool = False) -> bytes | None:
+    """The content ``named`` (an ``Upload-Dict`` value) stands for, when uploading ``sha``:
+    the first bytes of that blob or, ``expanded``, of its expanded form (§7, recoded frames);
     ``409`` with ``Upload-Dict-Refused`` when the caller may not use it."""
     if named is None:
         return None
@@ -37,11 +39,19 @@ async def dictionary_for(hub: HubState, agency: str, sha: str,
             or not await hub.store.may_read(agency, ref.sha256):
         raise _refused("unknown", "no complete blob of yours has this digest")
     try:
-        if ref.length > blobs.size(ref.sha256):
-            raise _refused("length", "the reference is longer than its blob")
-        content = await asyncio.to_thread(blobs.read_range, ref.sha256, 0, ref.length)
+        size = blobs.size(ref.sha256)
+        if expanded:
+            prefix = await asyncio.to_thread(blobs.read_range, ref.sha256, 0,
+                                             min(size, MAX_XDOC_DICT))
+            content = await asyncio.to_thread(pdf_streams.expanded, prefix, ref.length)
+        elif ref.length <= size:
+            content = await asyncio.to_thread(blobs.read_range, ref.sha256, 0, ref.length)
+        else:
+            content = b""
     except OSError:  # swept meanwhile
         raise _refused("unknown", "no complete blob of yours has this digest") from None
+    if len(content) != ref.length:
+        raise _refused("length", "the reference is longer than its blob")
     hub.count("patch_dict")
     return content
 

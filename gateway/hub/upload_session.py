@@ -83,8 +83,10 @@ async def _body(request: web.Request) -> AsyncIterator[bytes]:
 class UploadSession:
     """The blobs of one request in order; at most one of them is held (locked, file open)."""
 
-    def __init__(self, request: web.Request, hub: HubState, agency: str) -> None:
+    def __init__(self, request: web.Request, hub: HubState, agency: str, *,
+                 recode: bool = False) -> None:
         self._request = request
+        self._recode = recode  # recoded frames may come; dictionaries are in expanded form
         self._hub = hub
         self._agency = agency
         self._at = Segment("", 0, 0, None)  # the blob the hub is at
@@ -110,12 +112,15 @@ class UploadSession:
         return response
 
     async def _run(self, first: Segment) -> web.Response:
-        decoder = FrameDecoder(max_raw=self._hub.frame_max, chain=True,
+        decoder = FrameDecoder(max_raw=self._hub.frame_max, chain=True, recode=self._recode,
                                dictionary=await self._begin(first))
         error: str | None = None
         try:
             async for data in _body(self._request):
-                await self._take(decoder, decoder.feed(data))
+                # A recoded frame is deflated again: up to megabytes of zlib, off the loop.
+                fed = await asyncio.to_thread(decoder.feed, data) if self._recode \
+                    else decoder.feed(data)
+                await self._take(decoder, fed)
         except FrameError as exc:
             error = self._keep(exc.complete) or str(exc)
         except _Stop as exc:
@@ -159,7 +164,8 @@ class UploadSession:
             raise web.HTTPNoContent(headers=_offset(size, complete=True))
         if at.offset != held:
             raise web.HTTPConflict(headers=_offset(held), text="offset mismatch\n")
-        dictionary = await dictionary_for(hub, self._agency, sha, at.dictionary)
+        dictionary = await dictionary_for(hub, self._agency, sha, at.dictionary,
+                                          expanded=self._recode)
         self._file = blobs.open_partial(sha, held)
         self._held = held
         return dictionary

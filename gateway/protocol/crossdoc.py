@@ -17,6 +17,7 @@ bounded window, nothing after the frame).
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -39,6 +40,13 @@ UPLOAD_CHAIN = "X-Upload-Chain"  # "1": the hub takes chain frames, several blob
 UPLOAD_BLOB = "Upload-Blob"  # the blob a chained upload's answer is about, if not the path's
 UPLOAD_DICT = "Upload-Dict"
 DICT_REFUSED = "Upload-Dict-Refused"
+# Recoded frames (§7): the hub's sync reply offers them with RECODE, this version of the rules
+# of gateway.protocol.pdf_streams and the zlib that deflates again (another zlib may deflate
+# differently); a PATCH that says ``Upload-Recode: RECODE`` may send them, and its
+# dictionaries are the earlier blobs' expanded form.
+UPLOAD_RECODE_OFFER = "X-Upload-Recode"
+UPLOAD_RECODE = "Upload-Recode"
+RECODE = f"1/zlib-{zlib.ZLIB_RUNTIME_VERSION}"
 
 _REF = re.compile(r"([0-9a-f]{64}):([1-9][0-9]{0,7})")
 

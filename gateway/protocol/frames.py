@@ -12,6 +12,11 @@ buffering a payload, and decompresses into at most ``raw_len`` bytes. The dictio
 is the start of an earlier blob both ends hold (:mod:`gateway.protocol.crossdoc`); it carries
 no id, so a frame made against other content fails its CRC and nothing of it is kept.
 
+A recoded frame (kind 4, or 5 against the dictionary) carries a recipe
+(:mod:`gateway.protocol.recipe`): the frame's bytes with their deflated streams inflated, which
+the receiver deflates again; ``raw_len`` and the CRC are still those of the blob's bytes.
+Only a request that said ``Upload-Recode`` may send them.
+
 A chain frame (kind 3, :class:`ChainTo`) says "the blob before is whole; the frames after me
 are of this other blob": one upload request carries several blobs, so neither the round trip
 at a blob's end nor a second connection to hide it is paid (docs/protocol.md §4). It carries
@@ -38,12 +43,16 @@ from gateway.protocol.limits import (
     SLOW_LINK_FRAME,
     SLOW_TABLE_LOG,
 )
+from gateway.protocol.recipe import RecipeError, max_recipe, rebuild
 
 FRAME_HEADER = struct.Struct(">BIII")
 KIND_RAW = 0
 KIND_ZSTD = 1
 KIND_ZSTD_DICT = 2
 KIND_CHAIN = 3
+KIND_RECODED = 4
+KIND_RECODED_DICT = 5
+_RECODED = (KIND_RECODED, KIND_RECODED_DICT)
 # A chain frame's body: the next blob's sha256, where it starts, its size, and its dictionary
 # (length 0 and a zero digest: none).
 CHAIN = struct.Struct(">32sQQI32s")
@@ -138,18 +147,22 @@ class FrameEncoder:
         self._cctx: dict[int, zstandard.ZstdCompressor] = {}
         self._filling: threading.Thread | None = None
         self._kind = KIND_ZSTD if dictionary is None else KIND_ZSTD_DICT
+        self._recoded = KIND_RECODED if dictionary is None else KIND_RECODED_DICT
         self.frames = 0
         self.compressed = 0
 
-    def encode(self, raw: bytes) -> bytes:
+    def encode(self, raw: bytes, recipe: bytes | None = None) -> bytes:
+        """The frame of ``raw``; with ``recipe`` (raw's recipe, for a request that said
+        ``Upload-Recode``), the recipe is what is compressed."""
         if len(raw) > MAX_FRAME_RAW:
             raise FrameError(f"frame payload over {MAX_FRAME_RAW} bytes")
         crc = zlib.crc32(raw)
         payload, kind = raw, KIND_RAW
+        content, compressed = (raw, self._kind) if recipe is None else (recipe, self._recoded)
         if raw:
-            packed = self._compressor(len(raw)).compress(raw)
+            packed = self._compressor(len(raw)).compress(content)
             if len(packed) < len(raw):
-                payload, kind = packed, self._kind
+                payload, kind = packed, compressed
                 self.compressed += 1
         self.frames += 1
         return FRAME_HEADER.pack(kind, len(payload), len(raw), crc) + payload
@@ -192,13 +205,14 @@ class FrameDecoder:
     :meth:`switch` with that blob's dictionary, then ``feed(b"")`` for what followed."""
 
     def __init__(self, *, max_raw: int = MAX_FRAME_RAW, dictionary: bytes | None = None,
-                 chain: bool = False) -> None:
+                 chain: bool = False, recode: bool = False) -> None:
         if not 0 <= max_raw <= MAX_FRAME_RAW:
             raise ValueError(f"max_raw must be within 0…{MAX_FRAME_RAW}")
         self._max_raw = max_raw
         self._buf = bytearray()
         self._failed: str | None = None
         self._chain = chain
+        self._recode = recode
         self.chained: ChainTo | None = None
         self._dctx = zstandard.ZstdDecompressor(max_window_size=MAX_FRAME_RAW)
         self._dict_dctx: zstandard.ZstdDecompressor | None = None
@@ -261,9 +275,9 @@ class FrameDecoder:
             if wire_len != CHAIN.size or raw_len:
                 raise FrameError(f"frame {self.frames}: chain frame of the wrong size")
             return
-        if kind not in (KIND_RAW, KIND_ZSTD, KIND_ZSTD_DICT):
+        if kind not in (KIND_RAW, KIND_ZSTD, KIND_ZSTD_DICT, *(_RECODED if self._recode else ())):
             raise FrameError(f"frame {self.frames}: unknown kind {kind}")
-        if kind == KIND_ZSTD_DICT and self._dict_dctx is None:
+        if kind in (KIND_ZSTD_DICT, KIND_RECODED_DICT) and self._dict_dctx is None:
             raise FrameError(f"frame {self.frames}: dictionary frame without a dictionary")
         if raw_len > self._max_raw:
             raise FrameError(f"frame {self.frames}: raw length {raw_len} over {self._max_raw}")
@@ -274,24 +288,41 @@ class FrameDecoder:
         if kind == KIND_RAW:
             raw = payload
         else:
-            dctx = self._dict_dctx if kind == KIND_ZSTD_DICT else self._dctx
+            dctx = self._dict_dctx if kind in (KIND_ZSTD_DICT, KIND_RECODED_DICT) else self._dctx
             assert dctx is not None  # _check_header refused kind 2 without a dictionary
-            raw = self._inflate(dctx, payload, raw_len)
+            if kind in _RECODED:
+                raw = self._rebuild(dctx, payload, raw_len)
+            else:
+                raw = self._inflate(dctx, payload, raw_len)
         if zlib.crc32(raw) != crc:
             raise FrameError(f"frame {self.frames}: CRC mismatch")
         return raw
 
-    def _inflate(self, dctx: zstandard.ZstdDecompressor, payload: bytes, raw_len: int) -> bytes:
-        """One zstd frame declaring exactly ``raw_len`` bytes, decompressed into no more."""
+    def _rebuild(self, dctx: zstandard.ZstdDecompressor, payload: bytes, raw_len: int) -> bytes:
+        """A recoded frame's bytes: its recipe (bounded by the frame's size), followed."""
+        try:
+            declared = zstandard.frame_content_size(payload) if payload.startswith(
+                _ZSTD_MAGIC) else -1
+        except zstandard.ZstdError:
+            declared = -1
+        if not 0 < declared <= max_recipe(raw_len):
+            raise FrameError(f"frame {self.frames}: recipe size not plausible")
+        try:
+            return rebuild(self._inflate(dctx, payload, declared), raw_len)
+        except RecipeError as exc:
+            raise FrameError(f"frame {self.frames}: {exc}") from None
+
+    def _inflate(self, dctx: zstandard.ZstdDecompressor, payload: bytes, size: int) -> bytes:
+        """One zstd frame declaring exactly ``size`` bytes, decompressed into no more."""
         if not payload.startswith(_ZSTD_MAGIC):
             raise FrameError(f"frame {self.frames}: compressed payload is not zstd")
         try:
-            declared = zstandard.frame_content_size(payload)
-            if declared != raw_len:  # -1 (absent) included: never decompress unbounded
+            if zstandard.frame_content_size(payload) != size:
+                # -1 (absent) included: never decompress unbounded
                 raise FrameError(f"frame {self.frames}: zstd content size is not raw_len")
-            raw = dctx.decompress(payload, max_output_size=raw_len, allow_extra_data=False)
+            raw = dctx.decompress(payload, max_output_size=size, allow_extra_data=False)
         except zstandard.ZstdError:
             raise FrameError(f"frame {self.frames}: corrupt compressed payload") from None
-        if len(raw) != raw_len:
+        if len(raw) != size:
             raise FrameError(f"frame {self.frames}: decompressed size mismatch")
         return raw

@@ -86,6 +86,15 @@ MAX_XDOC_DICT = 2**20
 MIN_XDOC_REF = 4 * 1024  # a smaller reference cannot hold a template worth pointing back to
 MAX_XDOC_HEADER = 80  # "<sha256 hex>:<length>" is 64 + 1 + 7
 XDOC_WAIT_S = 10  # the hub waits this long for a reference whose last frame is on its way
+# Recoded frames (§7, kinds 4 and 5, gateway.protocol.pdf_streams): deflated streams inside a
+# blob travel inflated. Bounds on what a sender looks for, and on a recipe the hub follows.
+MAX_RECODE_BLOB = 32 * 2**20  # a larger blob goes as it is (the box reads it whole to scan)
+MAX_RECODE_STREAM = 2 * 2**20  # deflated bytes of one stream (SPAN × the largest frame)
+MAX_RECODE_INFLATED = MAX_FRAME_RAW  # inflated bytes of one stream: a recipe must hold it
+MAX_RECODE_STREAMS = 4096
+MAX_RECODE_TOTAL = 64 * 2**20  # inflated bytes of one blob
+MAX_RECIPE_PER_RAW = 16  # a recipe is at most this × its frame (+ the slack): bounded work
+MAX_RECIPE_SLACK = 64 * 1024
 XDOC_LEVEL = 3  # bench.crossdoc: levels 9 and 19 gain < 1 % more, at 1.5 and 6 times the CPU
 START_FRAME = 32 * 1024  # one second of a 256 kbit/s uplink, before anything is measured
 FRAME_TARGET_S = 1.0  # link time per frame: what a cut loses, what Hỏa tốc waits behind

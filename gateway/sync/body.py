@@ -15,7 +15,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gateway.protocol import pdf_streams, recipe
 from gateway.protocol.frames import ChainTo, FrameEncoder
+from gateway.protocol.limits import MAX_RECODE_BLOB
+from gateway.protocol.pdf_streams import Segment
 from gateway.protocol.wire import BlobNeed
 from gateway.sync.chain import Chain, chain_next
 from gateway.sync.transfers import REQUEST_BUDGET_S
@@ -33,10 +36,12 @@ class RequestBody:
     """The frames of one request, for :meth:`gateway.sync.link.HubLink.upload`; the blobs it
     carried are in ``chain``, the request's budget counts from its first frame."""
 
-    def __init__(self, uploader: Uploader, chain: Chain, encoder: FrameEncoder) -> None:
+    def __init__(self, uploader: Uploader, chain: Chain, encoder: FrameEncoder,
+                 recode: bool = False) -> None:
         self.up = uploader
         self.chain = chain
         self.encoder = encoder
+        self.recode = recode  # the request said Upload-Recode (§7): its streams go inflated
         self.started = 0.0
 
     async def frames(self) -> AsyncIterator[bytes]:
@@ -47,7 +52,8 @@ class RequestBody:
         async for piece in self._blob(self.encoder):
             yield piece
         while self.chain.whole and (going_on := await self._going_on()) is not None:
-            reference, dictionary = await self.up.dictionary(going_on, self.chain.shas[:-1])
+            reference, dictionary = await self.up.dictionary(going_on, self.chain.shas[:-1],
+                                                             recode=self.recode)
             encoder = await asyncio.to_thread(FrameEncoder, dictionary=dictionary)
             frame = ChainTo(going_on.sha256, going_on.offset, going_on.size, reference).frame()
             self.up.client.stats.bytes_up += len(frame)
@@ -106,10 +112,13 @@ class RequestBody:
         # average since then, not one frame's time, which only reflects buffer refills.
         flowing_since, flowed = 0.0, 0
         path = up.client.store.blobs.path(need.sha256)
+        recoding = self.recode and need.sha256 not in up.no_recode and need.size <= MAX_RECODE_BLOB
+        segments = await asyncio.to_thread(_segments, path) if recoding else []
 
         def read(at: int) -> asyncio.Future[tuple[int, bytes]]:
             want = min(up.frame_size(), need.size - at)
-            return asyncio.ensure_future(asyncio.to_thread(_read_frame, path, at, want, encoder))
+            return asyncio.ensure_future(asyncio.to_thread(
+                _read_frame, path, at, want, encoder, segments, need.size))
 
         # The next frame is read while this one leaves: with about one frame queued before the
         # link, a thread hop on a busy CPU would otherwise leave the link idle between frames.
@@ -162,10 +171,26 @@ def _pieces(frame: bytes) -> list[bytes]:
     return [frame[at:at + size] for at in range(0, len(frame), size)]
 
 
-def _read_frame(path: Path, offset: int, size: int, encoder: FrameEncoder) -> tuple[int, bytes]:
-    """One frame's bytes, opened and closed in the worker thread: a request cancelled while
-    the thread runs (a cut, a more urgent upload) can never leave an open file behind."""
+def _read_frame(path: Path, offset: int, want: int, encoder: FrameEncoder,
+                segments: list[Segment], size: int) -> tuple[int, bytes]:
+    """One frame of about ``want`` bytes, opened and closed in the worker thread: a request
+    cancelled while the thread runs (a cut, a more urgent upload) can never leave an open
+    file behind. Whole deflated streams among them go inflated (a recipe) when ``segments``
+    names any; a frame stretched to hold one that then comes out too long for the link goes
+    plain instead, ``want`` bytes of it."""
+    end = recipe.frame_end(segments, offset, want, size)
     with path.open("rb") as f:
         f.seek(offset)
-        raw = f.read(size)
-    return len(raw), encoder.encode(raw) if raw else b""
+        raw = f.read(end - offset)
+    if not raw:
+        return 0, b""
+    frame = encoder.encode(raw, recipe.build(raw, offset, segments))
+    if len(raw) > want and len(frame) > recipe.WIRE_SPAN * want:
+        raw = raw[:want]
+        frame = encoder.encode(raw)
+    return len(raw), frame
+
+
+def _segments(path: Path) -> list[Segment]:
+    """The deflated streams of a blob that the hub can deflate again byte for byte."""
+    return pdf_streams.segments(path.read_bytes())

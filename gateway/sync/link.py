@@ -108,10 +108,14 @@ class HubLink(Protocol):
     upload_chain: bool
     """Whether the hub's last sync reply with needs said it takes chained uploads (§4)."""
 
+    upload_recode: bool
+    """Whether that reply offered recoded frames with the rules and zlib of ours (§7)."""
+
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
-                     reference: Reference | None = None) -> UploadResult:
+                     reference: Reference | None = None, recode: bool = False) -> UploadResult:
         """Streams frames from ``offset``, made against ``reference`` if given (DictRefused
-        when the hub will not use it), perhaps chained on into other blobs (§4); returns what
+        when the hub will not use it), perhaps chained on into other blobs (§4), recoded
+        frames among them and dictionaries expanded if ``recode``; returns what
         the hub holds afterwards of the blob it names. Its answers about a blob (HubFault,
         HubRefused, BlobRejected) name that blob in ``blob``."""
         ...

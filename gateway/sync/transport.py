@@ -28,10 +28,13 @@ from aiohttp.client_proto import ResponseHandler
 from gateway.protocol.compression import SyncCompressor
 from gateway.protocol.crossdoc import (
     DICT_REFUSED,
+    RECODE,
     UPLOAD_BLOB,
     UPLOAD_CHAIN,
     UPLOAD_DICT,
     UPLOAD_DICT_MAX,
+    UPLOAD_RECODE,
+    UPLOAD_RECODE_OFFER,
     Reference,
 )
 from gateway.protocol.frames import FrameDecoder, FrameError
@@ -168,6 +171,7 @@ class HubClient:
         self.dict_id = 0
         self.upload_dict_max = 0
         self.upload_chain = False
+        self.upload_recode = False
         self.need_shas: tuple[str, ...] = ()  # of the last reply: named in X-Sync-Need
         self.news = ""
         self.read_timeout_s = read_timeout_s
@@ -226,15 +230,18 @@ class HubClient:
         if reply.need:  # the hub says it alongside needs only (docs/protocol.md §3)
             self.upload_dict_max = _dict_max(resp.headers.get(UPLOAD_DICT_MAX, ""))
             self.upload_chain = resp.headers.get(UPLOAD_CHAIN) == "1"
+            self.upload_recode = resp.headers.get(UPLOAD_RECODE_OFFER) == RECODE
         return reply
 
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
-                     reference: Reference | None = None) -> UploadResult:
+                     reference: Reference | None = None, recode: bool = False) -> UploadResult:
         """Streams frames from ``offset``; a 409 is not an error but the hub's true offset.
         The answer is about the blob the hub names in ``Upload-Blob`` (absent: ``sha256``)."""
         headers = {"Upload-Offset": str(offset), "Upload-Length": str(size)}
         if reference is not None:
             headers[UPLOAD_DICT] = reference.header()
+        if recode:
+            headers[UPLOAD_RECODE] = RECODE
         async with self._request("PATCH", f"/v1/blobs/{sha256}", data=_DrainedFrames(frames),
                                  headers=headers) as resp:
             blob = _named_blob(resp, sha256)

@@ -20,6 +20,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gateway.protocol import pdf_streams
 from gateway.protocol.crossdoc import Reference, choose_reference
 from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.limits import MIN_XDOC_REF
@@ -87,6 +88,7 @@ class Uploader:
         self.left: dict[str, int] = {}  # running uploads: bytes not yet handed to the link
         self.sent: set[str] = set()  # whole in a running chain: its answer says their fate
         self.no_dict: set[str] = set()  # blobs the hub would not decode against a dictionary
+        self.no_recode: set[str] = set()  # blobs whose recoded frames the hub refused
         self.requesting = Signal()  # an upload request holds its connection (its body starts)
         self.linked_s = 0.0  # when a request last began its body: the link was up then
 
@@ -205,6 +207,7 @@ class Uploader:
             case DictRefused():  # nothing stored: the worker sends it again without one
                 log.info("blob %s: %s; sent without a dictionary", need.sha256[:12], exc.reason)
                 self.no_dict.add(need.sha256)
+                self.no_recode.add(need.sha256)  # perhaps it was the recoding it refused
             case BlobRejected():
                 await self._rejected(need, exc)
             case HubFault():  # the hub's server error for this blob: not the link's
@@ -212,9 +215,11 @@ class Uploader:
                 await self._failed(need, str(exc))
             case HubRefused(status=status) if status == BAD_FRAME and \
                     need.sha256 not in self.no_dict and self.client.hub.upload_dict_max:
-                # Perhaps our copy of the dictionary's blob changed: the hub kept the frames
-                # before the bad one, and a 409 on the next request gives their end.
+                # Perhaps our copy of the dictionary's blob changed, or the hub's zlib deflates
+                # otherwise: the hub kept the frames before the bad one, and a 409 on the next
+                # request gives their end.
                 self.no_dict.add(need.sha256)
+                self.no_recode.add(need.sha256)
             case HubRefused(status=status) if status == GONE:
                 self._settle(need.sha256, need.offset)  # not wanted; the next sync says why
             case _:
@@ -288,13 +293,14 @@ class Uploader:
         # start a second long upload while this one prepares its dictionary and connects.
         self.left[need.sha256] = need.size - need.offset
         chain = Chain(need)
+        recode = self.client.hub.upload_recode and need.sha256 not in self.no_recode
         try:
-            reference, dictionary = await self.dictionary(need)
+            reference, dictionary = await self.dictionary(need, recode=recode)
             encoder = await asyncio.to_thread(FrameEncoder, dictionary=dictionary)
-            body = RequestBody(self, chain, encoder).frames()
+            body = RequestBody(self, chain, encoder, recode).frames()
             try:
                 result = await self.client.hub.upload(need.sha256, need.offset, need.size,
-                                                      body, reference)
+                                                      body, reference, recode)
             except ANSWERS as exc:
                 done, about = chain.answered(exc.blob)
                 await self._completed(done)
@@ -331,11 +337,11 @@ class Uploader:
         if done:
             self.client.hub_has_news()  # the hub may have routed the documents: their receipts
 
-    async def dictionary(self, need: BlobNeed, held: Collection[str] = (),
-                          ) -> tuple[Reference | None, bytes | None]:
+    async def dictionary(self, need: BlobNeed, held: Collection[str] = (), *,
+                         recode: bool = False) -> tuple[Reference | None, bytes | None]:
         """The newest earlier blob of ours, of the same media type, that the hub holds (not
         among its needs, or ``held``: before it in its chain) or is about to (in its last
-        frame), and the start of our copy of it:
+        frame), and the start of our copy of it (``recode``: of its expanded form):
         the dictionary of this upload's frames (docs/protocol.md §7). None when the hub offers
         no dictionaries, or refused one for this blob."""
         c = self.client
@@ -354,6 +360,13 @@ class Uploader:
         chosen = choose_reference(usable, sent.media_type, exclude=need.sha256)
         if chosen is None:
             return None, None
+        if recode:  # the hub expands the same bytes: min(size, MAX_XDOC_DICT) of them
+            prefix = await asyncio.to_thread(c.store.blobs.read_range, chosen.sha256, 0,
+                                             chosen.length)
+            content = await asyncio.to_thread(pdf_streams.expanded, prefix, longest)
+            if len(prefix) != chosen.length or len(content) < MIN_XDOC_REF:
+                return None, None
+            return Reference(chosen.sha256, len(content)), content
         ref = Reference(chosen.sha256, min(chosen.length, longest))
         content = await asyncio.to_thread(c.store.blobs.read_range, ref.sha256, 0, ref.length)
         if len(content) != ref.length:

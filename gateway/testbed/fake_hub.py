@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from gateway.model import Envelope
 from gateway.protocol.crossdoc import Reference
 from gateway.protocol.frames import ChainTo, FrameDecoder
-from gateway.protocol.limits import MAX_FRAME
+from gateway.protocol.limits import MAX_FRAME, MAX_XDOC_DICT
+from gateway.protocol.pdf_streams import expanded
 from gateway.protocol.seen import inbox_digest
 from gateway.protocol.wire import (
     BlobNeed,
@@ -179,9 +180,10 @@ class FakeHub:
 
     upload_dict_max = 0  # a test sets it to offer dictionaries (§7)
     upload_chain = False  # a test sets it to take chained uploads (§4)
+    upload_recode = False  # a test sets it to take recoded frames (§7)
 
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
-                     reference: Reference | None = None) -> UploadResult:
+                     reference: Reference | None = None, recode: bool = False) -> UploadResult:
         """Decodes the body as the real hub does, chain frames included while
         :attr:`upload_chain`: each blob of a chain is logged as a call of its own, "PATCH"
         for the request's first and "CHAIN" for the others."""
@@ -189,10 +191,10 @@ class FakeHub:
         blob, method, count = ChainTo(sha256, offset, size, reference), "PATCH", 0
         try:
             await self._gate(blob.sha256, 0)
-            early, dictionary = self._begin(blob, method)
+            early, dictionary = self._begin(blob, method, recode)
             if early is not None:
                 return early
-            decoder = FrameDecoder(chain=self.upload_chain, dictionary=dictionary)
+            decoder = FrameDecoder(chain=self.upload_chain, dictionary=dictionary, recode=recode)
             fault = self.faults.get(blob.sha256)
             async for data in frames:
                 while True:
@@ -211,7 +213,7 @@ class FakeHub:
                     self._finish(blob, method, clean=True)
                     blob, method, data, count = decoder.chained, "CHAIN", b"", 0
                     await self._gate(blob.sha256, 0)
-                    early, dictionary = self._begin(blob, method)
+                    early, dictionary = self._begin(blob, method, recode)
                     if early is not None:
                         return early
                     decoder.switch(dictionary)
@@ -230,7 +232,8 @@ class FakeHub:
             if isinstance(frames, AsyncGenerator):  # a real hub's answer ends the body too
                 await frames.aclose()
 
-    def _begin(self, blob: ChainTo, method: str) -> tuple[UploadResult | None, bytes | None]:
+    def _begin(self, blob: ChainTo, method: str,
+               recode: bool) -> tuple[UploadResult | None, bytes | None]:
         """Checks a blob as a request's first or a chain's next one: the answer if it stops
         here (it is complete, or the offset is not the hub's), else the frames' dictionary."""
         self._check(blob.sha256, method, blob.offset)
@@ -244,7 +247,10 @@ class FakeHub:
         ref = blob.reference
         if ref is not None and ref.sha256 not in self.complete:
             raise DictRefused(409, "dictionary refused: no complete blob of yours")
-        return None, None if ref is None else bytes(self.held[ref.sha256][:ref.length])
+        if ref is None:
+            return None, None
+        whole = bytes(self.held[ref.sha256])
+        return None, expanded(whole[:MAX_XDOC_DICT], ref.length) if recode else whole[:ref.length]
 
     def _finish(self, blob: ChainTo, method: str, *, clean: bool) -> None:
         """A whole blob verified: complete and routed, or discarded with a 422."""
