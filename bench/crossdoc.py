@@ -5,7 +5,8 @@
 Each document is compressed the way the uploader sends it (independent frames of
 ``--frame-kib``), once on its own (what the frames do today) and once against a dictionary
 made of the previous document of the same office that the hub holds verified
-(:mod:`gateway.protocol.crossdoc`); the first document has no reference and goes alone. The
+(:mod:`gateway.protocol.crossdoc`); the first document has no reference and goes alone; and
+as recoded frames (the PDF's zlib streams inflated, :mod:`gateway.protocol.pdf_streams`). The
 floor is everything compressed together in one long-window zstd stream. CPU is this process's
 time per MB of documents, the dictionary's preparation included; a Raspberry Pi is several
 times slower (docs/benchmarks.md). ``--general-mb`` measures the same on the general corpus
@@ -25,8 +26,10 @@ from pathlib import Path
 import zstandard
 
 from bench.corpus import CorpusFile, MiB, make_corpus, make_office_corpus
+from gateway.protocol import pdf_streams, recipe
 from gateway.protocol.crossdoc import Candidate, CrossDocCodec, choose_reference
-from gateway.protocol.limits import FRAME_ZSTD_LEVEL, MAX_FRAME_RAW, XDOC_LEVEL
+from gateway.protocol.frames import FrameDecoder, FrameEncoder
+from gateway.protocol.limits import FRAME_ZSTD_LEVEL, MAX_FRAME_RAW, MAX_XDOC_DICT, XDOC_LEVEL
 
 PDF = "application/pdf"
 LEVELS = (3, 9, 19)  # the frames' level (3), a middle one, the slowest
@@ -79,12 +82,40 @@ def measure(files: Sequence[CorpusFile], *, frame: int = 32 * 1024,
             "cpu_decompress_s_per_mb": round(cpu_d / mb, 3)}
 
 
+def recoded(files: Sequence[CorpusFile], *, frame: int = 32 * 1024) -> dict[str, float | int]:
+    """What the uploader's frames cost with recoded frames (protocol §7, kinds 4 and 5): the
+    zlib streams a PDF holds go inflated, against the previous document's expanded form, with
+    :class:`FrameEncoder` at the level it picks for ``frame``; checked by the hub's decoder.
+    CPU: the box's scan and encoding, the hub's decoding (it deflates the streams again)."""
+    total, sent, cpu_box, cpu_hub, previous = sum(f.size for f in files), 0, 0.0, 0.0, b""
+    for f in files:
+        data = f.path.read_bytes()
+        t0 = time.process_time()
+        segments = pdf_streams.segments(data)
+        dictionary = pdf_streams.expanded(previous[:MAX_XDOC_DICT], MAX_XDOC_DICT) or None
+        encoder, frames, at = FrameEncoder(dictionary=dictionary), [], 0
+        while at < len(data):
+            end = recipe.frame_end(segments, at, min(frame, len(data) - at), len(data))
+            raw = data[at:end]
+            frames.append(encoder.encode(raw, recipe.build(raw, at, segments)))
+            at = end
+        t1 = time.process_time()
+        decoder = FrameDecoder(dictionary=dictionary, recode=True)
+        assert b"".join(b"".join(decoder.feed(x)) for x in frames) == data
+        cpu_box, cpu_hub = cpu_box + t1 - t0, cpu_hub + time.process_time() - t1
+        sent += sum(len(x) for x in frames)
+        previous = data
+    mb = total / 1e6
+    return {"files": len(files), "bytes": total, "frame": frame, "recoded": round(sent / total, 3),
+            "cpu_box_s_per_mb": round(cpu_box / mb, 3), "cpu_hub_s_per_mb": round(cpu_hub / mb, 3)}
+
+
 def run(work: Path, *, seed: int, count: int, frame: int = 32 * 1024) -> dict[str, object]:
     files = make_office_corpus(work, seed=seed, count=count)
     digest = hashlib.sha256(b"".join(f.sha256.encode() for f in files)).hexdigest()[:12]
     return {"seed": seed, "corpus_digest": digest,
             **{f"level_{lv}": measure(files, frame=frame, level=lv)
-               for lv in LEVELS}}
+               for lv in LEVELS}, "recoded": recoded(files, frame=frame)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.general_mb:
             files = make_corpus(Path(tmp) / "general", seed=args.seed,
                                 total_bytes=int(args.general_mb * MiB))
-            out["general"] = {f"level_{lv}": measure(files, frame=frame, level=lv)
-                              for lv in LEVELS}
+            out["general"] = {**{f"level_{lv}": measure(files, frame=frame, level=lv)
+                                 for lv in LEVELS}, "recoded": recoded(files, frame=frame)}
         print(json.dumps(out, indent=1))
     return 0
 

@@ -264,6 +264,15 @@ def crossdoc_rows(result: Mapping[str, object] | None) -> list[Row]:
                         f"{m.get('cpu_compress_s_per_mb')} s/MB to compress, "
                         f"{m.get('cpu_decompress_s_per_mb')} s/MB to decompress (a Pi: "
                         "several times more)", "—", "—", "—"))
+    rec = (result or {}).get("recoded")
+    if isinstance(rec, Mapping):
+        rows.append(Row("born-digital one-office corpus: bytes ÷ corpus with recoded frames "
+                        "(zlib streams inflated, against the previous document's expanded form)",
+                        "offline", f"{rec.get('recoded')}",
+                        f"frames of {(_num(rec.get('frame')) or 0) / 1024:g} KiB as the uploader"
+                        f" makes them; CPU on this machine: box {rec.get('cpu_box_s_per_mb')} "
+                        f"s/MB (scan and encode), hub {rec.get('cpu_hub_s_per_mb')} s/MB (decode"
+                        " and deflate again); a Pi: several times more", "—", "—", "—"))
     return rows
 
 

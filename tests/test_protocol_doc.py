@@ -42,6 +42,12 @@ ROWS: list[tuple[str, str]] = [
     (r"most urgent first, at most (\d+)", "MAX_INBOX"),
     (r"strictly ascending, at most (\d+)", "MAX_RECEIPTS"),
     (r"`raw_len` ≤ (\d+ MiB)", "MAX_FRAME_RAW"),
+    (r"inflated \(at most (\d+) streams", "MAX_RECODE_STREAMS"),
+    (r"streams, (\d+ MiB) deflated and", "MAX_RECODE_STREAM"),
+    (r"deflated and\s+(\d+ MiB) inflated each", "MAX_RECODE_INFLATED"),
+    (r"inflated each, (\d+ MiB) in all", "MAX_RECODE_TOTAL"),
+    (r"declared size at most (\d+) × `raw_len`", "MAX_RECIPE_PER_RAW"),
+    (r"× `raw_len` \+ (\d+ KiB)", "MAX_RECIPE_SLACK"),
     (r"`wire_len` ≤ `raw_len \+ (\d+ KiB)`", "MAX_FRAME_OVERHEAD"),
     (r"per\s+frame \((\d+ KiB) …", "MIN_FRAME"),
     (r"per\s+frame \(\d+ KiB … (\d+ MiB)", "MAX_FRAME"),
@@ -90,7 +96,7 @@ def test_every_limit_is_documented_or_deliberately_internal() -> None:
     internal = {"SYNC_TYPE", "FRAMES_TYPE", "MAX_INT", "MAX_NEED", "MAX_REQUEST_BODY",
                 "FRAME_ZSTD_LEVEL", "MAX_AGENCY", "MAX_CODE", "MAX_DOC_ID",
                 "MAX_REASON", "MAX_VERSION_TEXT", "XDOC_LEVEL",
-                "FRAME_SLOW_LEVEL", "SLOW_TABLE_LOG"}
+                "FRAME_SLOW_LEVEL", "SLOW_TABLE_LOG", "MAX_RECODE_BLOB"}
     documented = {name for _, name in ROWS}
     public = {name for name in vars(limits) if name.isupper()}
     assert public - documented - internal == set()

@@ -3,6 +3,7 @@ inflated and the receiver deflates them again, byte for byte, or refuses the fra
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 
@@ -19,6 +20,7 @@ from gateway.protocol.frames import (
     FrameEncoder,
     FrameError,
 )
+from gateway.protocol.limits import MAX_RECODE_STREAMS
 from gateway.protocol.pdf_streams import Segment
 from gateway.protocol.recipe import RecipeError
 from tests.pdf_like import office_pdf, stream
@@ -68,6 +70,19 @@ def test_a_second_office_document_goes_as_a_fraction_against_the_first() -> None
     assert _decoded(frames, dictionary) == second
     assert sum(len(f) for f in frames) < 0.4 * plain
     assert {f[0] for f in frames} <= {KIND_RECODED_DICT, 2}
+
+
+def test_a_file_of_broken_streams_costs_bounded_work() -> None:
+    """Every try counts, failed or not: past MAX_RECODE_STREAMS tries nothing more is looked
+    at, and a stream whose dictionary declares it too long is not inflated at all."""
+    good = stream(b"BT (Giay moi) Tj ET " * 50)
+    broken = b"<< >>\nstream\n\x78\x9c\xff\xff\xff\xff\nendstream\n"
+    assert pdf_streams.segments(broken * 10 + good)
+    assert not pdf_streams.segments(broken * MAX_RECODE_STREAMS + good)
+    huge = re.sub(rb"/Length \d+", b"/Length 99999999", good)
+    assert b"/Length 99999999" in huge and not pdf_streams.segments(huge)
+    indirect = b"<< /Length 99999999 0 R >>\n" + good
+    assert pdf_streams.segments(indirect)
 
 
 def _plain_frames(data: bytes, dictionary: bytes) -> list[bytes]:

@@ -52,7 +52,8 @@ async def render(hub: HubState) -> str:
       [({}, sum(1 for e in seen if e.online))])
     f("gateway_hub_requests_total", "counter",
       "Requests handled, by kind (patch_dict: blobs of PATCHes decoded against a dictionary; "
-      "chain: chain frames taken, each one more blob in a PATCH).",
+      "chain: chain frames taken, each one more blob in a PATCH; patch_recode: PATCHes that "
+      "announced recoded frames).",
       [({"kind": k}, v) for k, v in sorted(hub.requests.items())])
     f("gateway_hub_upload_lost_bytes_total", "counter",
       "Upload bytes received in frames that a cut left incomplete.", [({}, hub.lost_bytes)])

@@ -29,6 +29,9 @@ from gateway.protocol.limits import (
 )
 
 _KEYWORD = re.compile(rb"stream(?:\r\n|\n)")
+_LENGTH = re.compile(rb"/Length\s+(\d{1,12})(?![\d])(?!\s+\d+\s+R)")
+_DICT_TAIL = 512  # how far before ``stream`` its dictionary's /Length is looked for
+_STEP = 64 * 1024  # input piece and output step of one try
 # zlib.compress() levels that write each FLEVEL (RFC 1950): the level is tried, not guessed
 # further; a producer's other settings (memLevel, strategy) just leave the stream deflated.
 _LEVELS = {0: (1,), 1: (), 2: (6,), 3: (9,)}
@@ -54,19 +57,21 @@ class Segment:
 
 def streams(data: bytes) -> Iterator[Stream]:
     """The zlib streams that begin right after a ``stream`` keyword and end inside ``data``,
-    each at most MAX_RECODE_STREAM deflated and MAX_RECODE_INFLATED inflated; at most
-    MAX_RECODE_STREAMS of them and MAX_RECODE_TOTAL inflated bytes in all."""
-    found = total = 0
+    each at most MAX_RECODE_STREAM deflated and MAX_RECODE_INFLATED inflated. At most
+    MAX_RECODE_STREAMS are tried and MAX_RECODE_TOTAL bytes inflated in all, counting the
+    tries that fail (a crafted file full of broken streams costs no more than a good one)."""
+    tried = spent = 0
+    view = memoryview(data)
     for match in _KEYWORD.finditer(data):
         start = match.end()
-        if found >= MAX_RECODE_STREAMS or total >= MAX_RECODE_TOTAL:
+        if tried >= MAX_RECODE_STREAMS or spent >= MAX_RECODE_TOTAL:
             return
-        if not _zlib_header(data, start):
+        if not _zlib_header(data, start) or _declared_too_long(data, match.start()):
             continue
-        stream = _inflate(data, start, min(MAX_RECODE_INFLATED, MAX_RECODE_TOTAL - total))
+        tried += 1
+        stream, work = _inflate(view, start, min(MAX_RECODE_INFLATED, MAX_RECODE_TOTAL - spent))
+        spent += work
         if stream is not None:
-            found += 1
-            total += len(stream.inflated)
             yield stream
 
 
@@ -106,14 +111,33 @@ def _zlib_header(data: bytes, at: int) -> bool:
     return cmf == 0x78 and not flg & 0x20 and (cmf * 256 + flg) % 31 == 0
 
 
-def _inflate(data: bytes, start: int, max_out: int) -> Stream | None:
-    """The stream at ``start`` if it ends within the bounds; None for anything else."""
-    window = data[start:start + MAX_RECODE_STREAM]
-    inflater = zlib.decompressobj()
+def _declared_too_long(data: bytes, keyword: int) -> bool:
+    """The stream's dictionary gives a direct ``/Length`` over MAX_RECODE_STREAM: a big image,
+    not worth inflating to find out."""
+    lengths = _LENGTH.findall(data, max(0, keyword - _DICT_TAIL), keyword)
+    return bool(lengths) and int(lengths[-1]) > MAX_RECODE_STREAM
+
+
+def _inflate(view: memoryview, start: int, max_out: int) -> tuple[Stream | None, int]:
+    """The stream at ``start`` if it ends within the bounds (None for anything else), and the
+    bytes inflated to find out. Input goes in pieces and output comes in steps, so that
+    neither the rest of the file is copied nor a failing try's work is unknown."""
+    inflater, parts, produced, at = zlib.decompressobj(), list[bytes](), 0, start
+    end = min(len(view), start + MAX_RECODE_STREAM)
     try:
-        inflated = inflater.decompress(window, max_out)
+        while not inflater.eof:
+            if at >= end:
+                return None, produced  # longer than the bounds, or cut short: left as it is
+            piece = view[at:min(at + _STEP, end)]
+            pending: bytes | memoryview = piece
+            while pending and not inflater.eof:
+                out = inflater.decompress(pending, _STEP)
+                produced += len(out)
+                parts.append(out)
+                if produced > max_out:
+                    return None, produced
+                pending = inflater.unconsumed_tail
+            at += len(piece)
     except zlib.error:
-        return None
-    if not inflater.eof:
-        return None  # longer than the bounds, or cut short: left as it is
-    return Stream(start, start + len(window) - len(inflater.unused_data), inflated)
+        return None, produced + _STEP
+    return Stream(start, at - len(inflater.unused_data), b"".join(parts)), produced

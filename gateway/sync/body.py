@@ -30,6 +30,7 @@ PIECE = 8 * 1024  # frames leave in pieces this big: the granularity of stepping
 STEP_ASIDE_MAX_S = 20.0
 PACE_EVERY_S = 3.0  # how often a running upload re-measures the link
 MIN_PACE_S = 1.0  # the shortest stretch of a request that counts as a measurement
+RECODABLE_KEPT = 8  # blobs whose streams the uploader remembers (a chain's, across a cut)
 
 
 class RequestBody:
@@ -82,6 +83,19 @@ class RequestBody:
         self.chain.add(going_on)
         return going_on
 
+    async def _segments(self, need: BlobNeed, path: Path) -> list[Segment]:
+        """The streams of ``need`` that go inflated in this request (none if it is not
+        recoding), from the uploader's few latest if it has them."""
+        up, sha = self.up, need.sha256
+        if not self.recode or sha in up.no_recode or need.size > MAX_RECODE_BLOB:
+            return []
+        if sha not in up.recodable:
+            up.recodable[sha] = await asyncio.to_thread(_segments, path)
+            while len(up.recodable) > RECODABLE_KEPT:
+                up.recodable.popitem(last=False)
+        up.recodable.move_to_end(sha)
+        return up.recodable[sha]
+
     def _spent(self) -> bool:
         """The request's budget is over: it ends at the next frame boundary, so that the
         queue's order is read again and news for the box is heard."""
@@ -112,8 +126,7 @@ class RequestBody:
         # average since then, not one frame's time, which only reflects buffer refills.
         flowing_since, flowed = 0.0, 0
         path = up.client.store.blobs.path(need.sha256)
-        recoding = self.recode and need.sha256 not in up.no_recode and need.size <= MAX_RECODE_BLOB
-        segments = await asyncio.to_thread(_segments, path) if recoding else []
+        segments = await self._segments(need, path)
 
         def read(at: int) -> asyncio.Future[tuple[int, bytes]]:
             want = min(up.frame_size(), need.size - at)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from gateway.protocol.crossdoc import Reference, choose_reference
 from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.limits import MIN_XDOC_REF
 from gateway.protocol.pacing import CutWatch, FramePacer
+from gateway.protocol.pdf_streams import Segment
 from gateway.protocol.wire import BlobNeed
 from gateway.queue import Order
 from gateway.store import references, repair
@@ -89,6 +91,9 @@ class Uploader:
         self.sent: set[str] = set()  # whole in a running chain: its answer says their fate
         self.no_dict: set[str] = set()  # blobs the hub would not decode against a dictionary
         self.no_recode: set[str] = set()  # blobs whose recoded frames the hub refused
+        # The streams of the blobs lately sent recoded: a request after a cut finds them here
+        # instead of inflating and deflating them all again before its first frame.
+        self.recodable: OrderedDict[str, list[Segment]] = OrderedDict()
         self.requesting = Signal()  # an upload request holds its connection (its body starts)
         self.linked_s = 0.0  # when a request last began its body: the link was up then
 
