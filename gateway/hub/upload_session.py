@@ -117,10 +117,7 @@ class UploadSession:
         error: str | None = None
         try:
             async for data in _body(self._request):
-                # A recoded frame is deflated again: up to megabytes of zlib, off the loop.
-                fed = await asyncio.to_thread(decoder.feed, data) if self._recode \
-                    else decoder.feed(data)
-                await self._take(decoder, fed)
+                await self._take(decoder, await self._feed(decoder, data))
         except FrameError as exc:
             error = self._keep(exc.complete) or str(exc)
         except _Stop as exc:
@@ -137,7 +134,12 @@ class UploadSession:
         self._write(payloads)
         while decoder.chained is not None:
             decoder.switch(await self._chain(decoder.chained))
-            self._write(decoder.feed(b""))
+            self._write(await self._feed(decoder, b""))
+
+    async def _feed(self, decoder: FrameDecoder, data: bytes) -> list[bytes]:
+        """A recoded frame is deflated again, up to megabytes of zlib: off the event loop."""
+        return await asyncio.to_thread(decoder.feed, data) if self._recode \
+            else decoder.feed(data)
 
     async def _chain(self, to: ChainTo) -> bytes | None:
         """Steps 1 and 2 of §4: the blob before is whole, verified and routed, then the next
