@@ -27,9 +27,16 @@ import zstandard
 
 from bench.corpus import CorpusFile, MiB, make_corpus, make_office_corpus
 from gateway.protocol import pdf_streams, recipe
-from gateway.protocol.crossdoc import Candidate, CrossDocCodec, choose_reference
+from gateway.protocol.crossdoc import Candidate, CrossDocCodec, Reference, choose_references
 from gateway.protocol.frames import FrameDecoder, FrameEncoder
-from gateway.protocol.limits import FRAME_ZSTD_LEVEL, MAX_FRAME_RAW, MAX_XDOC_DICT, XDOC_LEVEL
+from gateway.protocol.limits import (
+    FRAME_ZSTD_LEVEL,
+    MAX_FRAME_RAW,
+    MAX_XDOC_DICT,
+    MAX_XDOC_REFS,
+    XDOC_LEVEL,
+)
+from gateway.store import references
 
 PDF = "application/pdf"
 LEVELS = (3, 9, 19)  # the frames' level (3), a middle one, the slowest
@@ -55,12 +62,13 @@ def measure(files: Sequence[CorpusFile], *, frame: int = 32 * 1024,
     for i, f in enumerate(files):
         data = f.path.read_bytes()
         per_file += sum(_sent(c, alone.compress(c)) for c in _frames(data, frame))
-        ref = choose_reference(held, PDF)
+        chosen = choose_references(held, PDF)
         t0 = time.process_time()
-        if ref is None:
+        if not chosen:
             packed = [alone.compress(c) for c in _frames(data, frame)]
             codec = None
         else:
+            ref = Reference(chosen[0].sha256, min(chosen[0].size, MAX_XDOC_DICT))
             base = next(h for h in files if h.sha256 == ref.sha256).path.read_bytes()
             codec = CrossDocCodec(ref, base[:ref.length], level=level)
             packed = [codec.compress(c) for c in _frames(data, frame)]
@@ -84,15 +92,22 @@ def measure(files: Sequence[CorpusFile], *, frame: int = 32 * 1024,
 
 def recoded(files: Sequence[CorpusFile], *, frame: int = 32 * 1024) -> dict[str, float | int]:
     """What the uploader's frames cost with recoded frames (protocol §7, kinds 4 and 5): the
-    zlib streams a PDF holds go inflated, against the previous document's expanded form, with
+    zlib streams a PDF holds go inflated, against the previous documents' expanded forms, with
     :class:`FrameEncoder` at the level it picks for ``frame``; checked by the hub's decoder.
     CPU: the box's scan and encoding, the hub's decoding (it deflates the streams again)."""
-    total, sent, cpu_box, cpu_hub, previous = sum(f.size for f in files), 0, 0.0, 0.0, b""
-    for f in files:
+    total, sent, cpu_box, cpu_hub = sum(f.size for f in files), 0, 0.0, 0.0
+    paths, held = {f.sha256: f.path for f in files}, list[Candidate]()
+
+    def read(sha: str, length: int) -> bytes:
+        with paths[sha].open("rb") as fh:
+            return fh.read(length)
+
+    for i, f in enumerate(files):
         data = f.path.read_bytes()
         t0 = time.process_time()
         segments = pdf_streams.segments(data)
-        dictionary = pdf_streams.expanded(previous[:MAX_XDOC_DICT], MAX_XDOC_DICT) or None
+        chosen = choose_references(held, PDF, most=MAX_XDOC_REFS)
+        dictionary = references.dictionary(read, chosen, MAX_XDOC_DICT, True)[1] or None
         encoder, frames, at = FrameEncoder(dictionary=dictionary), [], 0
         while at < len(data):
             end = recipe.frame_end(segments, at, min(frame, len(data) - at), len(data))
@@ -104,7 +119,7 @@ def recoded(files: Sequence[CorpusFile], *, frame: int = 32 * 1024) -> dict[str,
         assert b"".join(b"".join(decoder.feed(x)) for x in frames) == data
         cpu_box, cpu_hub = cpu_box + t1 - t0, cpu_hub + time.process_time() - t1
         sent += sum(len(x) for x in frames)
-        previous = data
+        held.append(Candidate(f.sha256, f.size, PDF, verified_ms=i))
     mb = total / 1e6
     return {"files": len(files), "bytes": total, "frame": frame, "recoded": round(sent / total, 3),
             "cpu_box_s_per_mb": round(cpu_box / mb, 3), "cpu_hub_s_per_mb": round(cpu_hub / mb, 3)}

@@ -267,7 +267,7 @@ def crossdoc_rows(result: Mapping[str, object] | None) -> list[Row]:
     rec = (result or {}).get("recoded")
     if isinstance(rec, Mapping):
         rows.append(Row("born-digital one-office corpus: bytes ÷ corpus with recoded frames "
-                        "(zlib streams inflated, against the previous document's expanded form)",
+                        "(zlib streams inflated, against the previous documents' expanded forms)",
                         "offline", f"{rec.get('recoded')}",
                         f"frames of {(_num(rec.get('frame')) or 0) / 1024:g} KiB as the uploader"
                         f" makes them; CPU on this machine: box {rec.get('cpu_box_s_per_mb')} "

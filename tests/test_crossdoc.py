@@ -13,7 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.protocol.compression import BodyTooLarge, CompressionError, inflate_frame
-from gateway.protocol.crossdoc import Candidate, CrossDocCodec, Reference, choose_reference
+from gateway.protocol.crossdoc import (
+    Candidate,
+    CrossDocCodec,
+    Reference,
+    choose_references,
+    parse_references,
+    references_header,
+)
 from gateway.protocol.limits import MAX_XDOC_DICT, MAX_ZSTD_WINDOW, MIN_XDOC_REF
 
 # Like a deflated font stream: bytes that do not compress on their own.
@@ -129,13 +136,23 @@ def _cand(n: int, size: int = 50_000, media: str = "application/pdf",
     return Candidate(f"{n:064x}", size, media, verified)
 
 
-def test_choose_reference_takes_the_newest_verified_blob_of_the_same_type() -> None:
+def test_choose_references_takes_the_newest_verified_blobs_of_the_same_type() -> None:
     pdf = "application/pdf"
-    got = choose_reference([_cand(1, verified=10), _cand(2, verified=30), _cand(3, verified=None),
-                            _cand(4, media="image/jpeg", verified=50),
-                            _cand(5, size=MIN_XDOC_REF - 1, verified=60)], pdf)
-    assert got == Reference(f"{2:064x}", 50_000)
-    assert choose_reference([_cand(2, verified=30)], pdf, exclude=f"{2:064x}") is None
-    assert choose_reference([], pdf) is None
-    big = choose_reference([_cand(7, size=10 * MAX_XDOC_DICT)], pdf)
-    assert big is not None and big.length == MAX_XDOC_DICT
+    offered = [_cand(1, verified=10), _cand(2, verified=30), _cand(3, verified=None),
+               _cand(4, media="image/jpeg", verified=50),
+               _cand(5, size=MIN_XDOC_REF - 1, verified=60), _cand(6, verified=20)]
+    assert choose_references(offered, pdf) == [_cand(2, verified=30)]
+    assert choose_references(offered, pdf, most=8) == [
+        _cand(2, verified=30), _cand(6, verified=20), _cand(1, verified=10)]
+    assert choose_references([_cand(2, verified=30)], pdf, exclude=f"{2:064x}") == []
+    assert choose_references([], pdf) == []
+
+
+def test_a_reference_list_names_each_blob_once_within_a_mebibyte() -> None:
+    one, two = Reference(f"{1:064x}", MIN_XDOC_REF), Reference(f"{2:064x}", 50_000)
+    assert parse_references(references_header([one, two])) == (one, two)
+    for bad in (references_header([one, one]), references_header([one] * 9),
+                references_header([Reference(f"{1:064x}", MAX_XDOC_DICT), two]), f"{one.header()},",
+                ",", ""):
+        with pytest.raises(CompressionError):
+            parse_references(bad)

@@ -77,3 +77,24 @@ async def test_a_burst_of_documents_each_goes_against_the_one_before(tmp_path: P
         assert sent < len(TEMPLATE) + count * 6_000, sent  # the first whole, then a few KB each
     finally:
         await box.close()
+
+
+@pytest.mark.parametrize(("refs", "small"), [(8, True), (1, False)])
+async def test_two_kinds_of_document_each_go_against_the_last_of_their_kind(
+        tmp_path: Path, refs: int, small: bool) -> None:
+    """Decisions and invitations in turn: to a hub that joins several references, each goes
+    against the last one of its own kind, which one reference (the newest) would miss."""
+    other = os.urandom(100_000)
+    box = await open_box(tmp_path)
+    box.hub.upload_dict_max, box.hub.upload_dict_refs = MAX_XDOC_DICT, refs
+    box.start()
+    try:
+        for template in (TEMPLATE, other):
+            await _done(box, await _send(box, template + os.urandom(2000)))
+        up0 = box.client.stats.bytes_up
+        for template in (TEMPLATE, other):
+            await _done(box, await _send(box, template + os.urandom(2000)))
+        sent = box.client.stats.bytes_up - up0
+        assert (sent < 20_000) is small, sent
+    finally:
+        await box.close()

@@ -16,14 +16,17 @@ from hypothesis import strategies as st
 from gateway.protocol.crossdoc import Reference
 from gateway.protocol.frames import (
     CHAIN,
+    CHAIN_REF,
+    CHAIN_REFS,
     FRAME_HEADER,
     KIND_CHAIN,
+    KIND_CHAIN_REFS,
     ChainTo,
     FrameDecoder,
     FrameEncoder,
     FrameError,
 )
-from gateway.protocol.limits import MIN_XDOC_REF
+from gateway.protocol.limits import MAX_XDOC_DICT, MIN_XDOC_REF
 
 # Two dictionaries a blob may be made against: a template and random bytes.
 TEMPLATE = (b"UBND xa Ban Lang - Cong van so %d/UBND. " * 200)[:MIN_XDOC_REF * 2]
@@ -38,31 +41,33 @@ payload = st.one_of(
     st.builds(lambda start, n: TEMPLATE[start:start + n], st.integers(0, 4000),
               st.integers(0, 3000)),  # compresses best against the template
 )
-reference = st.one_of(st.none(), st.sampled_from(sorted(DICTIONARIES)).map(
-    lambda sha: Reference(sha, len(DICTIONARIES[sha]))))
+# No dictionary, one reference (chain frame kind 3) or several (kind 6), in any order.
+references = st.lists(st.sampled_from(sorted(DICTIONARIES)), unique=True, max_size=2).flatmap(
+    st.permutations).map(lambda shas: tuple(Reference(s, len(DICTIONARIES[s])) for s in shas))
 chain_to = st.builds(
-    lambda digest, offset, extra, ref: ChainTo(digest.hex(), offset, offset + extra, ref),
-    st.binary(min_size=32, max_size=32), st.integers(0, 2**40), st.integers(0, 2**40), reference)
+    lambda digest, offset, extra, refs: ChainTo(digest.hex(), offset, offset + extra, refs),
+    st.binary(min_size=32, max_size=32), st.integers(0, 2**40), st.integers(0, 2**40),
+    references)
 
 
-def _content(ref: Reference | None) -> bytes | None:
-    return None if ref is None else DICTIONARIES[ref.sha256]
+def _content(refs: tuple[Reference, ...]) -> bytes | None:
+    return b"".join(DICTIONARIES[ref.sha256] for ref in refs) or None
 
 
-def encode(first: Reference | None, events: list[Event]) -> bytes:
+def encode(first: tuple[Reference, ...], events: list[Event]) -> bytes:
     """Each blob's frames made against its own dictionary, chain frames between them."""
     encoder = FrameEncoder(dictionary=_content(first))
     out = bytearray()
     for event in events:
         if isinstance(event, ChainTo):
             out += event.frame()
-            encoder = FrameEncoder(dictionary=_content(event.reference))
+            encoder = FrameEncoder(dictionary=_content(event.references))
         else:
             out += encoder.encode(event)
     return bytes(out)
 
 
-def decode(first: Reference | None, stream: bytes, cuts: list[int]) -> list[Event]:
+def decode(first: tuple[Reference, ...], stream: bytes, cuts: list[int]) -> list[Event]:
     """What a receiver sees of ``stream`` fed in pieces split at ``cuts``, switching to each
     chained blob's dictionary as the hub does."""
     decoder = FrameDecoder(dictionary=_content(first), chain=True)
@@ -73,33 +78,44 @@ def decode(first: Reference | None, stream: bytes, cuts: list[int]) -> list[Even
         while decoder.chained is not None:
             to = decoder.chained
             seen.append(to)
-            decoder.switch(_content(to.reference))
+            decoder.switch(_content(to.references))
             seen += decoder.feed(b"")
     assert decoder.buffered == 0
     return seen
 
 
 @settings(deadline=None, max_examples=150)
-@given(reference, st.lists(st.one_of(payload, chain_to), max_size=10),
+@given(references, st.lists(st.one_of(payload, chain_to), max_size=10),
        st.lists(st.integers(0, 2**20), max_size=12))
 def test_frames_and_chain_frames_cut_anywhere_decode_in_order(
-        first: Reference | None, events: list[Event], cuts: list[int]) -> None:
+        first: tuple[Reference, ...], events: list[Event], cuts: list[int]) -> None:
     assert decode(first, encode(first, events), cuts) == events
 
 
 @given(chain_to)
-def test_a_chain_frame_round_trips_and_is_84_bytes_of_body(to: ChainTo) -> None:
+def test_a_chain_frame_round_trips_84_bytes_of_body_for_one_reference(to: ChainTo) -> None:
     frame = to.frame()
     kind, wire_len, raw_len, crc = FRAME_HEADER.unpack_from(frame)
     body = frame[FRAME_HEADER.size:]
-    assert (kind, wire_len, raw_len, crc) == (KIND_CHAIN, 84, 0, zlib.crc32(body))
-    assert CHAIN.size == 84 and ChainTo.parse(body) == to
+    several = len(to.references) > 1
+    assert (kind, wire_len, raw_len, crc) == (KIND_CHAIN_REFS if several else KIND_CHAIN,
+                                              49 + 36 * len(to.references) if several else 84,
+                                              0, zlib.crc32(body))
+    assert CHAIN.size == 84 and ChainTo.parse(kind, body) == to
 
 
 def _forged(body: bytes, *, crc: int | None = None, wire_len: int | None = None,
-            raw_len: int = 0) -> bytes:
-    return FRAME_HEADER.pack(KIND_CHAIN, len(body) if wire_len is None else wire_len, raw_len,
+            raw_len: int = 0, kind: int = KIND_CHAIN) -> bytes:
+    return FRAME_HEADER.pack(kind, len(body) if wire_len is None else wire_len, raw_len,
                              zlib.crc32(body) if crc is None else crc) + body
+
+
+def _refs(count: int, *named: tuple[int, bytes]) -> bytes:
+    return CHAIN_REFS.pack(bytes(32), 0, 100, count) + b"".join(
+        CHAIN_REF.pack(length, digest) for length, digest in named)
+
+
+TWO = ((MIN_XDOC_REF, b"\1" * 32), (MIN_XDOC_REF, b"\2" * 32))
 
 
 NEXT = ChainTo("ab" * 32, 0, 100)
@@ -114,6 +130,15 @@ BAD = {
                               "digest without a length"),
     "tiny-dictionary": (_forged(CHAIN.pack(bytes(32), 0, 100, 1, b"\1" * 32)),
                         "reference length"),
+    "one-of-several": (_forged(_refs(1, TWO[0]), kind=KIND_CHAIN_REFS),
+                       "chain frame of the wrong size"),
+    "nine-references": (_forged(_refs(9, *[(MIN_XDOC_REF, bytes([i]) * 32) for i in range(9)]),
+                                kind=KIND_CHAIN_REFS), "chain frame of the wrong size"),
+    "count-lies": (_forged(_refs(3, *TWO), kind=KIND_CHAIN_REFS),
+                   "reference count differs"),
+    "named-twice": (_forged(_refs(2, TWO[0], TWO[0]), kind=KIND_CHAIN_REFS), "named twice"),
+    "over-a-mebibyte": (_forged(_refs(2, (MAX_XDOC_DICT, b"\1" * 32), TWO[1]),
+                                kind=KIND_CHAIN_REFS), "longer than"),
 }
 
 

@@ -42,6 +42,7 @@ ROWS: list[tuple[str, str]] = [
     (r"most urgent first, at most (\d+)", "MAX_INBOX"),
     (r"strictly ascending, at most (\d+)", "MAX_RECEIPTS"),
     (r"`raw_len` ≤ (\d+ MiB)", "MAX_FRAME_RAW"),
+    (r"may name up to `N` \(at most (\d+)\)", "MAX_XDOC_REFS"),
     (r"inflated \(at most (\d+) streams", "MAX_RECODE_STREAMS"),
     (r"streams, (\d+ MiB) deflated and", "MAX_RECODE_STREAM"),
     (r"deflated and\s+(\d+ MiB) inflated each", "MAX_RECODE_INFLATED"),

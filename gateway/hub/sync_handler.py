@@ -15,11 +15,18 @@ from gateway.hub.status_policy import store_statuses
 from gateway.model import Envelope, Refused
 from gateway.model.document import validate_envelope
 from gateway.protocol.compression import BodyTooLarge, CompressionError
-from gateway.protocol.crossdoc import RECODE, UPLOAD_CHAIN, UPLOAD_DICT_MAX, UPLOAD_RECODE_OFFER
+from gateway.protocol.crossdoc import (
+    RECODE,
+    UPLOAD_CHAIN,
+    UPLOAD_DICT_MAX,
+    UPLOAD_DICT_REFS,
+    UPLOAD_RECODE_OFFER,
+)
 from gateway.protocol.limits import (
     MAX_COMPRESSED_BODY,
     MAX_NEED,
     MAX_XDOC_DICT,
+    MAX_XDOC_REFS,
     REPLY_BUDGET,
     SYNC_TYPE,
 )
@@ -94,6 +101,7 @@ async def handle_sync(request: web.Request) -> web.Response:
         headers[UPLOAD_DICT_MAX] = str(MAX_XDOC_DICT)
         headers[UPLOAD_CHAIN] = "1"
         headers[UPLOAD_RECODE_OFFER] = RECODE
+        headers[UPLOAD_DICT_REFS] = str(MAX_XDOC_REFS)
     return web.Response(body=body, content_type=SYNC_TYPE, headers=headers)
 
 

@@ -15,7 +15,7 @@ from aiohttp import web
 from gateway.hub.state import HubState
 from gateway.protocol import pdf_streams
 from gateway.protocol.compression import CompressionError
-from gateway.protocol.crossdoc import DICT_REFUSED, Reference
+from gateway.protocol.crossdoc import DICT_REFUSED, Reference, parse_references
 from gateway.protocol.limits import MAX_XDOC_DICT, XDOC_WAIT_S
 
 FINISH_POLL_S = 0.05
@@ -24,14 +24,23 @@ FINISH_POLL_S = 0.05
 async def dictionary_for(hub: HubState, agency: str, sha: str, named: str | None, *,
                          expanded: bool = False) -> bytes | None:
     """The content ``named`` (an ``Upload-Dict`` value) stands for, when uploading ``sha``:
-    the first bytes of that blob or, ``expanded``, of its expanded form (§7, recoded frames);
-    ``409`` with ``Upload-Dict-Refused`` when the caller may not use it."""
+    for each blob it names in turn, its first bytes or, ``expanded``, those of its expanded
+    form (§7, recoded frames); ``409`` with ``Upload-Dict-Refused`` when the caller may not
+    use one of them."""
     if named is None:
         return None
     try:
-        ref = Reference.parse(named)
+        refs = parse_references(named)
     except CompressionError as exc:
         raise _refused("malformed", str(exc)) from None
+    contents = [await _content(hub, agency, sha, ref, expanded) for ref in refs]
+    hub.count("patch_dict")
+    return b"".join(contents)
+
+
+async def _content(hub: HubState, agency: str, sha: str, ref: Reference,
+                   expanded: bool) -> bytes:
+    """One reference's part of the dictionary, under the rules above."""
     blobs = hub.store.blobs
     if ref.sha256 != sha and not blobs.has(ref.sha256):
         await _finishing(hub, ref.sha256)
@@ -52,7 +61,6 @@ async def dictionary_for(hub: HubState, agency: str, sha: str, named: str | None
         raise _refused("unknown", "no complete blob of yours has this digest") from None
     if len(content) != ref.length:
         raise _refused("length", "the reference is longer than its blob")
-    hub.count("patch_dict")
     return content
 
 

@@ -26,7 +26,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from gateway.hub.bodies import BodyTimeout, body_chunks
 from gateway.hub.state import HubState, UploadSlot
 from gateway.hub.upload_dict import dictionary_for
-from gateway.protocol.crossdoc import UPLOAD_BLOB
+from gateway.protocol.crossdoc import UPLOAD_BLOB, references_header
 from gateway.protocol.frames import ChainTo, FrameDecoder, FrameError
 from gateway.protocol.seen import NEWS_HEADER
 
@@ -46,12 +46,12 @@ class Segment:
     sha256: str
     offset: int
     size: int
-    dictionary: str | None  # the Upload-Dict value, "<sha256>:<length>"
+    dictionary: str | None  # the Upload-Dict value, "<sha256>:<length>[,…]"
 
     @classmethod
     def chained(cls, to: ChainTo) -> Segment:
-        ref = to.reference
-        return cls(to.sha256, to.offset, to.size, None if ref is None else ref.header())
+        refs = to.references
+        return cls(to.sha256, to.offset, to.size, references_header(refs) if refs else None)
 
 
 async def declared_size(hub: HubState, agency: str, sha: str) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import zstandard
@@ -28,6 +28,7 @@ from gateway.protocol.limits import (
     MAX_COMPRESSED_BODY,
     MAX_XDOC_DICT,
     MAX_XDOC_HEADER,
+    MAX_XDOC_REFS,
     MIN_XDOC_REF,
     XDOC_LEVEL,
 )
@@ -39,6 +40,7 @@ UPLOAD_DICT_MAX = "X-Upload-Dict"
 UPLOAD_CHAIN = "X-Upload-Chain"  # "1": the hub takes chain frames, several blobs in one PATCH
 UPLOAD_BLOB = "Upload-Blob"  # the blob a chained upload's answer is about, if not the path's
 UPLOAD_DICT = "Upload-Dict"
+UPLOAD_DICT_REFS = "X-Upload-Dict-Refs"  # how many references one Upload-Dict may name
 DICT_REFUSED = "Upload-Dict-Refused"
 # Recoded frames (§7): the hub's sync reply offers them with RECODE, this version of the rules
 # of gateway.protocol.pdf_streams and the zlib that deflates again (another zlib may deflate
@@ -80,6 +82,25 @@ class Reference:
             raise CompressionError(str(exc)) from None
 
 
+def references_header(refs: Sequence[Reference]) -> str:
+    """The ``Upload-Dict`` value naming ``refs``, in the order their contents are joined."""
+    return ",".join(ref.header() for ref in refs)
+
+
+def parse_references(value: str, most: int = MAX_XDOC_REFS) -> tuple[Reference, ...]:
+    """The references an ``Upload-Dict`` value names: one to ``most``, each blob once, their
+    lengths together at most MAX_XDOC_DICT; anything else is a CompressionError."""
+    items = value.split(",", most)
+    if len(items) > most:
+        raise CompressionError(f"more than {most} dictionary references")
+    refs = tuple(Reference.parse(item) for item in items)
+    if len({ref.sha256 for ref in refs}) != len(refs):
+        raise CompressionError("a dictionary reference named twice")
+    if sum(ref.length for ref in refs) > MAX_XDOC_DICT:
+        raise CompressionError(f"dictionary references longer than {MAX_XDOC_DICT} in all")
+    return refs
+
+
 @dataclass(frozen=True)
 class Candidate:
     """An earlier blob of the same sender, as the sender knows it."""
@@ -90,19 +111,21 @@ class Candidate:
     verified_ms: int | None  # when the hub confirmed it holds the blob verified; None: not yet
 
 
-def choose_reference(candidates: Iterable[Candidate], media_type: str,
-                     exclude: str = "") -> Reference | None:
-    """The most recently hub-verified earlier blob of the same media type, if big enough.
+def choose_references(candidates: Iterable[Candidate], media_type: str, exclude: str = "",
+                      most: int = 1) -> list[Candidate]:
+    """The ``most`` most recently hub-verified earlier blobs of the same media type that are
+    big enough, newest first.
 
     Same media type because a PDF shares nothing with a spreadsheet; the most recent because
     an office's template drifts slowly (a new logo, a new signer) and the newest is nearest.
+    Several, because one office sends several kinds of document (a decision, an invitation, a
+    report), each nearest to the last of its own kind (bench.crossdoc: four instead of one
+    take the general corpus from 0.952 to 0.945 of its bytes).
     """
     usable = [c for c in candidates if c.verified_ms is not None and c.sha256 != exclude
               and c.media_type == media_type and c.size >= MIN_XDOC_REF]
-    if not usable:
-        return None
-    best = max(usable, key=lambda c: (c.verified_ms, c.sha256))
-    return Reference(best.sha256, min(best.size, MAX_XDOC_DICT))
+    usable.sort(key=lambda c: (c.verified_ms or 0, c.sha256), reverse=True)
+    return usable[:most]
 
 
 class CrossDocCodec:

@@ -6,7 +6,8 @@ let a more urgent document overtake. Every payload is offered to zstd and goes c
 whenever that makes it smaller: even JPEG scans and deflated PDFs have frames that gain, and
 zstd passes over incompressible data quickly (bench: 0.005 s/MB at level 3).
 
-Header ``>BIII``: kind (0 raw, 1 zstd, 2 zstd against the request's dictionary, 3 chain),
+Header ``>BIII``: kind (0 raw, 1 zstd, 2 zstd against the request's dictionary, 3 chain,
+4 and 5 recoded, 6 chain naming several references),
 wire_len, raw_len, crc32(raw). The decoder checks the limits from the header alone, before
 buffering a payload, and decompresses into at most ``raw_len`` bytes. The dictionary (kind 2)
 is the start of an earlier blob both ends hold (:mod:`gateway.protocol.crossdoc`); it carries
@@ -33,13 +34,15 @@ from dataclasses import dataclass
 import zstandard
 
 from gateway.errors import GatewayError
-from gateway.protocol.crossdoc import Reference
+from gateway.protocol.compression import CompressionError
+from gateway.protocol.crossdoc import Reference, parse_references
 from gateway.protocol.limits import (
     FRAME_SLOW_LEVEL,
     FRAME_ZSTD_LEVEL,
     MAX_FRAME_OVERHEAD,
     MAX_FRAME_RAW,
     MAX_XDOC_DICT,
+    MAX_XDOC_REFS,
     SLOW_LINK_FRAME,
     SLOW_TABLE_LOG,
 )
@@ -56,6 +59,9 @@ _RECODED = (KIND_RECODED, KIND_RECODED_DICT)
 # A chain frame's body: the next blob's sha256, where it starts, its size, and its dictionary
 # (length 0 and a zero digest: none).
 CHAIN = struct.Struct(">32sQQI32s")
+KIND_CHAIN_REFS = 6  # a chain frame naming 2…MAX_XDOC_REFS references: head, then each
+CHAIN_REFS = struct.Struct(">32sQQB")
+CHAIN_REF = struct.Struct(">I32s")
 _NO_DICT = bytes(32)
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 FILL_WAIT_S = 0.025  # how long a frame waits for the slow level's tables (off the event loop)
@@ -76,35 +82,46 @@ class FrameError(GatewayError):
 @dataclass(frozen=True)
 class ChainTo:
     """What a chain frame names: the blob whose frames follow, from ``offset`` of ``size``,
-    made against ``reference`` (None: no dictionary)."""
+    made against the joined contents of ``references`` (none: no dictionary)."""
 
     sha256: str
     offset: int
     size: int
-    reference: Reference | None = None
+    references: tuple[Reference, ...] = ()
 
     def frame(self) -> bytes:
-        """The whole chain frame, header included."""
-        ref = self.reference
-        body = CHAIN.pack(bytes.fromhex(self.sha256), self.offset, self.size,
-                          ref.length if ref else 0,
-                          bytes.fromhex(ref.sha256) if ref else _NO_DICT)
+        """The whole chain frame, header included: kind 3 for at most one reference."""
+        refs, digest = self.references, bytes.fromhex(self.sha256)
+        if len(refs) > 1:
+            body = CHAIN_REFS.pack(digest, self.offset, self.size, len(refs)) + b"".join(
+                CHAIN_REF.pack(ref.length, bytes.fromhex(ref.sha256)) for ref in refs)
+            return FRAME_HEADER.pack(KIND_CHAIN_REFS, len(body), 0, zlib.crc32(body)) + body
+        body = CHAIN.pack(digest, self.offset, self.size, refs[0].length if refs else 0,
+                          bytes.fromhex(refs[0].sha256) if refs else _NO_DICT)
         return FRAME_HEADER.pack(KIND_CHAIN, len(body), 0, zlib.crc32(body)) + body
 
     @classmethod
-    def parse(cls, body: bytes) -> ChainTo:
+    def parse(cls, kind: int, body: bytes) -> ChainTo:
         """A chain frame's body (its CRC already checked); anything else is a FrameError."""
-        digest, offset, size, dict_len, dict_sha = CHAIN.unpack(body)
+        if kind == KIND_CHAIN:
+            digest, offset, size, dict_len, dict_sha = CHAIN.unpack(body)
+            if not dict_len and dict_sha != _NO_DICT:
+                raise FrameError("chain frame: a dictionary digest without a length")
+            named = [(dict_len, dict_sha)] if dict_len else []
+        else:
+            digest, offset, size, count = CHAIN_REFS.unpack_from(body)
+            named = list(CHAIN_REF.iter_unpack(body[CHAIN_REFS.size:]))
+            if count != len(named):
+                raise FrameError("chain frame: reference count differs from its body")
         if offset > size:
             raise FrameError("chain frame: offset past the blob's size")
-        if not dict_len:
-            if dict_sha != _NO_DICT:
-                raise FrameError("chain frame: a dictionary digest without a length")
+        if not named:
             return cls(digest.hex(), offset, size)
         try:
-            return cls(digest.hex(), offset, size, Reference(dict_sha.hex(), dict_len))
-        except ValueError as exc:
+            refs = parse_references(",".join(Reference(d.hex(), n).header() for n, d in named))
+        except (ValueError, CompressionError) as exc:
             raise FrameError(f"chain frame: {exc}") from None
+        return cls(digest.hex(), offset, size, refs)
 
 
 def _dictionary(content: bytes | None) -> zstandard.ZstdCompressionDict | None:
@@ -253,10 +270,10 @@ class FrameDecoder:
                 if len(self._buf) < end:
                     break
                 payload = bytes(self._buf[pos + FRAME_HEADER.size : end])
-                if kind == KIND_CHAIN:
+                if kind in (KIND_CHAIN, KIND_CHAIN_REFS):
                     if zlib.crc32(payload) != crc:
                         raise FrameError(f"frame {self.frames}: CRC mismatch")
-                    self.chained = ChainTo.parse(payload)
+                    self.chained = ChainTo.parse(kind, payload)
                     self.frames += 1
                     pos = end
                     break
@@ -273,6 +290,11 @@ class FrameDecoder:
     def _check_header(self, kind: int, wire_len: int, raw_len: int) -> None:
         if kind == KIND_CHAIN and self._chain:
             if wire_len != CHAIN.size or raw_len:
+                raise FrameError(f"frame {self.frames}: chain frame of the wrong size")
+            return
+        if kind == KIND_CHAIN_REFS and self._chain:
+            refs, extra = divmod(wire_len - CHAIN_REFS.size, CHAIN_REF.size)
+            if extra or not 2 <= refs <= MAX_XDOC_REFS or raw_len:
                 raise FrameError(f"frame {self.frames}: chain frame of the wrong size")
             return
         if kind not in (KIND_RAW, KIND_ZSTD, KIND_ZSTD_DICT, *(_RECODED if self._recode else ())):

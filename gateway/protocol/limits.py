@@ -83,6 +83,7 @@ MAX_FRAME = 2**20
 # Cross-document dictionary (§7, ``Upload-Dict``): the first bytes of an earlier blob of the
 # same sender that the hub holds verified.
 MAX_XDOC_DICT = 2**20
+MAX_XDOC_REFS = 8  # earlier blobs one dictionary joins (their lengths together ≤ MAX_XDOC_DICT)
 MIN_XDOC_REF = 4 * 1024  # a smaller reference cannot hold a template worth pointing back to
 MAX_XDOC_HEADER = 80  # "<sha256 hex>:<length>" is 64 + 1 + 7
 XDOC_WAIT_S = 10  # the hub waits this long for a reference whose last frame is on its way

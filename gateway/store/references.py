@@ -9,15 +9,16 @@ reference it cannot use, so a wrong guess costs one round trip, never wrong byte
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from gateway.protocol.crossdoc import Candidate
-from gateway.protocol.limits import MIN_XDOC_REF
+from gateway.protocol import pdf_streams
+from gateway.protocol.crossdoc import Candidate, Reference
+from gateway.protocol.limits import MAX_XDOC_DICT, MIN_XDOC_REF
 from gateway.store.db import Conn
 from gateway.store.local import LocalStore
 
-LIMIT = 16  # the newest few are enough: the choice takes the newest usable one
+LIMIT = 16  # the newest few are enough: the choice takes the newest usable ones
 
 
 @dataclass(frozen=True)
@@ -53,3 +54,28 @@ async def sent_before(store: LocalStore, sha256: str, skip: Collection[str] = ()
                                       for r in rows))
 
     return await store.db.read(q)
+
+
+def dictionary(read: Callable[[str, int], bytes], chosen: Sequence[Candidate], room: int,
+               expand: bool) -> tuple[tuple[Reference, ...], bytes]:
+    """The references and joined content of a dictionary of at most ``room`` bytes made of
+    ``chosen`` (newest first): each blob's first min(size, MAX_XDOC_DICT) bytes, ``expand``ed
+    for a recoded request (§7), the newest whole and older ones as far as room is left. The
+    newest goes last, next to the data, where zstd's matches are cheapest. ``read(sha, n)``
+    gives a blob's first ``n`` bytes (from the blob store: this runs in a thread)."""
+    parts: list[tuple[Reference, bytes]] = []
+    for cand in chosen:
+        if room < MIN_XDOC_REF:
+            break
+        want = min(cand.size, MAX_XDOC_DICT)
+        try:
+            prefix = read(cand.sha256, want)
+        except OSError:
+            continue  # swept meanwhile: the others still serve
+        form = pdf_streams.expanded(prefix, room) if expand else prefix[:room]
+        if len(prefix) != want or len(form) < MIN_XDOC_REF:
+            continue
+        parts.append((Reference(cand.sha256, len(form)), form))
+        room -= len(form)
+    parts.reverse()
+    return tuple(ref for ref, _ in parts), b"".join(form for _, form in parts)

@@ -53,10 +53,10 @@ class RequestBody:
         async for piece in self._blob(self.encoder):
             yield piece
         while self.chain.whole and (going_on := await self._going_on()) is not None:
-            reference, dictionary = await self.up.dictionary(going_on, self.chain.shas[:-1],
-                                                             recode=self.recode)
+            refs, dictionary = await self.up.dictionary(going_on, self.chain.shas[:-1],
+                                                        recode=self.recode)
             encoder = await asyncio.to_thread(FrameEncoder, dictionary=dictionary)
-            frame = ChainTo(going_on.sha256, going_on.offset, going_on.size, reference).frame()
+            frame = ChainTo(going_on.sha256, going_on.offset, going_on.size, refs).frame()
             self.up.client.stats.bytes_up += len(frame)
             yield frame
             async for piece in self._blob(encoder):

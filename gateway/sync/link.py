@@ -111,9 +111,13 @@ class HubLink(Protocol):
     upload_recode: bool
     """Whether that reply offered recoded frames with the rules and zlib of ours (§7)."""
 
+    upload_dict_refs: int
+    """How many references one dictionary may name, as that reply said (1 from an older hub)."""
+
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
-                     reference: Reference | None = None, recode: bool = False) -> UploadResult:
-        """Streams frames from ``offset``, made against ``reference`` if given (DictRefused
+                     references: tuple[Reference, ...] = (),
+                     recode: bool = False) -> UploadResult:
+        """Streams frames from ``offset``, made against ``references`` if any (DictRefused
         when the hub will not use it), perhaps chained on into other blobs (§4), recoded
         frames among them and dictionaries expanded if ``recode``; returns what
         the hub holds afterwards of the blob it names. Its answers about a blob (HubFault,

@@ -33,12 +33,14 @@ from gateway.protocol.crossdoc import (
     UPLOAD_CHAIN,
     UPLOAD_DICT,
     UPLOAD_DICT_MAX,
+    UPLOAD_DICT_REFS,
     UPLOAD_RECODE,
     UPLOAD_RECODE_OFFER,
     Reference,
+    references_header,
 )
 from gateway.protocol.frames import FrameDecoder, FrameError
-from gateway.protocol.limits import FRAMES_TYPE, MAX_XDOC_DICT
+from gateway.protocol.limits import FRAMES_TYPE, MAX_XDOC_DICT, MAX_XDOC_REFS
 from gateway.protocol.seen import NEED_HEADER, NEWS_HEADER, SEEN_HEADER, need_digest, news_mark
 from gateway.protocol.wire import (
     EPOCH_HEADER,
@@ -172,6 +174,7 @@ class HubClient:
         self.upload_dict_max = 0
         self.upload_chain = False
         self.upload_recode = False
+        self.upload_dict_refs = 1
         self.need_shas: tuple[str, ...] = ()  # of the last reply: named in X-Sync-Need
         self.news = ""
         self.read_timeout_s = read_timeout_s
@@ -231,15 +234,17 @@ class HubClient:
             self.upload_dict_max = _dict_max(resp.headers.get(UPLOAD_DICT_MAX, ""))
             self.upload_chain = resp.headers.get(UPLOAD_CHAIN) == "1"
             self.upload_recode = resp.headers.get(UPLOAD_RECODE_OFFER) == RECODE
+            self.upload_dict_refs = _dict_refs(resp.headers.get(UPLOAD_DICT_REFS, ""))
         return reply
 
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
-                     reference: Reference | None = None, recode: bool = False) -> UploadResult:
+                     references: tuple[Reference, ...] = (),
+                     recode: bool = False) -> UploadResult:
         """Streams frames from ``offset``; a 409 is not an error but the hub's true offset.
         The answer is about the blob the hub names in ``Upload-Blob`` (absent: ``sha256``)."""
         headers = {"Upload-Offset": str(offset), "Upload-Length": str(size)}
-        if reference is not None:
-            headers[UPLOAD_DICT] = reference.header()
+        if references:
+            headers[UPLOAD_DICT] = references_header(references)
         if recode:
             headers[UPLOAD_RECODE] = RECODE
         async with self._request("PATCH", f"/v1/blobs/{sha256}", data=_DrainedFrames(frames),
@@ -299,6 +304,13 @@ def _dict_max(value: str) -> int:
     if not (value.isascii() and value.isdigit()) or len(value) > 8:
         return 0
     return min(int(value), MAX_XDOC_DICT)
+
+
+def _dict_refs(value: str) -> int:
+    """The hub's ``X-Upload-Dict-Refs``: absent (an older hub) or unreadable is 1."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 2:
+        return 1
+    return max(1, min(int(value), MAX_XDOC_REFS))
 
 
 def _named_blob(resp: aiohttp.ClientResponse, sha256: str) -> str:

@@ -21,8 +21,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gateway.protocol import pdf_streams
-from gateway.protocol.crossdoc import Reference, choose_reference
+from gateway.protocol.crossdoc import Reference, choose_references
 from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.limits import MIN_XDOC_REF
 from gateway.protocol.pacing import CutWatch, FramePacer
@@ -300,12 +299,12 @@ class Uploader:
         chain = Chain(need)
         recode = self.client.hub.upload_recode and need.sha256 not in self.no_recode
         try:
-            reference, dictionary = await self.dictionary(need, recode=recode)
+            refs, dictionary = await self.dictionary(need, recode=recode)
             encoder = await asyncio.to_thread(FrameEncoder, dictionary=dictionary)
             body = RequestBody(self, chain, encoder, recode).frames()
             try:
                 result = await self.client.hub.upload(need.sha256, need.offset, need.size,
-                                                      body, reference, recode)
+                                                      body, refs, recode)
             except ANSWERS as exc:
                 done, about = chain.answered(exc.blob)
                 await self._completed(done)
@@ -343,16 +342,16 @@ class Uploader:
             self.client.hub_has_news()  # the hub may have routed the documents: their receipts
 
     async def dictionary(self, need: BlobNeed, held: Collection[str] = (), *,
-                         recode: bool = False) -> tuple[Reference | None, bytes | None]:
-        """The newest earlier blob of ours, of the same media type, that the hub holds (not
-        among its needs, or ``held``: before it in its chain) or is about to (in its last
-        frame), and the start of our copy of it (``recode``: of its expanded form):
-        the dictionary of this upload's frames (docs/protocol.md §7). None when the hub offers
-        no dictionaries, or refused one for this blob."""
+                         recode: bool = False) -> tuple[tuple[Reference, ...], bytes | None]:
+        """The newest earlier blobs of ours (as many as the hub takes), of the same media type,
+        that the hub holds (not among its needs, or ``held``: before it in its chain) or is
+        about to (in its last frame), and the start of our copy of each (``recode``: of its
+        expanded form), joined: the dictionary of this upload's frames (docs/protocol.md §7).
+        None when the hub offers no dictionaries, or refused one for this blob."""
         c = self.client
         longest = c.hub.upload_dict_max
         if longest < MIN_XDOC_REF or need.sha256 in self.no_dict:
-            return None, None
+            return (), None
         # Complete at the hub, or in its last frame on the other worker (the hub waits for it).
         left = {n.sha256: n.size - n.offset for n in c.stats.needs} | self.left
         finishing = {sha for sha in self.workers.active
@@ -360,23 +359,13 @@ class Uploader:
         pending = {n.sha256 for n in c.stats.needs} - self.settled - finishing - set(held)
         sent = await references.sent_before(c.store, need.sha256, pending)
         if sent is None:
-            return None, None
+            return (), None
         usable = [x for x in sent.candidates if c.store.blobs.has(x.sha256)]
-        chosen = choose_reference(usable, sent.media_type, exclude=need.sha256)
-        if chosen is None:
-            return None, None
-        if recode:  # the hub expands the same bytes: min(size, MAX_XDOC_DICT) of them
-            prefix = await asyncio.to_thread(c.store.blobs.read_range, chosen.sha256, 0,
-                                             chosen.length)
-            content = await asyncio.to_thread(pdf_streams.expanded, prefix, longest)
-            if len(prefix) != chosen.length or len(content) < MIN_XDOC_REF:
-                return None, None
-            return Reference(chosen.sha256, len(content)), content
-        ref = Reference(chosen.sha256, min(chosen.length, longest))
-        content = await asyncio.to_thread(c.store.blobs.read_range, ref.sha256, 0, ref.length)
-        if len(content) != ref.length:
-            return None, None
-        return ref, content
+        chosen = choose_references(usable, sent.media_type, need.sha256, c.hub.upload_dict_refs)
+        refs, content = await asyncio.to_thread(
+            references.dictionary, lambda sha, n: c.store.blobs.read_range(sha, 0, n), chosen,
+            longest, recode)
+        return refs, content or None
 
     def _bulk_running(self, urgency: int) -> bool:
         """An upload as urgent is running: to a hub that takes chains at all (that request

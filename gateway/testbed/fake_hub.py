@@ -181,14 +181,16 @@ class FakeHub:
     upload_dict_max = 0  # a test sets it to offer dictionaries (§7)
     upload_chain = False  # a test sets it to take chained uploads (§4)
     upload_recode = False  # a test sets it to take recoded frames (§7)
+    upload_dict_refs = 1  # a test sets it to take dictionaries of several blobs
 
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
-                     reference: Reference | None = None, recode: bool = False) -> UploadResult:
+                     references: tuple[Reference, ...] = (),
+                     recode: bool = False) -> UploadResult:
         """Decodes the body as the real hub does, chain frames included while
         :attr:`upload_chain`: each blob of a chain is logged as a call of its own, "PATCH"
         for the request's first and "CHAIN" for the others."""
         self._link("PATCH", sha256, offset)
-        blob, method, count = ChainTo(sha256, offset, size, reference), "PATCH", 0
+        blob, method, count = ChainTo(sha256, offset, size, references), "PATCH", 0
         try:
             await self._gate(blob.sha256, 0)
             early, dictionary = self._begin(blob, method, recode)
@@ -244,13 +246,14 @@ class FakeHub:
                                    len(held), "offset"))
             return UploadResult(blob.size if done else len(held), done, self._mark(),
                                 blob.sha256), None
-        ref = blob.reference
-        if ref is not None and ref.sha256 not in self.complete:
+        if any(ref.sha256 not in self.complete for ref in blob.references):
             raise DictRefused(409, "dictionary refused: no complete blob of yours")
-        if ref is None:
+        if not blob.references:
             return None, None
-        whole = bytes(self.held[ref.sha256])
-        return None, expanded(whole[:MAX_XDOC_DICT], ref.length) if recode else whole[:ref.length]
+        parts = [bytes(self.held[ref.sha256]) for ref in blob.references]
+        return None, b"".join(
+            expanded(whole[:MAX_XDOC_DICT], ref.length) if recode else whole[:ref.length]
+            for ref, whole in zip(blob.references, parts, strict=True))
 
     def _finish(self, blob: ChainTo, method: str, *, clean: bool) -> None:
         """A whole blob verified: complete and routed, or discarded with a 422."""

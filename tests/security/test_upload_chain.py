@@ -56,7 +56,8 @@ def blobs(n: int) -> list[bytes]:
 def to(data: bytes, offset: int = 0, *, size: int | None = None,
        reference: Reference | None = None) -> bytes:
     """A chain frame naming ``data`` from ``offset``."""
-    return ChainTo(sha(data), offset, len(data) if size is None else size, reference).frame()
+    return ChainTo(sha(data), offset, len(data) if size is None else size,
+                   () if reference is None else (reference,)).frame()
 
 
 def chain(*parts: bytes) -> bytes:

@@ -117,7 +117,9 @@ async def test_a_lying_length_is_refused(hub: Hub, a: Peer, scene: Scene, name: 
 
 
 @pytest.mark.parametrize("value", ["", "x", ":60000", "A" * 64 + ":60000", "0" * 80 + ":1",
-                                   "{d}", "{d}:", "{d}:60000:1", "{d} :60000", "{d}:6e4"])
+                                   "{d}", "{d}:", "{d}:60000:1", "{d} :60000", "{d}:6e4",
+                                   "{d}:60000,{d}:60000", "{d}:60000,", ",{d}:60000",
+                                   "{d}:60000;{d}:4096", ",".join(["{d}:4096"] * 9)])
 async def test_a_malformed_reference_is_refused(hub: Hub, a: Peer, scene: Scene,
                                                 value: str) -> None:
     data = await _pending(a, scene.x)
@@ -125,6 +127,28 @@ async def test_a_malformed_reference_is_refused(hub: Hub, a: Peer, scene: Scene,
     reply = await refused(hub, "blob.dict-header", lambda: _patch(
         a, data, _framed(data, scene.x), header), allowed={409})
     assert reply.headers.get(DICT_REFUSED) == "malformed"
+
+
+async def test_one_unreadable_blob_among_several_references_refuses_them_all(
+        hub: Hub, a: Peer, scene: Scene) -> None:
+    data = await _pending(a, scene.x)
+    reply = await refused(hub, "blob.dict-references", lambda: _patch(
+        a, data, _framed(data, scene.z + scene.x), f"{sha(scene.z)}:{X_SIZE},{sha(scene.x)}:"
+        f"{X_SIZE}"), allowed={409})
+    assert reply.headers.get(DICT_REFUSED) == "unknown"
+
+
+async def test_two_references_of_ones_own_join_in_their_order(hub: Hub, a: Peer, b: Peer,
+                                                             scene: Scene) -> None:
+    other = await _pending(a, os.urandom(X_SIZE))
+    await upload(a, other)
+    data = await _pending(a, scene.x)
+    body = _framed(data, other + scene.x)
+    assert len(body) < len(data) // 10
+    reply = await _patch(a, data, body, f"{sha(other)}:{X_SIZE},{sha(scene.x)}:{X_SIZE}")
+    assert reply.status == 204 and reply.headers.get("Upload-Complete") == "1", reply
+    got = await b.request("GET", f"/v1/blobs/{sha(data)}")
+    assert got.status == 200 and b"".join(FrameDecoder().feed(got.body)) == data
 
 
 async def test_frames_made_against_other_content_fail_their_crc(hub: Hub, a: Peer,
