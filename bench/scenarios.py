@@ -283,6 +283,12 @@ async def run_ours(spec: Spec) -> Transfer:
         res.frames_up, res.max_frame = st.frames_up - frames0, st.max_frame
         res.detail = f"sync failures {st.failures}, last error {st.last_error[:120]!r}"
         res.ledger = ledger.summary()
+        if tb.hub is not None:  # what the hub saw of the cuts (docs/protocol.md §4)
+            hub, held = tb.hub.state, tb.hub.state.held_frames
+            res.ledger["hub"] = {"lost_bytes": hub.lost_bytes, "pieces_kept": held.kept,
+                                 "pieces_resumed": held.resumed,
+                                 "resumed_bytes": held.resumed_bytes,
+                                 "requests": dict(hub.requests)}
         return res
     finally:
         await tb.stop()

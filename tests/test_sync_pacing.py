@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.protocol.limits import FRAME_TARGET_S, MAX_FRAME, MIN_FRAME, START_FRAME
-from gateway.protocol.pacing import CUT_SHARE, CutWatch, FramePacer
+from gateway.protocol.pacing import (
+    CUT_SHARE,
+    MIN_PIECE,
+    RECORD_COST,
+    CutWatch,
+    FramePacer,
+    piece_size,
+)
 
 KIB = 1024
 samples = st.lists(
@@ -111,3 +118,26 @@ def test_cut_frames_never_exceed_the_target_and_grow_while_calm(
         watch.cut(at)
     now = watch.last_s + later
     assert 0 <= watch.frame_s(now) <= watch.frame_s(now + more) <= FRAME_TARGET_S
+
+
+def test_pieces_shrink_on_a_link_that_cuts_often_and_only_then() -> None:
+    """3G at 32 KB/s cut every 20 s: a cut then loses half a piece and each piece costs a
+    record, ~6 KiB pieces are cheapest."""
+    assert piece_size(8192, None, 20.0) == 8192 and piece_size(8192, 32_000, None) == 8192
+    size = piece_size(8192, 32_000, 20.0)
+    assert 5 * 1024 < size < 7 * 1024
+
+    def cost(piece: int, between: float = 32_000 * 20.0) -> float:
+        return RECORD_COST * between / piece + piece / 2
+
+    assert cost(size) < cost(8192) and cost(size) < cost(MIN_PIECE)
+    assert piece_size(8192, 10**6, 3600.0) == 8192  # a fast link that rarely cuts
+    assert piece_size(8192, 100.0, 1.0) == MIN_PIECE  # GPRS cut every second
+
+
+@given(st.floats(1, 1e12), st.floats(0, 1e9), st.floats(0, 1e9))
+def test_pieces_are_bounded_and_grow_with_the_bytes_between_cuts(
+        rate: float, shorter: float, longer: float) -> None:
+    shorter, longer = sorted((shorter, longer))
+    small, large = piece_size(8192, rate, shorter), piece_size(8192, rate, longer)
+    assert MIN_PIECE <= small <= large <= 8192

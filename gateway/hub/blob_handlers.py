@@ -15,6 +15,7 @@ from gateway.hub.auth import caller
 from gateway.hub.state import HUB
 from gateway.hub.upload_session import Segment, UploadSession, declared_size
 from gateway.protocol.crossdoc import DICT_REFUSED, RECODE, UPLOAD_DICT, UPLOAD_RECODE
+from gateway.protocol.frame_resume import FRAME_HELD, FRAME_RESUME, HeldPiece
 from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.limits import FRAME_ZSTD_LEVEL, FRAMES_TYPE, MAX_FRAME, MIN_FRAME
 from gateway.store.blobs import SHA256_HEX
@@ -44,10 +45,12 @@ async def handle_head(request: web.Request) -> web.Response:
     done = sha not in needs and hub.store.blobs.has(sha)
     # Content-Length: without it aiohttp's client cannot tell the answer ended and closes the
     # connection, so the PATCH that follows a HEAD paid a new TLS handshake after every cut.
-    headers = {"Upload-Length": str(size), "Content-Length": "0",
-               "Upload-Offset": str(size if done else hub.store.blobs.partial_size(sha))}
+    held = size if done else hub.store.blobs.partial_size(sha)
+    headers = {"Upload-Length": str(size), "Content-Length": "0", "Upload-Offset": str(held)}
     if done:
         headers["Upload-Complete"] = "1"
+    elif (piece := hub.held_frames.peek(agency, sha, held)) is not None:
+        headers[FRAME_HELD] = piece.header()
     return web.Response(status=200, headers=headers)
 
 
@@ -58,13 +61,26 @@ async def handle_patch(request: web.Request) -> web.Response:
     size = _int_header(request, "Upload-Length")
     first = Segment(sha, _int_header(request, "Upload-Offset"), size,
                     request.headers.get(UPLOAD_DICT))
+    resume = _resume(request, first.offset)
     recode = request.headers.get(UPLOAD_RECODE)
     if recode not in (None, RECODE):  # another version, or another zlib: it deflates otherwise
         raise web.HTTPConflict(headers={DICT_REFUSED: "recode"},
                                text=f"recoded frames refused: this hub does {RECODE}\n")
     if recode is not None:
         hub.count("patch_recode")
-    return await UploadSession(request, hub, agency, recode=recode is not None).reply(first)
+    return await UploadSession(request, hub, agency, recode=recode is not None,
+                               resume=resume).reply(first)
+
+
+def _resume(request: web.Request, offset: int) -> HeldPiece | None:
+    """The piece of a frame that ``Upload-Frame-Resume`` says the body goes on from."""
+    value = request.headers.get(FRAME_RESUME)
+    if value is None:
+        return None
+    try:
+        return HeldPiece.parse(offset, value)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"invalid {FRAME_RESUME}\n") from None
 
 
 def _query_int(request: web.Request, name: str, default: int) -> int:

@@ -56,7 +56,17 @@ async def render(hub: HubState) -> str:
       "announced recoded frames).",
       [({"kind": k}, v) for k, v in sorted(hub.requests.items())])
     f("gateway_hub_upload_lost_bytes_total", "counter",
-      "Upload bytes received in frames that a cut left incomplete.", [({}, hub.lost_bytes)])
+      "Upload bytes received in frames that a cut left incomplete, and not kept.",
+      [({}, hub.lost_bytes)])
+    held = hub.held_frames
+    f("gateway_hub_upload_pieces_total", "counter",
+      "Pieces of frames a cut interrupted: kept for the gateway to go on with, and gone on with.",
+      [({"event": "kept"}, held.kept), ({"event": "resumed"}, held.resumed)])
+    f("gateway_hub_upload_resumed_bytes_total", "counter",
+      "Upload bytes of interrupted frames that a gateway did not send again.",
+      [({}, held.resumed_bytes)])
+    f("gateway_hub_upload_held_bytes", "gauge",
+      "Bytes of interrupted frames held in memory now.", [({}, held.held_bytes)])
     f("gateway_hub_refused_total", "counter", "Content the hub refused, by reason.",
       [({"reason": k}, v) for k, v in sorted(hub.refusals.items())])
     f("gateway_hub_documents", "gauge", "Documents held by the hub, by state.",

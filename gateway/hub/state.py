@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from gateway.hub.axis_settings import AxisSettings
+from gateway.hub.held_frames import HeldFrames
 from gateway.hub.notify import Notifier
 from gateway.hub.signatures import HubSignatures
 from gateway.hub.status_policy import StatusRate
@@ -40,6 +41,7 @@ class HubState:
     reserve_bytes: int = 100 * 2**20  # free disk below which no new document is accepted
     requests: dict[str, int] = field(default_factory=dict)
     lost_bytes: int = 0  # upload bytes that crossed the link but died in a cut mid-frame
+    held_frames: HeldFrames = field(default_factory=HeldFrames)  # … or were kept to go on with
     status_rate: StatusRate = field(default_factory=StatusRate)
     refusals: dict[str, int] = field(default_factory=dict)  # content refused, by reason
     body_idle_s: float = 60.0  # a request body silent this long is given up (slow clients)

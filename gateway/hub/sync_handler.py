@@ -22,6 +22,7 @@ from gateway.protocol.crossdoc import (
     UPLOAD_DICT_REFS,
     UPLOAD_RECODE_OFFER,
 )
+from gateway.protocol.frame_resume import UPLOAD_HELD, UPLOAD_RESUME_OFFER, held_list
 from gateway.protocol.limits import (
     MAX_COMPRESSED_BODY,
     MAX_NEED,
@@ -102,6 +103,10 @@ async def handle_sync(request: web.Request) -> web.Response:
         headers[UPLOAD_CHAIN] = "1"
         headers[UPLOAD_RECODE_OFFER] = RECODE
         headers[UPLOAD_DICT_REFS] = str(MAX_XDOC_REFS)
+        headers[UPLOAD_RESUME_OFFER] = "1"
+        held = hub.held_frames.listing(agency, ((n.sha256, n.offset) for n in reply.need))
+        if held:
+            headers[UPLOAD_HELD] = held_list(held)
     return web.Response(body=body, content_type=SYNC_TYPE, headers=headers)
 
 

@@ -26,7 +26,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from gateway.hub.bodies import BodyTimeout, body_chunks
 from gateway.hub.state import HubState, UploadSlot
 from gateway.hub.upload_dict import dictionary_for
-from gateway.protocol.crossdoc import UPLOAD_BLOB, references_header
+from gateway.protocol.crossdoc import DICT_REFUSED, UPLOAD_BLOB, references_header
+from gateway.protocol.frame_resume import RESUME_REFUSED, HeldPiece
 from gateway.protocol.frames import ChainTo, FrameDecoder, FrameError
 from gateway.protocol.seen import NEWS_HEADER
 
@@ -84,15 +85,17 @@ class UploadSession:
     """The blobs of one request in order; at most one of them is held (locked, file open)."""
 
     def __init__(self, request: web.Request, hub: HubState, agency: str, *,
-                 recode: bool = False) -> None:
+                 recode: bool = False, resume: HeldPiece | None = None) -> None:
         self._request = request
         self._recode = recode  # recoded frames may come; dictionaries are in expanded form
+        self._resume = resume  # the body goes on with the frame a cut interrupted
         self._hub = hub
         self._agency = agency
         self._at = Segment("", 0, 0, None)  # the blob the hub is at
         self._held = 0  # bytes of it the hub holds
         self._slot: tuple[str, UploadSlot] | None = None
         self._file: BinaryIO | None = None
+        self._piece = b""  # what the hub held of the frame the body goes on with
 
     async def reply(self, first: Segment) -> web.Response:
         """Takes the body from ``first`` on; the answer about the blob it ended at."""
@@ -113,9 +116,11 @@ class UploadSession:
 
     async def _run(self, first: Segment) -> web.Response:
         decoder = FrameDecoder(max_raw=self._hub.frame_max, chain=True, recode=self._recode,
-                               dictionary=await self._begin(first))
+                               dictionary=await self._begin(first, self._resume))
         error: str | None = None
         try:
+            if self._piece:  # a frame's first bytes, checked when they came: nothing completes
+                await self._take(decoder, decoder.feed(self._piece))
             async for data in _body(self._request):
                 await self._take(decoder, await self._feed(decoder, data))
         except FrameError as exc:
@@ -123,11 +128,19 @@ class UploadSession:
         except _Stop as exc:
             error = str(exc)
         except _Cut:
-            self._hub.lost_bytes += decoder.buffered  # a cut: only the frame in flight is lost
+            self._cut(decoder)
         except BodyTimeout:
-            self._hub.lost_bytes += decoder.buffered
+            self._cut(decoder)
             error = STALLED
         return await self._end(error)
+
+    def _cut(self, decoder: FrameDecoder) -> None:
+        """Keeps what arrived of the frame in flight for the box to go on with; only what
+        cannot be kept is lost."""
+        at, piece = self._at, decoder.pending()
+        if not (self._file is not None and piece and self._hub.held_frames.keep(
+                self._agency, at.sha256, self._held, piece, (at.dictionary, self._recode))):
+            self._hub.lost_bytes += decoder.buffered
 
     async def _take(self, decoder: FrameDecoder, payloads: list[bytes]) -> None:
         """Appends ``payloads`` to the current blob, moving on at each chain frame."""
@@ -152,9 +165,10 @@ class UploadSession:
         self._release()
         return await self._begin(Segment.chained(to))
 
-    async def _begin(self, at: Segment) -> bytes | None:
-        """Checks ``at`` as §4 checks a request's first blob, takes its lock and opens its
-        partial file; the content of its dictionary."""
+    async def _begin(self, at: Segment, resume: HeldPiece | None = None) -> bytes | None:
+        """Checks ``at`` as §4 checks a request's first blob, takes its lock, takes the piece
+        of a frame the body goes on with (``resume``), and opens its partial file; the content
+        of its dictionary."""
         hub, blobs, sha = self._hub, self._hub.store.blobs, at.sha256
         self._at, self._held = at, 0
         size = await declared_size(hub, self._agency, sha)
@@ -168,6 +182,14 @@ class UploadSession:
             raise web.HTTPConflict(headers=_offset(held), text="offset mismatch\n")
         dictionary = await dictionary_for(hub, self._agency, sha, at.dictionary,
                                           expanded=self._recode)
+        if resume is None:
+            hub.held_frames.drop(self._agency, sha)  # its frames come from the offset anew
+        else:
+            piece = hub.held_frames.take(self._agency, sha, resume, (at.dictionary, self._recode))
+            if piece is None:
+                raise web.HTTPConflict(headers={DICT_REFUSED: RESUME_REFUSED},
+                                       text="no such piece of a frame held; send it whole\n")
+            self._piece = piece
         self._file = blobs.open_partial(sha, held)
         self._held = held
         return dictionary

@@ -253,6 +253,15 @@ class FrameDecoder:
         """Bytes of an incomplete frame held; what a cut right now would lose."""
         return len(self._buf)
 
+    def pending(self) -> bytes:
+        """The bytes of a blob frame begun but not complete, its header read and checked: what
+        the hub keeps at a cut (:mod:`gateway.protocol.frame_resume`). Empty after a failure, at
+        a chain frame, or before a whole header."""
+        if self._failed is not None or self.chained is not None or \
+                len(self._buf) < FRAME_HEADER.size or self._buf[0] in (KIND_CHAIN, KIND_CHAIN_REFS):
+            return b""
+        return bytes(self._buf)
+
     def feed(self, data: bytes) -> list[bytes]:
         """The payloads of every frame completed by ``data``, in order."""
         if self._failed is not None:

@@ -17,6 +17,8 @@ MIN_SAMPLE_BYTES = 4 * 1024
 MIN_SAMPLE_S = 0.01
 CUT_SHARE = 0.01  # frame time ÷ time between cuts (half a frame is lost per cut)
 SAME_CUT_S = 1.0  # transfers broken within this of each other met one cut
+RECORD_COST = 30  # bytes a TLS 1.3 record and an HTTP chunk add to each piece of a frame
+MIN_PIECE = 2 * 1024
 
 
 class FramePacer:
@@ -75,8 +77,24 @@ class CutWatch:
         self.gap_s = gap if self.gap_s is None else self.gap_s * (1 - self.alpha) + gap * self.alpha
         self.last_s = at_s
 
+    def between_s(self, now_s: float) -> float | None:
+        """The time between cuts (a gap still running counts once it is longer); None
+        before the first cut."""
+        return None if self.gap_s is None else max(self.gap_s, now_s - self.last_s)
+
     def frame_s(self, now_s: float, target_s: float = FRAME_TARGET_S) -> float:
         """Link time per frame: ``target_s``, or less while cuts come often."""
-        if self.gap_s is None:
-            return target_s
-        return min(target_s, max(self.gap_s, now_s - self.last_s) * CUT_SHARE)
+        between = self.between_s(now_s)
+        return target_s if between is None else min(target_s, between * CUT_SHARE)
+
+
+def piece_size(largest: int, rate: float | None, between_s: float | None) -> int:
+    """Bytes per piece of a frame (one TLS record each) when the receiver keeps what arrived
+    of an interrupted frame: a cut then loses about half a record, and every record costs
+    :data:`RECORD_COST`. On a link that cuts every ``B`` bytes the two together are least for
+    pieces of sqrt(2 × RECORD_COST × B): 3G cut every 20 s gets ~6 KiB. At most ``largest``
+    (the granularity a more urgent upload waits for), at least :data:`MIN_PIECE`."""
+    if rate is None or between_s is None:
+        return largest
+    best = math.sqrt(2 * RECORD_COST * min(rate * between_s, 2.0**60))
+    return max(MIN_PIECE, min(largest, int(best)))

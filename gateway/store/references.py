@@ -79,3 +79,21 @@ def dictionary(read: Callable[[str, int], bytes], chosen: Sequence[Candidate], r
         room -= len(form)
     parts.reverse()
     return tuple(ref for ref, _ in parts), b"".join(form for _, form in parts)
+
+
+def content(read: Callable[[str, int], bytes], size: Callable[[str], int],
+            refs: Sequence[Reference], expand: bool) -> bytes | None:
+    """The joined content of the dictionary ``refs`` name, built as the hub builds it
+    (docs/protocol.md §4): a request going on with a frame made against it names it again.
+    None if a blob is gone or no longer gives that length."""
+    parts: list[bytes] = []
+    for ref in refs:
+        try:
+            prefix = read(ref.sha256, min(size(ref.sha256), MAX_XDOC_DICT))
+        except OSError:
+            return None
+        form = pdf_streams.expanded(prefix, ref.length) if expand else prefix[:ref.length]
+        if len(form) != ref.length:
+            return None
+        parts.append(form)
+    return b"".join(parts)

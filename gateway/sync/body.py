@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.protocol import pdf_streams, recipe
+from gateway.protocol.crossdoc import references_header
+from gateway.protocol.frame_resume import HeldPiece
 from gateway.protocol.frames import ChainTo, FrameEncoder
 from gateway.protocol.limits import MAX_RECODE_BLOB
 from gateway.protocol.pdf_streams import Segment
 from gateway.protocol.wire import BlobNeed
 from gateway.sync.chain import Chain, chain_next
+from gateway.sync.sent_frames import Context, SentFrame
 from gateway.sync.transfers import REQUEST_BUDGET_S
 
 if TYPE_CHECKING:
@@ -38,19 +41,25 @@ class RequestBody:
     carried are in ``chain``, the request's budget counts from its first frame."""
 
     def __init__(self, uploader: Uploader, chain: Chain, encoder: FrameEncoder,
-                 recode: bool = False) -> None:
+                 recode: bool = False, context: Context = (None, False),
+                 resume: tuple[HeldPiece, SentFrame] | None = None) -> None:
         self.up = uploader
         self.chain = chain
         self.encoder = encoder
         self.recode = recode  # the request said Upload-Recode (§7): its streams go inflated
+        self.context = context  # the first blob's dictionary and recoding, as sent frames keep
+        # The piece the hub holds of the frame at the first blob's offset, and that frame (§4).
+        self.resume = resume
         self.started = 0.0
 
     async def frames(self) -> AsyncIterator[bytes]:
         """The first blob's frames, then, each after a chain frame, those of every blob
         :meth:`_going_on` chooses, each made against its own dictionary."""
         self.started = self.up.linked_s = self.up.client.seconds()  # connected: the link is up
+        # The hub takes the piece (or drops it) as this body starts: it is no longer there.
+        self.up.client.hub.frames_held.pop(self.chain.current.sha256, None)
         self.up.requesting.fire()  # the connection is this request's: the next sync may go
-        async for piece in self._blob(self.encoder):
+        async for piece in self._blob(self.encoder, self.context, self.resume):
             yield piece
         while self.chain.whole and (going_on := await self._going_on()) is not None:
             refs, dictionary = await self.up.dictionary(going_on, self.chain.shas[:-1],
@@ -59,7 +68,8 @@ class RequestBody:
             frame = ChainTo(going_on.sha256, going_on.offset, going_on.size, refs).frame()
             self.up.client.stats.bytes_up += len(frame)
             yield frame
-            async for piece in self._blob(encoder):
+            context = (references_header(refs) if refs else None, self.recode)
+            async for piece in self._blob(encoder, context):
                 yield piece
 
     async def _going_on(self) -> BlobNeed | None:
@@ -73,7 +83,8 @@ class RequestBody:
         if order is None:
             return None
         others = {sha: u for sha, u in up.workers.active.items() if sha != current.sha256}
-        going_on = chain_next(order.ready, up.sendable(), others, {*up.unsure, *self.chain.shas})
+        skip = {*up.unsure, *self.chain.shas, *up.resumable()}  # a chain frame cannot resume
+        going_on = chain_next(order.ready, up.sendable(), others, skip)
         if going_on is None or not c.store.blobs.has(going_on.sha256):
             return None
         up.sent.add(current.sha256)
@@ -113,12 +124,14 @@ class RequestBody:
             await self.up.client.pause(1.0, self.up.workers.changed.next())
         return time.monotonic() - started
 
-    async def _blob(self, encoder: FrameEncoder) -> AsyncIterator[bytes]:
+    async def _blob(self, encoder: FrameEncoder, context: Context,
+                    resume: tuple[HeldPiece, SentFrame] | None = None) -> AsyncIterator[bytes]:
         """The chain's current blob from where it starts, until the request's budget is
         spent. A frame is sent in pieces, so that a Hỏa tốc upload starting meanwhile gets the
         link at once instead of after the rest of a bulk frame; the bulk request then ends at
         that frame's boundary. The blob is read (and each frame compressed) off the event
-        loop, one frame ahead."""
+        loop, one frame ahead. With ``resume`` (the piece the hub holds of the frame at the
+        offset, and that frame) the first frame is the rest of that one."""
         up, chain = self.up, self.chain
         stats, need = up.client.stats, chain.current
         position = need.offset
@@ -141,13 +154,19 @@ class RequestBody:
             while position < need.size:
                 if up.overtaken(need) or self._spent():
                     break  # end the body at this frame boundary
-                raw_len, frame = await (ahead or read(position))
+                skip = 0
+                if resume is not None:
+                    (held, cut), resume = resume, None
+                    skip, raw_len, frame = held.length, cut.raw_len, cut.frame
+                else:
+                    raw_len, frame = await (ahead or read(position))
                 ahead = None
                 if not raw_len:
                     break
                 if position + raw_len < need.size:
                     ahead = read(position + raw_len)
-                for i, piece in enumerate(_pieces(frame)):
+                up.recent.remember(need.sha256, position, SentFrame(raw_len, frame, context))
+                for i, piece in enumerate(_pieces(frame[skip:], up.piece_size())):
                     if i and self._outranked(need):  # a more urgent upload is moving: let it
                         flowing_since += await self._step_aside(need)  # have the whole link
                     yield piece
@@ -161,7 +180,7 @@ class RequestBody:
                 up.left[need.sha256] = need.size - position
                 if need.size - position <= up.frame_size() and not up.client.hub.upload_chain:
                     up.workers.changed.fire()  # the other worker may start the next one
-                stats.bytes_up += len(frame)
+                stats.bytes_up += len(frame) - skip
                 stats.blob_bytes_up += raw_len
                 stats.frames_up += 1
                 stats.max_frame = max(stats.max_frame, raw_len)
@@ -175,11 +194,11 @@ class RequestBody:
             up.pacer.observe(flowed, time.monotonic() - flowing_since)
 
 
-def _pieces(frame: bytes) -> list[bytes]:
-    """``frame`` in pieces of about :data:`PIECE` bytes. Each piece costs a TLS record and a
+def _pieces(frame: bytes, piece: int = PIECE) -> list[bytes]:
+    """``frame`` in pieces of about ``piece`` bytes. Each piece costs a TLS record and a
     chunk header (~30 bytes), so a frame just over a piece (a raw 8 KiB frame and its 13-byte
     header) goes whole rather than with a tail of its own."""
-    count = max(1, round(len(frame) / PIECE))
+    count = max(1, round(len(frame) / piece))
     size = max(1, -(-len(frame) // count))
     return [frame[at:at + size] for at in range(0, len(frame), size)]
 

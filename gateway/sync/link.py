@@ -13,7 +13,8 @@ towards a document's dead letter (a link that is down for a week dead-letters no
     │                    for a blob request it concerns the documents of that blob
     ├── BlobRejected     422: every byte arrived and they did not match the digest
     └── HubRefused       the hub said no (4xx); its status and reason are kept
-        └── DictRefused  … to the dictionary an upload named (409): send without one
+        ├── DictRefused  … to the dictionary an upload named (409): send without one
+        └── ResumeRefused … to going on with a frame it no longer holds (409): send it whole
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Protocol
 
 from gateway.errors import GatewayError
 from gateway.protocol.crossdoc import Reference
+from gateway.protocol.frame_resume import HeldPiece
 from gateway.protocol.wire import SyncReply, SyncRequest
 
 
@@ -74,6 +76,11 @@ class DictRefused(HubRefused):
     ``Upload-Dict-Refused``): the blob goes again without one; nothing was stored."""
 
 
+class ResumeRefused(HubRefused):
+    """The hub holds no such piece of the frame an upload went on with (409 with
+    ``Upload-Dict-Refused: resume``): the frame goes whole; nothing was stored."""
+
+
 @dataclass(frozen=True)
 class UploadResult:
     """How much of a blob the hub holds, and whether it is complete and verified; after an
@@ -114,14 +121,22 @@ class HubLink(Protocol):
     upload_dict_refs: int
     """How many references one dictionary may name, as that reply said (1 from an older hub)."""
 
+    upload_resume: bool
+    """Whether that reply said the hub goes on with frames a cut interrupted (§4)."""
+
+    frames_held: dict[str, HeldPiece]
+    """The pieces of interrupted frames the hub said it holds, by blob: from the last sync
+    reply, and each ``HEAD`` since; an upload's body, as it starts, takes its blob's out."""
+
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
                      references: tuple[Reference, ...] = (),
-                     recode: bool = False) -> UploadResult:
+                     recode: bool = False, resume: HeldPiece | None = None) -> UploadResult:
         """Streams frames from ``offset``, made against ``references`` if any (DictRefused
         when the hub will not use it), perhaps chained on into other blobs (§4), recoded
-        frames among them and dictionaries expanded if ``recode``; returns what
-        the hub holds afterwards of the blob it names. Its answers about a blob (HubFault,
-        HubRefused, BlobRejected) name that blob in ``blob``."""
+        frames among them and dictionaries expanded if ``recode``; ``resume``: the body
+        starts inside the frame at ``offset``, after the piece the hub holds (ResumeRefused
+        when it does not). Returns what the hub holds afterwards of the blob it names. Its
+        answers about a blob (HubFault, HubRefused, BlobRejected) name that blob in ``blob``."""
         ...
 
     def download(self, sha256: str, offset: int, limit: int,

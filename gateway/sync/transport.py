@@ -39,6 +39,15 @@ from gateway.protocol.crossdoc import (
     Reference,
     references_header,
 )
+from gateway.protocol.frame_resume import (
+    FRAME_HELD,
+    FRAME_RESUME,
+    RESUME_REFUSED,
+    UPLOAD_HELD,
+    UPLOAD_RESUME_OFFER,
+    HeldPiece,
+    parse_held_list,
+)
 from gateway.protocol.frames import FrameDecoder, FrameError
 from gateway.protocol.limits import FRAMES_TYPE, MAX_XDOC_DICT, MAX_XDOC_REFS
 from gateway.protocol.seen import NEED_HEADER, NEWS_HEADER, SEEN_HEADER, need_digest, news_mark
@@ -57,6 +66,7 @@ from gateway.sync.link import (
     HubFault,
     HubRefused,
     HubUnavailable,
+    ResumeRefused,
     UploadResult,
 )
 
@@ -175,6 +185,8 @@ class HubClient:
         self.upload_chain = False
         self.upload_recode = False
         self.upload_dict_refs = 1
+        self.upload_resume = False
+        self.frames_held: dict[str, HeldPiece] = {}
         self.need_shas: tuple[str, ...] = ()  # of the last reply: named in X-Sync-Need
         self.news = ""
         self.read_timeout_s = read_timeout_s
@@ -235,11 +247,14 @@ class HubClient:
             self.upload_chain = resp.headers.get(UPLOAD_CHAIN) == "1"
             self.upload_recode = resp.headers.get(UPLOAD_RECODE_OFFER) == RECODE
             self.upload_dict_refs = _dict_refs(resp.headers.get(UPLOAD_DICT_REFS, ""))
+            self.upload_resume = resp.headers.get(UPLOAD_RESUME_OFFER) == "1"
+        self.frames_held = parse_held_list(resp.headers.get(UPLOAD_HELD, ""), self.need_shas) \
+            if self.upload_resume else {}
         return reply
 
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
                      references: tuple[Reference, ...] = (),
-                     recode: bool = False) -> UploadResult:
+                     recode: bool = False, resume: HeldPiece | None = None) -> UploadResult:
         """Streams frames from ``offset``; a 409 is not an error but the hub's true offset.
         The answer is about the blob the hub names in ``Upload-Blob`` (absent: ``sha256``)."""
         headers = {"Upload-Offset": str(offset), "Upload-Length": str(size)}
@@ -247,13 +262,17 @@ class HubClient:
             headers[UPLOAD_DICT] = references_header(references)
         if recode:
             headers[UPLOAD_RECODE] = RECODE
+        if resume is not None:
+            headers[FRAME_RESUME] = resume.header()
         async with self._request("PATCH", f"/v1/blobs/{sha256}", data=_DrainedFrames(frames),
                                  headers=headers) as resp:
             blob = _named_blob(resp, sha256)
             start = offset if blob == sha256 else 0  # a chained blob's answer says its offset
             try:
                 if resp.status == 409 and DICT_REFUSED in resp.headers:
-                    raise DictRefused(409, (await resp.text())[:300].strip())
+                    refused = ResumeRefused if resp.headers[DICT_REFUSED] == RESUME_REFUSED \
+                        else DictRefused
+                    raise refused(409, (await resp.text())[:300].strip())
                 if resp.status == 409 and "Upload-Offset" in resp.headers:
                     return _offsets(resp, start, blob)
                 if resp.status == 422:  # the hub discarded a whole that did not match its digest
@@ -268,7 +287,12 @@ class HubClient:
         """How much of a blob the hub holds: asked after a cut, before sending more."""
         async with self._request("HEAD", f"/v1/blobs/{sha256}") as resp:
             await _check(resp)
-            return _offsets(resp, 0, sha256)
+            result = _offsets(resp, 0, sha256)
+            self.frames_held.pop(sha256, None)
+            with contextlib.suppress(ValueError):  # unreadable: that frame goes whole
+                self.frames_held[sha256] = HeldPiece.parse(
+                    result.offset, resp.headers.get(FRAME_HELD, ""))
+            return result
 
     async def download(self, sha256: str, offset: int, limit: int,
                        frame: int) -> AsyncIterator[bytes]:

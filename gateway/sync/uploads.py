@@ -21,16 +21,22 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gateway.protocol.crossdoc import Reference, choose_references
+from gateway.protocol.crossdoc import (
+    Reference,
+    choose_references,
+    parse_references,
+    references_header,
+)
+from gateway.protocol.frame_resume import HeldPiece
 from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.limits import MIN_XDOC_REF
-from gateway.protocol.pacing import CutWatch, FramePacer
+from gateway.protocol.pacing import CutWatch, FramePacer, piece_size
 from gateway.protocol.pdf_streams import Segment
 from gateway.protocol.wire import BlobNeed
 from gateway.queue import Order
 from gateway.store import references, repair
 from gateway.sync.after_cut import REFUSED, cut_blobs, first_known, goes_alone
-from gateway.sync.body import RequestBody
+from gateway.sync.body import PIECE, RequestBody
 from gateway.sync.chain import Chain
 from gateway.sync.link import (
     BlobRejected,
@@ -39,9 +45,11 @@ from gateway.sync.link import (
     HubFault,
     HubRefused,
     HubUnavailable,
+    ResumeRefused,
     UploadResult,
 )
 from gateway.sync.reconnect import Reconnect
+from gateway.sync.sent_frames import SentFrame, SentFrames
 from gateway.sync.transfers import (
     IDLE_S,
     TOLD_S,
@@ -93,6 +101,7 @@ class Uploader:
         # The streams of the blobs lately sent recoded: a request after a cut finds them here
         # instead of inflating and deflating them all again before its first frame.
         self.recodable: OrderedDict[str, list[Segment]] = OrderedDict()
+        self.recent = SentFrames()  # the frames lately sent: a cut one goes on where it broke
         self.requesting = Signal()  # an upload request holds its connection (its body starts)
         self.linked_s = 0.0  # when a request last began its body: the link was up then
 
@@ -104,6 +113,7 @@ class Uploader:
         # blob it no longer needs is complete there.
         self.unsure = {sha: at for sha, at in self.unsure.items() if at >= asked_at}
         self.settled = {sha for sha, (_, done, _) in fresh.items() if done}
+        self.recent.keep_only(n.sha256 for n in needs if n.sha256 not in self.settled)
         self.client.stats.needs = [
             BlobNeed(n.sha256, max(n.offset, fresh[n.sha256][0]), n.size, n.urgency)
             if n.sha256 in fresh else n for n in needs]
@@ -111,6 +121,7 @@ class Uploader:
 
     def _settle(self, sha256: str, offset: int) -> None:
         self.settled.add(sha256)
+        self.recent.forget(sha256)  # no frame of it is to go on with
         self.learned[sha256] = (offset, True, time.monotonic())
 
     async def pick(self) -> Choice:
@@ -208,6 +219,8 @@ class Uploader:
         """The hub's answer about one blob, which goes to the queue unless it is only about
         how to send it."""
         match exc:
+            case ResumeRefused():  # nothing stored: the frame goes whole
+                self.recent.forget(need.sha256)
             case DictRefused():  # nothing stored: the worker sends it again without one
                 log.info("blob %s: %s; sent without a dictionary", need.sha256[:12], exc.reason)
                 self.no_dict.add(need.sha256)
@@ -265,8 +278,19 @@ class Uploader:
         return updated
 
     def frame_size(self) -> int:
-        """The next frame's size: about a second of the link, less on a link that cuts often."""
+        """The next frame's size: about a second of the link, less on a link that cuts often,
+        unless the hub goes on with an interrupted frame (then a cut costs a TLS record at most).
+        """
+        if self.client.hub.upload_resume:
+            return self.pacer.frame_size()
         return self.pacer.frame_size(self.cuts.frame_s(self.client.seconds()))
+
+    def piece_size(self) -> int:
+        """The pieces a frame goes in: smaller on a link that cuts often, when the hub keeps
+        what arrived of an interrupted frame (else a cut loses the frame whatever its pieces)."""
+        if not self.client.hub.upload_resume:
+            return PIECE
+        return piece_size(PIECE, self.pacer.rate, self.cuts.between_s(self.client.seconds()))
 
     def waiting(self) -> bool:
         """A blob the queue lets go now is still to be uploaded."""
@@ -299,12 +323,16 @@ class Uploader:
         chain = Chain(need)
         recode = self.client.hub.upload_recode and need.sha256 not in self.no_recode
         try:
-            refs, dictionary = await self.dictionary(need, recode=recode)
+            resume, refs, dictionary = await self._resumable(need, recode)
+            if resume is None:
+                refs, dictionary = await self.dictionary(need, recode=recode)
             encoder = await asyncio.to_thread(FrameEncoder, dictionary=dictionary)
-            body = RequestBody(self, chain, encoder, recode).frames()
+            context = (references_header(refs) if refs else None, recode)
+            body = RequestBody(self, chain, encoder, recode, context, resume).frames()
             try:
                 result = await self.client.hub.upload(need.sha256, need.offset, need.size,
-                                                      body, refs, recode)
+                                                      body, refs, recode,
+                                                      resume[0] if resume else None)
             except ANSWERS as exc:
                 done, about = chain.answered(exc.blob)
                 await self._completed(done)
@@ -316,6 +344,7 @@ class Uploader:
                 self.cuts.cut(self.client.seconds())
             if exc.kind != REFUSED:
                 self.unsure.update(dict.fromkeys(chain.shas, time.monotonic()))
+                self.recent.pin(chain.shas)
             raise
         finally:
             for sha in chain.shas:
@@ -323,6 +352,35 @@ class Uploader:
             self.sent.difference_update(chain.shas)
             for sha in chain.shas[1:]:
                 self.workers.finish(sha)
+
+    def resumable(self) -> set[str]:
+        """The blobs the hub holds a piece of a frame of that this uploader sent: a request
+        goes on with one only as its first blob (a chain frame carries no piece)."""
+        if not self.client.hub.upload_resume:
+            return set()
+        return {sha for sha, piece in self.client.hub.frames_held.items()
+                if self.recent.resumable(sha, piece) is not None}
+
+    async def _resumable(self, need: BlobNeed, recode: bool) -> tuple[
+            tuple[HeldPiece, SentFrame] | None, tuple[Reference, ...], bytes | None]:
+        """The piece the hub holds of the frame at ``need``'s offset and that frame, if this
+        uploader sent it: the request then sends only the rest of it, against the dictionary
+        that frame was made against (which it names again), whatever would be chosen now."""
+        c = self.client
+        piece = c.hub.frames_held.get(need.sha256)
+        if piece is None or piece.offset != need.offset or not c.hub.upload_resume:
+            return None, (), None
+        cut = self.recent.resumable(need.sha256, piece)
+        named, recoded = cut.context if cut is not None else (None, not recode)
+        if cut is None or recoded != recode or (named and need.sha256 in self.no_dict):
+            return None, (), None
+        if named is None:
+            return (piece, cut), (), None
+        refs = parse_references(named)
+        dictionary = await asyncio.to_thread(
+            references.content, lambda sha, n: c.store.blobs.read_range(sha, 0, n),
+            c.store.blobs.size, refs, recode)
+        return ((piece, cut), refs, dictionary) if dictionary else (None, (), None)
 
     async def _replied(self, chain: Chain, result: UploadResult) -> None:
         done, about = chain.answered(result.blob)

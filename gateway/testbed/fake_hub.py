@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from gateway.model import Envelope
 from gateway.protocol.crossdoc import Reference
+from gateway.protocol.frame_resume import HeldPiece
 from gateway.protocol.frames import ChainTo, FrameDecoder
 from gateway.protocol.limits import MAX_FRAME, MAX_XDOC_DICT
 from gateway.protocol.pdf_streams import expanded
@@ -40,6 +41,7 @@ from gateway.sync.link import (
     HubFault,
     HubRefused,
     HubUnavailable,
+    ResumeRefused,
     UploadResult,
 )
 from gateway.testbed.clock import VirtualTime
@@ -103,6 +105,7 @@ class FakeHub:
         self.polls: list[int] = []  # when each long-poll began (virtual ms)
         self._cut = asyncio.Event()  # a cut resets every connection: an open long-poll too
         self.news = ""  # HubLink: the X-Sync-News of the last sync reply
+        self.frames_held: dict[str, HeldPiece] = {}  # HubLink: never any (no upload_resume)
 
     # -- what a test arranges ---------------------------------------------------------------
 
@@ -182,14 +185,17 @@ class FakeHub:
     upload_chain = False  # a test sets it to take chained uploads (§4)
     upload_recode = False  # a test sets it to take recoded frames (§7)
     upload_dict_refs = 1  # a test sets it to take dictionaries of several blobs
+    upload_resume = False  # it never keeps a piece of an interrupted frame (§4)
 
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
                      references: tuple[Reference, ...] = (),
-                     recode: bool = False) -> UploadResult:
+                     recode: bool = False, resume: HeldPiece | None = None) -> UploadResult:
         """Decodes the body as the real hub does, chain frames included while
         :attr:`upload_chain`: each blob of a chain is logged as a call of its own, "PATCH"
         for the request's first and "CHAIN" for the others."""
         self._link("PATCH", sha256, offset)
+        if resume is not None:  # never offered: a box that sends it anyway is refused
+            raise ResumeRefused(409, "no such piece of a frame held")
         blob, method, count = ChainTo(sha256, offset, size, references), "PATCH", 0
         try:
             await self._gate(blob.sha256, 0)
