@@ -1,7 +1,9 @@
 """Blob transfer endpoints: resumable frame-by-frame upload and ranged download.
 
-Bytes are kept frame by frame as they arrive, so a cut costs at most the frame in flight
-(:mod:`gateway.hub.upload_session` takes a ``PATCH`` body, one blob or a chain of them).
+Bytes are kept frame by frame as they arrive, so a cut costs at most the frame in flight, and
+of that only what the hub could not keep as a piece to go on with
+(:mod:`gateway.hub.held_frames`; :mod:`gateway.hub.upload_session` takes a ``PATCH`` body, one
+blob or a chain of them).
 Only a verified sha256 ever becomes part of a path.
 """
 

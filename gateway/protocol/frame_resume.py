@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from gateway.protocol.frames import FRAME_HEADER
 from gateway.protocol.limits import MAX_FRAME_OVERHEAD, MAX_FRAME_RAW
 
 UPLOAD_RESUME_OFFER = "X-Upload-Resume"
@@ -36,7 +37,7 @@ RESUME_REFUSED = "resume"  # the value of Upload-Dict-Refused when no such piece
 
 PREFIX = 16  # hex digits of a blob's sha256 in X-Upload-Held: unique among one box's needs
 MAX_LISTED = 8  # pieces one sync reply names (a box runs at most two uploads at once)
-MAX_PIECE = MAX_FRAME_RAW + MAX_FRAME_OVERHEAD  # a frame's header and payload, less a byte
+MAX_PIECE = FRAME_HEADER.size + MAX_FRAME_RAW + MAX_FRAME_OVERHEAD  # a piece is shorter
 _PIECE = re.compile(r"([1-9][0-9]{0,7}):([0-9a-f]{8})")
 _LISTED = re.compile(r"([0-9a-f]{16}):(0|[1-9][0-9]{0,14}):([1-9][0-9]{0,7}):([0-9a-f]{8})")
 

@@ -1,9 +1,11 @@
 """Adaptive blob frame size (docs/protocol.md §7): about a second of link time per frame.
 
-A frame is the unit lost by a cut and the unit a Hỏa tốc document waits behind, so it should
-take a bounded time on the wire whatever the link: 2G at 5 KB/s and fibre at 10 MB/s both get
-frames of about ``target_s`` seconds, clamped to 8 KiB … 1 MiB. Throughput is an EWMA of the
-observed transfers; transfers too small to measure (latency dominates) are ignored.
+A frame is the unit a Hỏa tốc document waits behind and, to a hub that keeps no piece of an
+interrupted frame, the unit lost by a cut, so it should take a bounded time on the wire
+whatever the link: 2G at 5 KB/s and fibre at 10 MB/s both get frames of about ``target_s``
+seconds, clamped to 8 KiB … 1 MiB. Throughput is an EWMA of the observed transfers; transfers
+too small to measure (latency dominates) are ignored. To a hub that keeps pieces a cut loses
+about half a TLS record instead: :func:`piece_size` sizes those.
 """
 
 from __future__ import annotations

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 from gateway.protocol import pdf_streams, recipe
 from gateway.protocol.crossdoc import references_header
-from gateway.protocol.frame_resume import HeldPiece
 from gateway.protocol.frames import ChainTo, FrameEncoder
 from gateway.protocol.limits import MAX_RECODE_BLOB
 from gateway.protocol.pdf_streams import Segment
 from gateway.protocol.wire import BlobNeed
 from gateway.sync.chain import Chain, chain_next
+from gateway.sync.resume import Resume, resumable
 from gateway.sync.sent_frames import Context, SentFrame
 from gateway.sync.transfers import REQUEST_BUDGET_S
 
@@ -42,7 +42,7 @@ class RequestBody:
 
     def __init__(self, uploader: Uploader, chain: Chain, encoder: FrameEncoder,
                  recode: bool = False, context: Context = (None, False),
-                 resume: tuple[HeldPiece, SentFrame] | None = None) -> None:
+                 resume: Resume | None = None) -> None:
         self.up = uploader
         self.chain = chain
         self.encoder = encoder
@@ -83,7 +83,7 @@ class RequestBody:
         if order is None:
             return None
         others = {sha: u for sha, u in up.workers.active.items() if sha != current.sha256}
-        skip = {*up.unsure, *self.chain.shas, *up.resumable()}  # a chain frame cannot resume
+        skip = {*up.unsure, *self.chain.shas, *resumable(up)}  # a chain frame cannot resume
         going_on = chain_next(order.ready, up.sendable(), others, skip)
         if going_on is None or not c.store.blobs.has(going_on.sha256):
             return None
@@ -125,7 +125,7 @@ class RequestBody:
         return time.monotonic() - started
 
     async def _blob(self, encoder: FrameEncoder, context: Context,
-                    resume: tuple[HeldPiece, SentFrame] | None = None) -> AsyncIterator[bytes]:
+                    resume: Resume | None = None) -> AsyncIterator[bytes]:
         """The chain's current blob from where it starts, until the request's budget is
         spent. A frame is sent in pieces, so that a Hỏa tốc upload starting meanwhile gets the
         link at once instead of after the rest of a bulk frame; the bulk request then ends at

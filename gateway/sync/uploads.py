@@ -21,13 +21,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gateway.protocol.crossdoc import (
-    Reference,
-    choose_references,
-    parse_references,
-    references_header,
-)
-from gateway.protocol.frame_resume import HeldPiece
+from gateway.protocol.crossdoc import Reference, choose_references, references_header
 from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.limits import MIN_XDOC_REF
 from gateway.protocol.pacing import CutWatch, FramePacer, piece_size
@@ -49,7 +43,8 @@ from gateway.sync.link import (
     UploadResult,
 )
 from gateway.sync.reconnect import Reconnect
-from gateway.sync.sent_frames import SentFrame, SentFrames
+from gateway.sync.resume import going_on
+from gateway.sync.sent_frames import SentFrames
 from gateway.sync.transfers import (
     IDLE_S,
     TOLD_S,
@@ -323,7 +318,7 @@ class Uploader:
         chain = Chain(need)
         recode = self.client.hub.upload_recode and need.sha256 not in self.no_recode
         try:
-            resume, refs, dictionary = await self._resumable(need, recode)
+            resume, refs, dictionary = await going_on(self, need, recode)
             if resume is None:
                 refs, dictionary = await self.dictionary(need, recode=recode)
             encoder = await asyncio.to_thread(FrameEncoder, dictionary=dictionary)
@@ -352,35 +347,6 @@ class Uploader:
             self.sent.difference_update(chain.shas)
             for sha in chain.shas[1:]:
                 self.workers.finish(sha)
-
-    def resumable(self) -> set[str]:
-        """The blobs the hub holds a piece of a frame of that this uploader sent: a request
-        goes on with one only as its first blob (a chain frame carries no piece)."""
-        if not self.client.hub.upload_resume:
-            return set()
-        return {sha for sha, piece in self.client.hub.frames_held.items()
-                if self.recent.resumable(sha, piece) is not None}
-
-    async def _resumable(self, need: BlobNeed, recode: bool) -> tuple[
-            tuple[HeldPiece, SentFrame] | None, tuple[Reference, ...], bytes | None]:
-        """The piece the hub holds of the frame at ``need``'s offset and that frame, if this
-        uploader sent it: the request then sends only the rest of it, against the dictionary
-        that frame was made against (which it names again), whatever would be chosen now."""
-        c = self.client
-        piece = c.hub.frames_held.get(need.sha256)
-        if piece is None or piece.offset != need.offset or not c.hub.upload_resume:
-            return None, (), None
-        cut = self.recent.resumable(need.sha256, piece)
-        named, recoded = cut.context if cut is not None else (None, not recode)
-        if cut is None or recoded != recode or (named and need.sha256 in self.no_dict):
-            return None, (), None
-        if named is None:
-            return (piece, cut), (), None
-        refs = parse_references(named)
-        dictionary = await asyncio.to_thread(
-            references.content, lambda sha, n: c.store.blobs.read_range(sha, 0, n),
-            c.store.blobs.size, refs, recode)
-        return ((piece, cut), refs, dictionary) if dictionary else (None, (), None)
 
     async def _replied(self, chain: Chain, result: UploadResult) -> None:
         done, about = chain.answered(result.blob)
