@@ -185,7 +185,7 @@ class FakeHub:
     upload_chain = False  # a test sets it to take chained uploads (§4)
     upload_recode = False  # a test sets it to take recoded frames (§7)
     upload_dict_refs = 1  # a test sets it to take dictionaries of several blobs
-    upload_resume = False  # it never keeps a piece of an interrupted frame (§4)
+    upload_resume = False  # a test sets it; it never holds a piece of an interrupted frame
 
     async def upload(self, sha256: str, offset: int, size: int, frames: AsyncIterator[bytes],
                      references: tuple[Reference, ...] = (),
@@ -194,8 +194,11 @@ class FakeHub:
         :attr:`upload_chain`: each blob of a chain is logged as a call of its own, "PATCH"
         for the request's first and "CHAIN" for the others."""
         self._link("PATCH", sha256, offset)
-        if resume is not None:  # never offered: a box that sends it anyway is refused
-            raise ResumeRefused(409, "no such piece of a frame held")
+        if resume is not None:  # it keeps no piece: as the real hub after a restart
+            refused = ResumeRefused(409, "no such piece of a frame held")
+            refused.blob = sha256
+            self.calls.append(Call(self.time.clock(), "PATCH", sha256, offset, outcome="resume"))
+            raise refused
         blob, method, count = ChainTo(sha256, offset, size, references), "PATCH", 0
         try:
             await self._gate(blob.sha256, 0)
