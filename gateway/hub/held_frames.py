@@ -16,13 +16,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from gateway.protocol.frame_resume import MAX_PIECE, HeldPiece
+from gateway.protocol.frame_resume import MAX_PIECE, Context, HeldPiece
 
 BUDGET = 32 * 2**20
 PER_AGENCY = 4  # a box uploads at most two blobs at once; a chain cut once leaves one piece
 TTL_S = 900.0
 MIN_PIECE = 512  # less is not worth a header on the next request
-Context = tuple[str | None, bool]  # the request's Upload-Dict value, and Upload-Recode said
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from gateway.protocol.crossdoc import Reference, references_header
 from gateway.protocol.frames import FRAME_HEADER
 from gateway.protocol.limits import MAX_FRAME_OVERHEAD, MAX_FRAME_RAW
 
@@ -38,6 +39,9 @@ RESUME_REFUSED = "resume"  # the value of Upload-Dict-Refused when no such piece
 PREFIX = 16  # hex digits of a blob's sha256 in X-Upload-Held: unique among one box's needs
 MAX_LISTED = 8  # pieces one sync reply names (a box runs at most two uploads at once)
 MAX_PIECE = FRAME_HEADER.size + MAX_FRAME_RAW + MAX_FRAME_OVERHEAD  # a piece is shorter
+# What the rest of a frame needs to be read as the frame was: the request's Upload-Dict value
+# (None: no dictionary) and whether it said Upload-Recode. A piece belongs to one context.
+Context = tuple[str | None, bool]
 _PIECE = re.compile(r"([1-9][0-9]{0,7}):([0-9a-f]{8})")
 _LISTED = re.compile(r"([0-9a-f]{16}):(0|[1-9][0-9]{0,14}):([1-9][0-9]{0,7}):([0-9a-f]{8})")
 
@@ -61,6 +65,11 @@ class HeldPiece:
         if m is None or int(m[1]) >= MAX_PIECE:
             raise ValueError("not <length>:<crc32 hex>")
         return cls(offset, int(m[1]), int(m[2], 16))
+
+
+def context(refs: tuple[Reference, ...], recode: bool) -> Context:
+    """The context of a request (or a chained blob) made against ``refs``."""
+    return references_header(refs) if refs else None, recode
 
 
 def held_list(pieces: Mapping[str, HeldPiece]) -> str:

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.protocol import pdf_streams, recipe
-from gateway.protocol.crossdoc import references_header
+from gateway.protocol.frame_resume import Context, context
 from gateway.protocol.frames import ChainTo, FrameEncoder
 from gateway.protocol.limits import MAX_RECODE_BLOB
 from gateway.protocol.pdf_streams import Segment
 from gateway.protocol.wire import BlobNeed
 from gateway.sync.chain import Chain, chain_next
 from gateway.sync.resume import Resume, resumable
-from gateway.sync.sent_frames import Context, SentFrame
+from gateway.sync.sent_frames import SentFrame
 from gateway.sync.transfers import REQUEST_BUDGET_S
 
 if TYPE_CHECKING:
@@ -68,8 +68,7 @@ class RequestBody:
             frame = ChainTo(going_on.sha256, going_on.offset, going_on.size, refs).frame()
             self.up.client.stats.bytes_up += len(frame)
             yield frame
-            context = (references_header(refs) if refs else None, self.recode)
-            async for piece in self._blob(encoder, context):
+            async for piece in self._blob(encoder, context(refs, self.recode)):
                 yield piece
 
     async def _going_on(self) -> BlobNeed | None:

@@ -16,12 +16,11 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gateway.protocol.frame_resume import HeldPiece
+from gateway.protocol.frame_resume import Context, HeldPiece
 
 PER_BLOB = 16  # frames in flight at a cut: the buffers before and in the link hold a few
 BLOBS = 8  # blobs not yet complete at the hub (a complete one's frames are forgotten)
 BUDGET = 4 * 2**20
-Context = tuple[str | None, bool]  # the request's Upload-Dict value, and Upload-Recode said
 
 
 @dataclass(frozen=True)

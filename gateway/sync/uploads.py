@@ -21,7 +21,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gateway.protocol.crossdoc import Reference, choose_references, references_header
+from gateway.protocol.crossdoc import Reference, choose_references
+from gateway.protocol.frame_resume import context
 from gateway.protocol.frames import FrameEncoder
 from gateway.protocol.limits import MIN_XDOC_REF
 from gateway.protocol.pacing import CutWatch, FramePacer, piece_size
@@ -322,8 +323,8 @@ class Uploader:
             if resume is None:
                 refs, dictionary = await self.dictionary(need, recode=recode)
             encoder = await asyncio.to_thread(FrameEncoder, dictionary=dictionary)
-            context = (references_header(refs) if refs else None, recode)
-            body = RequestBody(self, chain, encoder, recode, context, resume).frames()
+            body = RequestBody(self, chain, encoder, recode, context(refs, recode),
+                               resume).frames()
             try:
                 result = await self.client.hub.upload(need.sha256, need.offset, need.size,
                                                       body, refs, recode,
